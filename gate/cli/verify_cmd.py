@@ -1,0 +1,65 @@
+"""`gate verify`: judge QR texts offline against a trust folder (cli.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from gate.cli.errors import fail
+from gate.codes.trust import TrustError, TrustStore
+from gate.codes.verify import DEFAULT_SKEW_S, verify as verify_code
+
+BAD_INPUT = {"valid": False, "reason": "bad_input"}
+
+
+def open_trust(trust_dir: Path) -> TrustStore:
+    """The trust store of a folder, read only (state kept in memory); exit 2 when unusable."""
+    try:
+        store = TrustStore(trust_dir)
+    except (TrustError, ValueError, OSError) as exc:
+        fail(f"Cannot use the trust folder {trust_dir}: {exc}")
+    for problem in store.load_errors:
+        click.echo(f"warning: {problem}", err=True)
+    return store
+
+
+def judge_line(line: str, store: TrustStore, default_now: float, skew: int) -> dict:
+    """One --jsonl input line to its output object; anything but {"qr": str, "now"?: number} is bad_input."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return BAD_INPUT
+    if not isinstance(event, dict) or not isinstance(event.get("qr"), str):
+        return BAD_INPUT
+    now = event.get("now", default_now)
+    if type(now) not in (int, float):
+        return BAD_INPUT
+    return verify_code(event["qr"], store, now, skew).to_json()
+
+
+@click.command()
+@click.option("--trust", "trust_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder with anchors/*.pem, trustlist.json(.sig) and statuslist.json(.sig).")
+@click.option("--now", type=float, default=None, help="Verify at this time (seconds since 1970) instead of the clock.")
+@click.option("--skew", type=click.IntRange(0, 86400), default=DEFAULT_SKEW_S, show_default=True,
+              help="Clock skew allowed, in seconds.")
+@click.option("--jsonl", is_flag=True, help='Read {"qr": ..., "now": ...} lines on stdin; one result line each.')
+@click.argument("qr_text", required=False)
+def verify(trust_dir: Path, now: float | None, skew: int, jsonl: bool, qr_text: str | None) -> None:
+    """Verify a health code (or a stream of them) and print the result as JSON."""
+    if jsonl == (qr_text is not None):
+        fail("Give either a QR_TEXT or --jsonl with codes on stdin.")
+    store = open_trust(trust_dir)
+    default_now = time.time() if now is None else now
+    if qr_text is not None:
+        click.echo(json.dumps(verify_code(qr_text, store, default_now, skew).to_json(), ensure_ascii=False))
+        return
+    out = sys.stdout
+    for line in sys.stdin:
+        line = line.rstrip("\r\n")
+        out.write(json.dumps(judge_line(line, store, default_now, skew), ensure_ascii=False) + "\n")
+        out.flush()

@@ -1,0 +1,382 @@
+"""The trust store (trust-list.md): anchors, the signed trust list, the signed status list.
+
+Documents are accepted only when signed by an anchor, well formed, and newer than what is in
+force; a refused document leaves the previous state untouched. The state lives in one SQLite file
+(the status list may hold millions of subjects: indexed on disk, never in memory), applied in one
+transaction per document. The kiosk reads it while `gate sync`, another process, writes it:
+`refresh()` picks up what the other process committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from gate.codes import keys as keylib
+
+TRUST_FILE = "trustlist.json"
+STATUS_FILE = "statuslist.json"
+SIG_SUFFIX = ".sig"
+ANCHORS_DIR = "anchors"
+
+
+class TrustError(Exception):
+    """A trust or status list was refused; the message says why in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """One usable issuer key of the trust list."""
+
+    kid: bytes
+    issuer: str
+    alg: str
+    public_key: keylib.PublicKey
+    not_before: int
+    not_after: int
+    max_validity_s: int
+
+
+@dataclass(frozen=True)
+class TrustList:
+    """A verified trust list: keys by kid (several keys may share one), revoked kids."""
+
+    version: int
+    issued_at: int
+    expires_at: int
+    keys: dict[bytes, tuple[TrustedKey, ...]]
+    revoked: frozenset[bytes]
+    ignored: tuple[str, ...] = field(default=())  # why entries were left out, for the doctor
+
+    def is_stale(self, now: float) -> bool:
+        """True past `expires_at`: still in force, but the device must say it runs on a stale list."""
+        return now > self.expires_at
+
+
+@dataclass(frozen=True)
+class StatusList:
+    """A verified status list, full (base_version 0) or a delta."""
+
+    version: int
+    base_version: int
+    issued_at: int
+    entries: tuple[tuple[str, bytes, int, int], ...]  # (iss, sub, status, since)
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TrustError(f"{what} is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise TrustError(f"{what} is not a JSON object")
+    return doc
+
+
+def _uint(doc: dict[str, Any], key: str, what: str) -> int:
+    value = doc.get(key)
+    if type(value) is not int or value < 0:
+        raise TrustError(f"{what}: '{key}' must be a non-negative integer")
+    return value
+
+
+def parse_trust_list(data: bytes) -> TrustList:
+    """Check the shape of a trust list document; entries that cannot be used are left out."""
+    doc = _json_object(data, "trust list")
+    version = _uint(doc, "version", "trust list")
+    issued_at = _uint(doc, "issued_at", "trust list")
+    expires_at = _uint(doc, "expires_at", "trust list")
+    entries = doc.get("keys")
+    revoked_raw = doc.get("revoked_kids", [])
+    if not isinstance(entries, list) or not isinstance(revoked_raw, list):
+        raise TrustError("trust list: 'keys' and 'revoked_kids' must be arrays")
+    revoked = set()
+    for kid in revoked_raw:
+        try:
+            revoked.add(keylib.b64url_decode(kid))
+        except (ValueError, binascii.Error):
+            raise TrustError(f"trust list: revoked kid {kid!r} is not base64url") from None
+    by_kid: dict[bytes, list[TrustedKey]] = {}
+    ignored = []
+    for n, entry in enumerate(entries):
+        try:
+            key = _trusted_key(entry)
+        except (TrustError, ValueError, TypeError, binascii.Error) as exc:
+            ignored.append(f"keys[{n}]: {exc}")
+            continue
+        by_kid.setdefault(key.kid, []).append(key)
+    return TrustList(
+        version=version,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        keys={kid: tuple(ks) for kid, ks in by_kid.items()},
+        revoked=frozenset(revoked),
+        ignored=tuple(ignored),
+    )
+
+
+def _trusted_key(entry: Any) -> TrustedKey:
+    if not isinstance(entry, dict):
+        raise TrustError("not an object")
+    der = base64.b64decode(entry["public_key"], validate=True)
+    kid = keylib.b64url_decode(entry["kid"])
+    if kid != keylib.kid_of(der):
+        raise TrustError("kid does not match the public key")
+    public_key = keylib.public_key_from_der(der)
+    alg = entry["alg"]
+    if alg != keylib.alg_of(public_key):
+        raise TrustError(f"alg {alg!r} does not match the key type")
+    issuer = entry["issuer"]
+    if type(issuer) is not str or not issuer:
+        raise TrustError("issuer missing")
+    return TrustedKey(
+        kid=kid,
+        issuer=issuer,
+        alg=alg,
+        public_key=public_key,
+        not_before=_uint(entry, "not_before", "key"),
+        not_after=_uint(entry, "not_after", "key"),
+        max_validity_s=_uint(entry, "max_validity_s", "key"),
+    )
+
+
+def parse_status_list(data: bytes) -> StatusList:
+    """Check the shape of a status list document, every entry included."""
+    doc = _json_object(data, "status list")
+    version = _uint(doc, "version", "status list")
+    base_version = _uint(doc, "base_version", "status list")
+    issued_at = _uint(doc, "issued_at", "status list")
+    raw = doc.get("entries")
+    if not isinstance(raw, list):
+        raise TrustError("status list: 'entries' must be an array")
+    entries = []
+    for n, entry in enumerate(raw):
+        try:
+            iss, sub_hex, status, since = entry["iss"], entry["sub"], entry["status"], entry["since"]
+            sub = bytes.fromhex(sub_hex)
+        except (TypeError, KeyError, ValueError):
+            raise TrustError(f"status list: entries[{n}] needs iss, sub (hex), status and since") from None
+        if type(iss) is not str or len(sub) != 16 or status not in (0, 1, 2) or type(status) is not int:
+            raise TrustError(f"status list: entries[{n}] has a bad iss, sub or status")
+        if type(since) is not int or since < 0:
+            raise TrustError(f"status list: entries[{n}] has a bad since")
+        entries.append((iss, sub, status, since))
+    if base_version and base_version >= version:
+        raise TrustError(f"status list: delta base {base_version} is not below its version {version}")
+    return StatusList(version=version, base_version=base_version, issued_at=issued_at, entries=tuple(entries))
+
+
+def load_anchors(directory: Path) -> list[ed25519.Ed25519PublicKey]:
+    """The Ed25519 trust anchors in `directory/*.pem`."""
+    anchors = []
+    for pem in sorted(Path(directory).glob("*.pem")):
+        key = keylib.load_public_key(pem)
+        if not isinstance(key, ed25519.Ed25519PublicKey):
+            raise TrustError(f"{pem}: a trust anchor must be an Ed25519 key")
+        anchors.append(key)
+    return anchors
+
+
+def check_signature(data: bytes, sig_b64: str | bytes, anchors: Iterable[ed25519.Ed25519PublicKey], what: str) -> None:
+    """Raise TrustError unless `sig_b64` is an anchor's Ed25519 signature over exactly `data`."""
+    try:
+        signature = base64.b64decode(sig_b64.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise TrustError(f"{what}: the signature is not base64") from None
+    for anchor in anchors:
+        if keylib.verify_signature(anchor, "EdDSA", signature, data):
+            return
+    raise TrustError(f"{what}: the signature does not verify under any trust anchor")
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS document (
+    name TEXT PRIMARY KEY,      -- 'trustlist' or 'statuslist'
+    version INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    body BLOB,                  -- the exact signed bytes (trust list only)
+    sig TEXT
+);
+CREATE TABLE IF NOT EXISTS status (
+    iss TEXT NOT NULL,
+    sub BLOB NOT NULL,
+    status INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    PRIMARY KEY (iss, sub)
+) WITHOUT ROWID;
+"""
+
+
+class TrustStore:
+    """The lists in force on this device, and the anchors that vouch for them.
+
+    `trust_dir` holds `anchors/*.pem` and, when provisioned or kept by sync, the signed files.
+    `state_path` is the SQLite file holding what is in force; None keeps it in memory (for
+    `gate verify` on a read-only folder).
+    """
+
+    def __init__(self, trust_dir: Path, state_path: Path | None = None) -> None:
+        self.trust_dir = Path(trust_dir)
+        self.anchors = load_anchors(self.trust_dir / ANCHORS_DIR)
+        if not self.anchors:
+            raise TrustError(f"{self.trust_dir / ANCHORS_DIR}: no trust anchor (*.pem) found")
+        self._writable_dir = state_path is not None
+        if state_path is not None:
+            Path(state_path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(":memory:" if state_path is None else str(state_path), isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout=5000")
+        if state_path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self.trust_list: TrustList | None = None
+        self.status_version = 0
+        self.status_issued_at = 0
+        self.load_errors: list[str] = []
+        self._data_version = -1
+        self.refresh()
+        self._load_files()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read what is in force if another connection (the sync process) changed it."""
+        data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if data_version == self._data_version:
+            return
+        self._data_version = data_version
+        row = self._db.execute("SELECT body FROM document WHERE name='trustlist'").fetchone()
+        if row is not None:
+            self.trust_list = parse_trust_list(row[0])
+        row = self._db.execute("SELECT version, issued_at FROM document WHERE name='statuslist'").fetchone()
+        self.status_version, self.status_issued_at = row if row else (0, 0)
+
+    @property
+    def trust_version(self) -> int | None:
+        """The version of the trust list in force, None before the first one."""
+        return self.trust_list.version if self.trust_list else None
+
+    def status_of(self, iss: str, sub: bytes) -> tuple[int, int] | None:
+        """(status, since) of the status-list entry for (iss, sub), if any."""
+        return self._db.execute("SELECT status, since FROM status WHERE iss=? AND sub=?", (iss, sub)).fetchone()
+
+    def status_count(self) -> int:
+        """How many subjects the status list in force names."""
+        return self._db.execute("SELECT count(*) FROM status").fetchone()[0]
+
+    # -- applying --------------------------------------------------------------------------
+
+    def apply_trust_list(self, data: bytes, sig_b64: str | bytes) -> bool:
+        """Put a signed trust list in force. False when it is the version already in force.
+
+        Raises TrustError (and changes nothing) for a bad signature, bad JSON or shape, or an
+        older version (rollback).
+        """
+        check_signature(data, sig_b64, self.anchors, "trust list")
+        new = parse_trust_list(data)
+        self.refresh()
+        current = self.trust_version
+        if current is not None and new.version == current:
+            return False
+        if current is not None and new.version < current:
+            raise TrustError(f"trust list: version {new.version} is older than version {current} in force (rollback refused)")
+        sig_text = sig_b64.decode() if isinstance(sig_b64, bytes) else sig_b64
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO document (name, version, issued_at, body, sig) VALUES ('trustlist', ?, ?, ?, ?)",
+                (new.version, new.issued_at, data, sig_text.strip()),
+            )
+        self.trust_list = new
+        self._keep_file(TRUST_FILE, data, sig_text)
+        return True
+
+    def apply_status_list(self, data: bytes, sig_b64: str | bytes) -> bool:
+        """Put a signed status list (full or delta) in force, all entries or none.
+
+        False when it is the version already in force. Raises TrustError (changing nothing) for
+        a bad signature, bad JSON or shape, an older version, or a delta on another base.
+        """
+        check_signature(data, sig_b64, self.anchors, "status list")
+        new = parse_status_list(data)
+        self.refresh()
+        current = self.status_version
+        if new.version == current and current:
+            return False
+        if new.version < current:
+            raise TrustError(f"status list: version {new.version} is older than version {current} in force (rollback refused)")
+        if new.base_version and new.base_version != current:
+            raise TrustError(
+                f"status list: delta on base {new.base_version} does not apply to version {current} in force; fetch a full list"
+            )
+        with self._transaction():
+            if not new.base_version:
+                self._db.execute("DELETE FROM status")
+            self._db.executemany("INSERT OR REPLACE INTO status (iss, sub, status, since) VALUES (?, ?, ?, ?)", new.entries)
+            self._db.execute(
+                "INSERT OR REPLACE INTO document (name, version, issued_at) VALUES ('statuslist', ?, ?)",
+                (new.version, new.issued_at),
+            )
+        self.status_version, self.status_issued_at = new.version, new.issued_at
+        if not new.base_version:
+            self._keep_file(STATUS_FILE, data, sig_b64.decode() if isinstance(sig_b64, bytes) else sig_b64)
+        return True
+
+    def close(self) -> None:
+        """Close the state database; safe to call twice."""
+        self._db.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _transaction(self) -> "_Transaction":
+        return _Transaction(self._db)
+
+    def _load_files(self) -> None:
+        """Apply the signed files found in trust_dir when they are newer than what is in force."""
+        for name, apply in ((TRUST_FILE, self.apply_trust_list), (STATUS_FILE, self.apply_status_list)):
+            path = self.trust_dir / name
+            sig_path = self.trust_dir / (name + SIG_SUFFIX)
+            if not path.exists():
+                continue
+            try:
+                apply(path.read_bytes(), sig_path.read_text())
+            except (TrustError, OSError) as exc:
+                self.load_errors.append(f"{path}: {exc}")
+
+    def _keep_file(self, name: str, data: bytes, sig: str) -> None:
+        """Keep a copy of an accepted document beside the anchors, for people and for a lost database."""
+        if not self._writable_dir:
+            return
+        path = self.trust_dir / name
+        try:
+            if path.exists() and path.read_bytes() == data:
+                return
+            for target, content in ((path.with_name(name + SIG_SUFFIX), sig.strip().encode() + b"\n"), (path, data)):
+                tmp = target.with_name(target.name + ".tmp")
+                tmp.write_bytes(content)
+                os.replace(tmp, target)
+        except OSError as exc:
+            self.load_errors.append(f"{path}: could not keep a copy ({exc})")
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            # our own commit changes nothing another connection needs to tell us
+            self._db.execute("PRAGMA data_version")

@@ -1,0 +1,113 @@
+"""Offline verification of a JKM1 code, in the order of health-code.md §4.
+
+`verify()` never raises: whatever arrives, it returns a `VerifyResult` with exactly one reason.
+The algorithm is always the trust list's; the code's own `alg` is only compared with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from gate.codes import keys as keylib
+from gate.codes.format import ALG_IDS, FormatError, ParsedCode, parse_text
+from gate.codes.result import STATUS_NAMES, VerifyResult
+from gate.codes.trust import TrustedKey, TrustList
+
+DEFAULT_SKEW_S = 300
+
+log = logging.getLogger(__name__)
+
+# The checks of §4 after parsing, in order: a candidate key that fails later got further.
+_ORDER = ("key_revoked", "alg_mismatch", "bad_signature", "issuer_mismatch", "key_expired",
+          "not_yet_valid", "expired", "validity_too_long", "ok")
+
+
+class TrustSource(Protocol):
+    """What verification needs of the trust store: the keys, and the status list."""
+
+    trust_list: TrustList | None
+
+    def status_of(self, iss: str, sub: bytes) -> tuple[int, int] | None: ...
+
+
+def verify(text: str | bytes, trust: TrustSource, now: float, skew: int = DEFAULT_SKEW_S) -> VerifyResult:
+    """Judge one QR text against the lists in force at time `now` (seconds since the epoch)."""
+    try:
+        return _verify(text, trust, now, skew)
+    except FormatError as exc:
+        return VerifyResult.refused(exc.reason)
+    # The last line of defence for the gate: an unforeseen fault on hostile input must become a
+    # refusal, never an exception that could take the kiosk down or be mistaken for a pass.
+    except Exception:  # noqa: BLE001
+        log.exception("verification fault; code refused as malformed")
+        return VerifyResult.refused("malformed")
+
+
+def _verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> VerifyResult:
+    code = parse_text(text)
+    claims = code.claims
+    if code.crit:
+        return _refused(code, "unsupported_critical_header")
+    candidates = trust.trust_list.keys.get(code.kid, ()) if trust.trust_list and code.kid is not None else ()
+    if not candidates:
+        return _refused(code, "unknown_key")
+    revoked = trust.trust_list.revoked  # type: ignore[union-attr]
+    reason = min((_check_key(code, key, revoked, now, skew) for key in candidates), key=_ORDER.index, default="unknown_key")
+    if reason != "ok":
+        return _refused(code, reason)
+    status = claims.status
+    raised = False
+    entry = trust.status_of(claims.iss, claims.sub)
+    if entry is not None and entry[1] > claims.iat and entry[0] > status:
+        status, raised = entry[0], True
+    return VerifyResult(
+        valid=True,
+        reason="ok",
+        status=STATUS_NAMES[status],
+        issuer=claims.iss,
+        sub=claims.sub.hex(),
+        cti=claims.cti.hex() if claims.cti is not None else None,
+        iat=claims.iat,
+        exp=claims.exp,
+        itinerary_risk=claims.itinerary_risk,
+        home=claims.home,
+        name=claims.name,
+        status_raised=raised,
+    )
+
+
+def _check_key(code: ParsedCode, key: TrustedKey, revoked: frozenset[bytes], now: float, skew: int) -> str:
+    """Steps 4-11 of §4 against one candidate key: 'ok' or the first failing reason."""
+    claims = code.claims
+    if key.kid in revoked:
+        return "key_revoked"
+    if code.alg != ALG_IDS[key.alg] or type(code.alg) is not int:
+        return "alg_mismatch"
+    if not keylib.verify_signature(key.public_key, key.alg, code.signature, code.signed_bytes()):
+        return "bad_signature"
+    if claims.iss != key.issuer:
+        return "issuer_mismatch"
+    if not key.not_before <= claims.iat <= key.not_after:
+        return "key_expired"
+    if claims.iat - skew > now:
+        return "not_yet_valid"
+    if now > claims.exp + skew:
+        return "expired"
+    if claims.exp - claims.iat > key.max_validity_s:
+        return "validity_too_long"
+    return "ok"
+
+
+def _refused(code: ParsedCode, reason: str) -> VerifyResult:
+    """An invalid result that still names what the code claimed, for the record and the attendant."""
+    claims = code.claims
+    return VerifyResult(
+        valid=False,
+        reason=reason,
+        issuer=claims.iss,
+        sub=claims.sub.hex(),
+        cti=claims.cti.hex() if claims.cti is not None else None,
+        iat=claims.iat,
+        exp=claims.exp,
+    )
