@@ -1,0 +1,129 @@
+"""`gate keys`: make anchor, issuer and device keys; build and sign trust and status lists."""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+
+import click
+
+from gate.cli.errors import fail
+from gate.codes import issue as issuelib
+from gate.codes import keys as keylib
+from gate.codes.trust import SIG_SUFFIX, TrustError, parse_status_list, parse_trust_list
+
+KINDS = {"anchor": "EdDSA", "device": "EdDSA", "issuer": None}
+
+
+def _private(path: Path) -> keylib.PrivateKey:
+    try:
+        return keylib.load_private_key(path)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _write_signed(out: Path, data: bytes, anchor: keylib.PrivateKey) -> None:
+    """Write `out` and `out.sig` (each atomically enough for a build step)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    out.with_name(out.name + SIG_SUFFIX).write_text(issuelib.sign_document(anchor, data) + "\n")
+    click.echo(f"wrote {out} and {out.name}{SIG_SUFFIX}")
+
+
+@click.group()
+def keys() -> None:
+    """Make keys and sign trust and status lists (never put a private key on a gate but its device key)."""
+
+
+@keys.command("new")
+@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Private key file to create (PEM, mode 600); the public key goes beside it as .pem.")
+@click.option("--alg", type=click.Choice(["EdDSA", "ES256"]), default="EdDSA", show_default=True,
+              help="Issuer keys only: the signature algorithm.")
+def new(kind: str, out: Path, alg: str) -> None:
+    """Make a new KIND key pair: anchor, issuer or device."""
+    alg = KINDS[kind] or alg
+    public_path = out.with_suffix(".pem")
+    if out.exists() or public_path.exists():
+        fail(f"{out} or {public_path} already exists; choose another --out, keys are never overwritten.")
+    private_key = keylib.generate(alg)
+    keylib.write_private_key(out, private_key)
+    public_path.write_bytes(keylib.public_pem(private_key.public_key()))
+    der = keylib.spki_der(private_key.public_key())
+    click.echo(f"wrote {out} (private, keep it secret) and {public_path}")
+    click.echo(f"public key (base64 SPKI): {base64.b64encode(der).decode()}")
+    click.echo(f"kid: {keylib.b64url(keylib.kid_of(der))}")
+
+
+@keys.command("sign")
+@click.option("--anchor", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The trust anchor's private key.")
+@click.argument("document", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def sign(anchor: Path, document: Path) -> None:
+    """Sign a trust list or status list file as it is: writes DOCUMENT.sig."""
+    data = document.read_bytes()
+    try:
+        (parse_trust_list if "keys" in data.decode("utf-8", "replace") else parse_status_list)(data)
+    except TrustError as exc:
+        fail(f"{document} would be refused by a gate: {exc}")
+    _write_signed(document, data, _private(anchor))
+
+
+@keys.command("trustlist")
+@click.option("--anchor", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="e.g. keys/trust/trustlist.json")
+@click.option("--version", "version", required=True, type=click.IntRange(1))
+@click.option("--issued-at", type=int, default=None, help="Default: now.")
+@click.option("--valid-days", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--issuer", "issuers", multiple=True, required=True, metavar="ISSUER=PUBKEY.pem",
+              help="An issuer id and its public key file; repeat for each key.")
+@click.option("--max-validity", type=click.IntRange(1), default=86400, show_default=True,
+              help="Longest code validity (exp - iat) accepted for these keys, seconds.")
+@click.option("--key-years", type=click.IntRange(1), default=2, show_default=True, help="Key validity from issued-at.")
+@click.option("--revoke", "revoked", multiple=True, metavar="KID", help="A revoked key id (base64url).")
+def trustlist(anchor: Path, out: Path, version: int, issued_at: int | None, valid_days: int, issuers: tuple[str, ...],
+              max_validity: int, key_years: int, revoked: tuple[str, ...]) -> None:
+    """Build and sign a trust list from issuer public keys."""
+    issued = int(time.time()) if issued_at is None else issued_at
+    entries = []
+    for spec in issuers:
+        name, _, pem = spec.partition("=")
+        if not name or not pem:
+            fail(f"--issuer {spec!r} must look like CN-JX=keys/jx.pem.")
+        try:
+            public_key = keylib.load_public_key(Path(pem))
+        except ValueError as exc:
+            fail(str(exc))
+        entries.append(issuelib.trust_entry(public_key, name, issued - 86400, issued + key_years * 365 * 86400, max_validity))
+    data = issuelib.make_trust_list(version, issued, issued + valid_days * 86400, entries, revoked)
+    _write_signed(out, data, _private(anchor))
+
+
+@keys.command("statuslist")
+@click.option("--anchor", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--version", "version", required=True, type=click.IntRange(1))
+@click.option("--base", "base_version", type=click.IntRange(0), default=0, show_default=True,
+              help="0 for a full list, else the version this delta applies on.")
+@click.option("--issued-at", type=int, default=None, help="Default: now.")
+@click.option("--entry", "entries", multiple=True, metavar="ISS:SUBHEX:STATUS:SINCE",
+              help="A subject whose status rose, e.g. CN-JX:0011...eeff:2:1764001000 (STATUS 0-2 or green/yellow/red).")
+def statuslist(anchor: Path, out: Path, version: int, base_version: int, issued_at: int | None,
+               entries: tuple[str, ...]) -> None:
+    """Build and sign a status list (full or delta)."""
+    parsed = []
+    for spec in entries:
+        try:
+            iss, sub, status, since = spec.split(":")
+            code = issuelib.STATUS_CODES.get(status, None)
+            parsed.append((iss, bytes.fromhex(sub), int(status) if code is None else code, int(since)))
+        except ValueError:
+            fail(f"--entry {spec!r} must look like CN-JX:<32 hex digits>:2:1764001000.")
+    data = issuelib.make_status_list(version, int(time.time()) if issued_at is None else issued_at, parsed, base_version)
+    try:
+        parse_status_list(data)
+    except TrustError as exc:
+        fail(str(exc))
+    _write_signed(out, data, _private(anchor))

@@ -1,0 +1,1 @@
+5pUOWPqy5w2Ye0Qr8M6YnajA7G0jB6i6LycsA/2LG9p9/oXSmcWVBhf/nliniPmGMoFquboe97rxTJc6uTGODg==
