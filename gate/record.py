@@ -10,7 +10,6 @@ The JSON keys of upload.md are kept exactly; the project adds `trust_list_stale`
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from dataclasses import dataclass, field
@@ -35,7 +34,9 @@ _last_rand = 0
 
 def epoch_ms(now_s: float) -> int:
     """Milliseconds since the Unix epoch for an epoch time in seconds (the id's and scanned_at's clock)."""
-    return int(math.floor(now_s * 1000.0 + 1e-6))
+    # Through whole microseconds first: an epoch float near 1.8e9 holds 1795421702.130 as
+    # 1795421702.1299999, which must still be millisecond 130.
+    return int(round(now_s * 1_000_000)) // 1000
 
 
 def new_uuid7(now_s: float) -> str:

@@ -28,6 +28,7 @@ from gate.record import Record, parse_iso_utc
 
 BUSY_TIMEOUT_MS = 5000
 PRUNE_BATCH = 1000
+FREE_SPACE_BATCH = 200
 FREE_SPACE_FLAG = "free_space_pruned"
 
 
@@ -110,6 +111,11 @@ def apply_migrations(db: sqlite_utils.Database, migrations: list[Migration] = MI
                 db.execute("ROLLBACK")
             raise
     return schema_version(db)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.Error) and getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -348,8 +354,18 @@ class Store:
         the health check reads: {"at": now, "deleted": n, "free_bytes": ...}.
         """
         deleted = 0
+        batch = FREE_SPACE_BATCH
+        # The WAL may hold megabytes of already-checkpointable frames: give those back first.
+        self._give_back_space()
         while self.free_bytes() < min_free_bytes:
-            n = self._delete_delivered("1", (), limit=PRUNE_BATCH, batches=1)
+            try:
+                n = self._delete_delivered("1", (), limit=batch, batches=1)
+            except StoreUnavailable as exc:
+                # A delete needs room in the WAL too; with almost none left, delete fewer at once.
+                if batch > 1 and _disk_full(exc):
+                    batch //= 2
+                    continue
+                raise
             if n == 0:
                 break
             deleted += n
@@ -364,7 +380,7 @@ class Store:
         return value if isinstance(value, dict) else None
 
     def free_bytes(self) -> int:
-        """Bytes free for this store on its file system."""
+        """Bytes free for this store on its file system (what a non-root writer may use)."""
         with self._guard("stat disk"):
             st = os.statvfs(self.path.parent)
         return int(st.f_bavail * st.f_frsize)
@@ -392,8 +408,11 @@ class Store:
         return total
 
     def _give_back_space(self) -> None:
+        """Checkpoint and truncate the WAL, hand free pages back to the file system."""
         with self._use("free space") as db:
-            db.execute("PRAGMA incremental_vacuum").fetchall()
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            # executescript steps it to the end; execute() would free a single page.
+            db.executescript("PRAGMA incremental_vacuum;")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     # -- small durable state --
