@@ -21,15 +21,15 @@ class OverrideButton:
     """The attendant's momentary override button; `when_pressed` is called on each press."""
 
     def __init__(self, pin: int, *, pin_factory: Any = None, bounce_s: float | None = 0.05) -> None:
-        from gpiozero import Button
+        from gpiozero import DigitalInputDevice
 
         self.when_pressed: Callable[[], None] | None = None
-        self._button = Button(pin, pull_up=True, bounce_time=bounce_s, pin_factory=pin_factory)
-        self._button.when_pressed = self._pressed
+        self._button = DigitalInputDevice(pin, pull_up=True, bounce_time=bounce_s, pin_factory=pin_factory)
+        self._button.when_activated = self._pressed
 
     @property
     def is_pressed(self) -> bool:
-        return bool(self._button.is_pressed)
+        return bool(self._button.is_active)
 
     def _pressed(self) -> None:
         if self.when_pressed is not None:
@@ -44,17 +44,17 @@ class FireRelease:
     """The fire-alarm release input; `when_changed(active)` is called on each change."""
 
     def __init__(self, pin: int, *, pin_factory: Any = None) -> None:
-        from gpiozero import Button
+        from gpiozero import DigitalInputDevice
 
         self.when_changed: Callable[[bool], None] | None = None
-        self._input = Button(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
-        self._input.when_pressed = lambda: self._changed(True)
-        self._input.when_released = lambda: self._changed(False)
+        self._input = DigitalInputDevice(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
+        self._input.when_activated = lambda: self._changed(True)
+        self._input.when_deactivated = lambda: self._changed(False)
 
     @property
     def active(self) -> bool:
         """True while the fire panel asserts the release."""
-        return bool(self._input.is_pressed)
+        return bool(self._input.is_active)
 
     def _changed(self, active: bool) -> None:
         if self.when_changed is not None:
