@@ -45,7 +45,7 @@ class PKI:
             issuelib.trust_entry(i.private_key.public_key(), i.issuer, NOW - 10**7, NOW + 10**7, max_validity_s)
             for i in (self.jx, self.sx)
         ] + self.extra_entries
-        return issuelib.make_trust_list(version or self.trust_version, issued_at, NOW + 30 * 86400, entries, revoked)
+        return issuelib.make_trust_list(self.trust_version if version is None else version, issued_at, NOW + 30 * 86400, entries, revoked)
 
     def write_trust_list(self, version: int, **kwargs: Any) -> None:
         self.trust_version = version

@@ -1,0 +1,164 @@
+"""The trust store: signed documents only, newer only, all or nothing, kept on disk."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from gate.codes import issue as issuelib
+from gate.codes import keys as keylib
+from gate.codes.trust import TrustError, TrustStore, parse_trust_list
+from tests.pki import NOW, subject_id
+
+
+@pytest.fixture
+def store(pki, tmp_path):
+    s = pki.store(tmp_path / "state" / "trust.db")
+    yield s
+    s.close()
+
+
+def test_the_provisioned_folder_is_loaded(store):
+    assert (store.trust_version, store.status_version) == (1, 1)
+    assert store.load_errors == []
+
+
+def test_a_newer_trust_list_is_applied_and_kept_on_disk(pki, store, tmp_path):
+    data = pki.trust_list(2)
+    assert store.apply_trust_list(data, pki.sign(data)) is True
+    assert store.trust_version == 2
+    assert (pki.trust_dir / "trustlist.json").read_bytes() == data
+    reopened = TrustStore(pki.trust_dir, tmp_path / "state" / "trust.db")
+    assert reopened.trust_version == 2
+
+
+def test_the_same_version_again_is_a_no_op(pki, store):
+    data = pki.trust_list(1)
+    assert store.apply_trust_list(data, pki.sign(data)) is False
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: (p.trust_list(2), p.sign(b"other bytes")), "does not verify under any trust anchor"),
+        (lambda p: (p.trust_list(2), "%%%"), "not base64"),
+        (lambda p: (b"{not json", p.sign(b"{not json")), "not valid JSON"),
+        (lambda p: (b"[1, 2]", p.sign(b"[1, 2]")), "not a JSON object"),
+        (lambda p: (b'{"version": "2"}', p.sign(b'{"version": "2"}')), "'version' must be"),
+        (lambda p: (p.trust_list(0), p.sign(p.trust_list(0))), "rollback refused"),
+    ],
+    ids=["bad_signature", "signature_not_base64", "bad_json", "not_an_object", "wrong_shape", "older_version"],
+)
+def test_refused_trust_lists_leave_the_previous_one_in_force(pki, store, make, message):
+    pki.write_trust_list(1)
+    data, sig = make(pki)
+    with pytest.raises(TrustError, match=message):
+        store.apply_trust_list(data, sig)
+    assert store.trust_version == 1
+    assert store.trust_list.keys
+
+
+def test_a_list_signed_by_an_issuer_key_instead_of_an_anchor_is_refused(pki, store):
+    data = pki.trust_list(2)
+    sig = issuelib.sign_document(pki.jx.private_key, data)
+    with pytest.raises(TrustError, match="any trust anchor"):
+        store.apply_trust_list(data, sig)
+
+
+def test_entries_whose_kid_does_not_match_their_key_are_ignored(pki):
+    entry = issuelib.trust_entry(pki.jx.private_key.public_key(), "CN-JX", 0, NOW * 2, 86400)
+    entry["kid"] = keylib.b64url(b"\0" * 8)
+    parsed = parse_trust_list(issuelib.make_trust_list(5, NOW, NOW + 1, [entry]))
+    assert parsed.keys == {}
+    assert "kid does not match" in parsed.ignored[0]
+
+
+def test_entries_whose_alg_does_not_match_the_key_type_are_ignored(pki):
+    entry = issuelib.trust_entry(pki.sx.private_key.public_key(), "CN-ZJ-SX", 0, NOW * 2, 86400)
+    entry["alg"] = "EdDSA"
+    assert parse_trust_list(issuelib.make_trust_list(5, NOW, NOW + 1, [entry])).keys == {}
+
+
+def test_a_stale_trust_list_stays_in_force(store):
+    assert store.trust_list.is_stale(NOW + 31 * 86400)
+    assert not store.trust_list.is_stale(NOW)
+
+
+def test_a_full_status_list_replaces_and_a_delta_updates(pki, store):
+    alice, bob = subject_id("alice"), subject_id("bob")
+    full = pki.status_list(5, [("CN-JX", alice, 2, NOW), ("CN-JX", bob, 1, NOW)])
+    assert store.apply_status_list(full, pki.sign(full))
+    delta = pki.status_list(6, [("CN-JX", bob, 2, NOW + 5)], base=5)
+    assert store.apply_status_list(delta, pki.sign(delta))
+    assert store.status_of("CN-JX", bob) == (2, NOW + 5)
+    assert store.status_of("CN-JX", alice) == (2, NOW)
+    full2 = pki.status_list(7, [("CN-JX", bob, 1, NOW + 9)])
+    store.apply_status_list(full2, pki.sign(full2))
+    assert store.status_of("CN-JX", alice) is None
+    assert store.status_version == 7
+
+
+def test_a_delta_on_the_wrong_base_is_refused_and_changes_nothing(pki, store):
+    delta = pki.status_list(9, [("CN-JX", subject_id("carol"), 2, NOW)], base=8)
+    with pytest.raises(TrustError, match="fetch a full list"):
+        store.apply_status_list(delta, pki.sign(delta))
+    assert store.status_version == 1
+    assert store.status_of("CN-JX", subject_id("carol")) is None
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[{"iss": "CN-JX", "sub": "00", "status": 2, "since": 1}], [{"iss": "CN-JX", "sub": "00" * 16, "status": 3, "since": 1}],
+     [{"iss": "CN-JX", "sub": "zz" * 16, "status": 2, "since": 1}], [{"sub": "00" * 16, "status": 2, "since": 1}]],
+)
+def test_a_status_list_with_one_bad_entry_is_refused_whole(pki, store, entries):
+    good = {"iss": "CN-JX", "sub": subject_id("dave").hex(), "status": 2, "since": 1}
+    data = json.dumps({"version": 3, "base_version": 0, "issued_at": NOW, "entries": [good] + entries}).encode()
+    with pytest.raises(TrustError):
+        store.apply_status_list(data, pki.sign(data))
+    assert store.status_of("CN-JX", subject_id("dave")) is None
+
+
+def test_an_older_status_list_is_refused(pki, store):
+    newer = pki.status_list(4, [])
+    store.apply_status_list(newer, pki.sign(newer))
+    older = pki.status_list(3, [])
+    with pytest.raises(TrustError, match="rollback"):
+        store.apply_status_list(older, pki.sign(older))
+
+
+def test_a_large_status_list_is_applied_atomically_on_disk(pki, store):
+    entries = [("CN-JX", i.to_bytes(16, "big"), 2, NOW) for i in range(50_000)]
+    data = pki.status_list(2, entries)
+    store.apply_status_list(data, pki.sign(data))
+    assert store.status_count() == 50_000
+    assert store.status_of("CN-JX", (49_999).to_bytes(16, "big")) == (2, NOW)
+
+
+def test_a_list_applied_by_another_process_is_seen_after_refresh(pki, store, tmp_path):
+    other = TrustStore(pki.trust_dir, tmp_path / "state" / "trust.db")
+    data = pki.trust_list(3)
+    other.apply_trust_list(data, pki.sign(data))
+    store.refresh()
+    assert store.trust_version == 3
+
+
+def test_an_unsigned_file_in_the_folder_is_reported_not_applied(pki, tmp_path):
+    (pki.trust_dir / "trustlist.json.sig").write_text(pki.sign(b"something else"))
+    store = TrustStore(pki.trust_dir, tmp_path / "s.db")
+    assert store.trust_list is None
+    assert "trustlist.json" in store.load_errors[0]
+
+
+def test_a_folder_without_anchors_is_refused(tmp_path):
+    (tmp_path / "anchors").mkdir()
+    with pytest.raises(TrustError, match="no trust anchor"):
+        TrustStore(tmp_path)
+
+
+def test_status_table_is_indexed_by_issuer_and_subject(store):
+    plan = store._db.execute("EXPLAIN QUERY PLAN SELECT status FROM status WHERE iss='a' AND sub=x'00'").fetchall()
+    assert "PRIMARY KEY" in str(plan) or "INDEX" in str(plan)
+    assert isinstance(store._db, sqlite3.Connection)
