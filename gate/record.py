@@ -27,9 +27,6 @@ _CODE_KEYS: tuple[str, ...] = ("valid", "reason", "issuer", "sub", "cti", "statu
 
 _RAND_BITS = 74  # rand_a (12 bits) + rand_b (62 bits)
 _RAND_MAX = (1 << _RAND_BITS) - 1
-_uuid_lock = threading.Lock()
-_last_ms = -1
-_last_rand = 0
 
 
 def epoch_ms(now_s: float) -> int:
@@ -39,35 +36,48 @@ def epoch_ms(now_s: float) -> int:
     return int(round(now_s * 1_000_000)) // 1000
 
 
-def new_uuid7(now_s: float) -> str:
-    """A UUIDv7 string for a scan at epoch time `now_s` (RFC 9562 §5.7).
+class Uuid7Generator:
+    """Makes UUIDv7 strings (RFC 9562 §5.7), strictly increasing for this generator.
 
     48-bit Unix milliseconds, version 7, variant 10, 74 random bits from os.urandom.
-    Ids made in this process are strictly increasing even when two share a millisecond
-    or the clock steps back (RFC 9562 §6.2 method 2, "monotonic random"): the random
-    part of the previous id is increased by a random positive step, and a millisecond is
-    borrowed from the future in the (astronomically rare) case it would overflow.
+    When two ids share a millisecond, or the clock steps back, the random part of the
+    previous id is increased by a random positive step (RFC 9562 §6.2 method 2,
+    "monotonic random"); a millisecond is borrowed from the future in the
+    (astronomically rare) case it would overflow. Thread-safe.
     """
-    global _last_ms, _last_rand
-    ms = epoch_ms(now_s)
-    if ms < 0 or ms >= 1 << 48:
-        raise ValueError(f"time {now_s!r} cannot be put in a UUIDv7")
-    with _uuid_lock:
-        if ms <= _last_ms:
-            ms = _last_ms
-            step = int.from_bytes(os.urandom(4), "big") + 1
-            rand = _last_rand + step
-            if rand > _RAND_MAX:
-                ms += 1
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._last_rand = 0
+
+    def __call__(self, now_s: float) -> str:
+        ms = epoch_ms(now_s)
+        if ms < 0 or ms >= 1 << 48:
+            raise ValueError(f"time {now_s!r} cannot be put in a UUIDv7")
+        with self._lock:
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                rand = self._last_rand + int.from_bytes(os.urandom(4), "big") + 1
+                if rand > _RAND_MAX:
+                    ms += 1
+                    rand = _fresh_random()
+            else:
                 rand = _fresh_random()
-        else:
-            rand = _fresh_random()
-        _last_ms, _last_rand = ms, rand
-    rand_a = rand >> 62
-    rand_b = rand & ((1 << 62) - 1)
-    value = (ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
-    h = f"{value:032x}"
-    return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            self._last_ms, self._last_rand = ms, rand
+        rand_a = rand >> 62
+        rand_b = rand & ((1 << 62) - 1)
+        value = (ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
+        h = f"{value:032x}"
+        return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+_process_ids = Uuid7Generator()
+
+
+def new_uuid7(now_s: float) -> str:
+    """A UUIDv7 string for a scan at epoch time `now_s`; ids of this process strictly increase."""
+    return _process_ids(now_s)
 
 
 def _fresh_random() -> int:

@@ -11,6 +11,7 @@ import pytest
 from gate.codes.result import VerifyResult
 from gate.record import (
     Record,
+    Uuid7Generator,
     code_summary,
     is_alert,
     iso_utc_ms,
@@ -55,7 +56,7 @@ def make_record(**changes) -> Record:
 
 
 def test_uuid7_has_version_7_variant_10_and_the_scan_millisecond():
-    text = new_uuid7(T)
+    text = Uuid7Generator()(T)
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", text)
     parsed = uuid.UUID(text)
     assert parsed.version == 7
@@ -64,31 +65,41 @@ def test_uuid7_has_version_7_variant_10_and_the_scan_millisecond():
 
 
 def test_uuid7_ids_increase_within_one_millisecond():
-    ids = [new_uuid7(T) for _ in range(2000)]
+    make = Uuid7Generator()
+    ids = [make(T) for _ in range(2000)]
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+    assert {uuid7_ms(i) for i in ids} == {1795421702123}
 
 
 def test_uuid7_ids_sort_by_time():
-    ids = [new_uuid7(T + i * 0.001) for i in range(0, 3000, 7)]
+    make = Uuid7Generator()
+    ids = [make(T + i * 0.001) for i in range(0, 3000, 7)]
     assert ids == sorted(ids)
     assert [uuid7_ms(i) for i in ids] == [1795421702123 + i for i in range(0, 3000, 7)]
 
 
 def test_uuid7_stays_monotonic_when_the_clock_steps_back():
-    later = new_uuid7(T + 10)
-    earlier_clock = new_uuid7(T)
-    assert earlier_clock > later
+    make = Uuid7Generator()
+    later = make(T + 10)
+    assert make(T) > later
 
 
-def test_uuid7_random_bits_differ_between_milliseconds():
-    a, b = new_uuid7(T + 100), new_uuid7(T + 100.001)
-    assert a[15:] != b[15:]
+def test_the_process_wide_ids_strictly_increase():
+    ids = [new_uuid7(T + (i % 3) * 0.001) for i in range(500)]
+    assert ids == sorted(ids) and len(set(ids)) == 500
+
+
+def test_uuid7_random_bits_differ_between_generators_and_milliseconds():
+    a, b = Uuid7Generator()(T), Uuid7Generator()(T)
+    assert a != b and a[:13] == b[:13]
 
 
 def test_uuid7_refuses_a_time_it_cannot_hold():
     with pytest.raises(ValueError):
         new_uuid7(-1.0)
+    with pytest.raises(ValueError):
+        new_uuid7(2.0**48)
 
 
 # --- time stamps ---
