@@ -48,8 +48,8 @@ class DeviceConfig:
 class VenueConfig:
     """[venue]: where this gate stands and which rules apply (venue-rules.md). `id` is required in a file."""
 
-    type: str
     id: str = ""
+    type: str
     community_codes: tuple[str, ...] = ()
     yellow_residents_only: bool = True
     itinerary_check: bool = True
@@ -207,6 +207,7 @@ class _Key:
     high: float | None = None
     low_open: bool = False  # True: the value must be strictly above `low`
     choices: tuple[str, ...] = ()
+    hex: bool = False  # shown as 0x.. in messages
 
 
 SCHEMA: dict[str, dict[str, _Key]] = {
@@ -229,7 +230,7 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "sensor": _Key("choice", choices=SENSORS),
         "simulated_c": _Key("float", low=-70.0, high=380.0),
         "i2c_bus": _Key("int", low=0, high=255),
-        "i2c_address": _Key("int", low=0x03, high=0x77),
+        "i2c_address": _Key("int", low=0x03, high=0x77, hex=True),
         "offset_c": _Key("float", low=-5.0, high=5.0),
     },
     "trust": {
@@ -301,12 +302,22 @@ def show_value(value: Any) -> str:
     return str(value)  # dates and times
 
 
+def _number(spec: _Key, value: float) -> str:
+    if spec.hex:
+        return f"0x{int(value):02X}"
+    if spec.kind == "float":
+        return repr(float(value))
+    return str(int(value))
+
+
 def _range_text(spec: _Key, unit: str) -> str:
+    low = _number(spec, spec.low) if spec.low is not None else ""
     if spec.high is None:
-        return f"{unit} above {spec.low:g}" if spec.low_open else f"{unit} of at least {spec.low:g}"
+        return f"{unit} above {low}" if spec.low_open else f"{unit} of at least {low}"
+    high = _number(spec, spec.high)
     if spec.low_open:
-        return f"{unit} above {spec.low:g} and at most {spec.high:g}"
-    return f"{unit} from {spec.low:g} to {spec.high:g}"
+        return f"{unit} above {low} and at most {high}"
+    return f"{unit} from {low} to {high}"
 
 
 def _allowed(spec: _Key) -> str:
@@ -321,9 +332,11 @@ def _allowed(spec: _Key) -> str:
     if kind == "float":
         return "use a " + _range_text(spec, "number")
     if kind == "pin":
-        return f"use a BCM pin number from {spec.low:g} to {spec.high:g}, or false when not fitted"
+        low, high = _number(spec, spec.low), _number(spec, spec.high)
+        return f"use a BCM pin number from {low} to {high}, or false when not fitted"
     if kind == "exposure":
-        return f'use "auto" or a whole number from {spec.low:g} to {spec.high:g}'
+        low, high = _number(spec, spec.low), _number(spec, spec.high)
+        return f'use "auto" or a whole number from {low} to {high}'
     if kind == "codes":
         return 'use a list of community codes, e.g. ["360102-012"]'
     if kind == "url":
