@@ -1,0 +1,117 @@
+"""Checking one uploaded scan RECORD (spec/upload.md) before it is stored.
+
+A record is accepted only when every field of the spec is present with its type; extra keys are
+kept (new keys may be added to the format). Refusals use a fixed vocabulary, sent back in
+``"rejected": [{"id": ..., "error": ...}]``:
+
+- ``not_an_object``            the record is not a JSON object
+- ``bad_id``                   ``id`` is not a UUID string (8-4-4-4-12 hex)
+- ``missing_field:<name>``     a required key is absent
+- ``bad_type:<name>``          a key has the wrong JSON type
+- ``bad_decision``             ``decision`` is not one of `DECISIONS`
+- ``bad_scanned_at``           ``scanned_at`` is not an ISO 8601 time with a UTC offset or ``Z``
+- ``device_mismatch``          ``device_id`` is not the device that signed the request
+- ``nul_character``            a string holds U+0000, which PostgreSQL cannot store
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from gate.collector.db import RecordRow
+
+DECISIONS: frozenset[str] = frozenset({"allow", "deny", "recheck", "refer", "hold", "manual"})
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+_STR = (str,)
+_NUMBER = (int, float)
+
+# field -> (accepted JSON types, null allowed); bool is checked apart because bool is an int.
+_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "device_id": (_STR, False),
+    "venue_id": (_STR, False),
+    "venue_type": (_STR, False),
+    "scanned_at": (_STR, False),
+    "clock_trusted": ((bool,), False),
+    "code": ((dict,), False),
+    "temperature_c": (_NUMBER, True),
+    "temperature_state": (_STR, True),
+    "decision": (_STR, False),
+    "decision_reasons": ((list,), False),
+    "rules_version": (_STR, False),
+    "trust_list_version": ((int,), True),
+    "override": ((dict,), True),
+}
+
+
+class RecordError(ValueError):
+    """A record that cannot be stored; `code` is one of the module's refusal words."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def record_id(record: Any) -> Any:
+    """The id to echo back for `record` (whatever was sent, or None)."""
+    return record.get("id") if isinstance(record, dict) else None
+
+
+def _type_ok(value: Any, types: tuple[type, ...], nullable: bool) -> bool:
+    if value is None:
+        return nullable
+    if isinstance(value, bool):
+        return bool in types
+    return isinstance(value, types)
+
+
+def normalise_scanned_at(text: str) -> str:
+    """``scanned_at`` as UTC ``YYYY-MM-DDTHH:MM:SS.fffZ``; RecordError when it is not a time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise RecordError("bad_scanned_at") from exc
+    if moment.tzinfo is None:
+        raise RecordError("bad_scanned_at")
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:
+    """The row to store for `record` sent by `device_id`, or RecordError saying what is wrong."""
+    if not isinstance(record, dict):
+        raise RecordError("not_an_object")
+    rid = record.get("id")
+    if not isinstance(rid, str) or not _UUID.match(rid):
+        raise RecordError("bad_id")
+    for name, (types, nullable) in _FIELDS.items():
+        if name not in record:
+            raise RecordError(f"missing_field:{name}")
+        if not _type_ok(record[name], types, nullable):
+            raise RecordError(f"bad_type:{name}")
+    if not all(isinstance(r, str) for r in record["decision_reasons"]):
+        raise RecordError("bad_type:decision_reasons")
+    temperature = record["temperature_c"]
+    if temperature is not None and not math.isfinite(temperature):
+        raise RecordError("bad_type:temperature_c")
+    if record["decision"] not in DECISIONS:
+        raise RecordError("bad_decision")
+    if record["device_id"] != device_id:
+        raise RecordError("device_mismatch")
+    scanned_at = normalise_scanned_at(record["scanned_at"])
+    record_json = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in record_json:
+        raise RecordError("nul_character")
+    return RecordRow(
+        id=rid.lower(),
+        device_id=device_id,
+        scanned_at=scanned_at,
+        decision=record["decision"],
+        received_at=received_at,
+        record_json=record_json,
+    )
