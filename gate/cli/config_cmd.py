@@ -1,0 +1,154 @@
+"""`gate config show|validate|set` (spec/cli.md): the technician's view of the configuration file.
+
+`set` changes one key, checks the whole resulting file before writing it, writes it atomically
+(a temporary file in the same folder, fsync, rename) and keeps the file's comments (tomlkit).
+Every error is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+from gate.config import ConfigError, key_kind, load_config, loads_config, show_value
+
+DEFAULT_CONFIG = "/etc/gate/gate.toml"
+
+_STRING_KINDS = ("str", "path", "source", "url", "choice")
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    click.get_current_context().exit(2)
+    raise AssertionError("unreachable")  # ctx.exit raises
+
+
+def _config_option(f: Any) -> Any:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        help="The gate's configuration file.",
+    )(f)
+
+
+@click.group("config")
+def config() -> None:
+    """Show, check and change the gate's configuration file (spec/config.md)."""
+
+
+@config.command("show")
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
+def show(config_path: Path, as_json: bool) -> None:
+    """Print the effective configuration: every key, defaults filled in, paths resolved."""
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(cfg.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"# effective configuration of {config_path} (defaults filled in, paths resolved)")
+        click.echo(tomlkit.dumps(cfg.to_toml_dict()), nl=False)
+
+
+@config.command("validate")
+@_config_option
+def validate(config_path: Path) -> None:
+    """Check the file; exit 0 when the gate would start with it, 2 (and why) when not."""
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        _fail(str(exc))
+    click.echo(f"{config_path}: valid ({cfg.venue.type} gate {cfg.device.id} at {cfg.venue.id})")
+
+
+@config.command("set")
+@_config_option
+@click.argument("key")
+@click.argument("value")
+def set_(config_path: Path, key: str, value: str) -> None:
+    """Set KEY (SECTION.NAME, e.g. temperature.fever_c) to VALUE, written as in TOML.
+
+    Strings need no quotes; lists are written as in TOML (`'["360102-012", "360102-013"]'`);
+    a pin that is not fitted is `false`. The file is only written when the result is valid.
+    """
+    section, dot, name = key.partition(".")
+    if not (dot and section and name) or "." in name:
+        _fail(f"{key}: a key is SECTION.NAME, e.g. venue.type or temperature.fever_c")
+    try:
+        text = config_path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        _fail(f"{config_path}: cannot be read: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        _fail(f"{config_path}: is not UTF-8 text; save it as UTF-8")
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError as exc:
+        _fail(f"{config_path}: not valid TOML: {exc}; fix it by hand first")
+
+    new = parse_value(key, value)
+    table = doc.get(section)
+    if table is None:
+        table = tomlkit.table()
+        doc[section] = table
+    elif not isinstance(table, dict):
+        _fail(f"{config_path}: {section} is not a section; fix it by hand first")
+    table[name] = new
+    out = tomlkit.dumps(doc)
+    try:
+        loads_config(out, config_path)
+    except ConfigError as exc:
+        _fail(str(exc))
+    try:
+        write_atomically(config_path, out)
+    except OSError as exc:
+        _fail(f"{config_path}: cannot be written: {exc.strerror or exc}")
+    click.echo(f"{config_path}: [{section}] {name} = {show_value(new)}")
+
+
+def parse_value(key: str, raw: str) -> Any:
+    """VALUE as TOML where it is a TOML value; text keys take the text as it is (quotes optional)."""
+    try:
+        parsed = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+    if key_kind(key) in _STRING_KINDS and not isinstance(parsed, str):
+        return raw  # camera.source = 0 means the text "0"
+    return parsed
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a crash leaves either the old file or the new one."""
+    target = Path(os.path.realpath(path))
+    folder = target.parent
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
