@@ -124,13 +124,22 @@ _NOT_TRUSTED = (
 MESSAGES: dict[tuple[str, str | None], tuple[str, str]] = {
     ("allow", None): ("请通行", "Please go through"),
     ("deny", None): ("禁止通行，请劝返", "Not admitted: turn the person away"),
-    ("deny", "expired"): ("健康码已过期，请在App中刷新健康码后重新扫码", "The code has expired: refresh it in the app and scan again"),
+    ("deny", "expired"): (
+        "健康码已过期，请在App中刷新健康码后重新扫码",
+        "The code has expired: refresh it in the app and scan again",
+    ),
     ("deny", "not_yet_valid"): (
         "健康码尚未生效，请核对手机时间，刷新后重新扫码",
         "The code is not valid yet: check the phone's clock, refresh the code and scan again",
     ),
-    ("deny", "validity_too_long"): ("健康码有效期异常，请在App中刷新后重新扫码", "The code's validity is wrong: refresh it in the app and scan again"),
-    ("deny", "key_expired"): ("健康码签发密钥已过期，请在App中刷新后重新扫码", "The code was signed with an expired key: refresh it in the app and scan again"),
+    ("deny", "validity_too_long"): (
+        "健康码有效期异常，请在App中刷新后重新扫码",
+        "The code's validity is wrong: refresh it in the app and scan again",
+    ),
+    ("deny", "key_expired"): (
+        "健康码签发密钥已过期，请在App中刷新后重新扫码",
+        "The code was signed with an expired key: refresh it in the app and scan again",
+    ),
     ("deny", "not_a_health_code"): _NOT_A_CODE,
     ("deny", "malformed"): _NOT_A_CODE,
     ("deny", "too_large"): _NOT_A_CODE,
@@ -142,10 +151,19 @@ MESSAGES: dict[tuple[str, str | None], tuple[str, str]] = {
     ("deny", "bad_signature"): _NOT_TRUSTED,
     ("deny", "issuer_mismatch"): _NOT_TRUSTED,
     ("deny", "status_unknown"): ("健康码状态无法识别，请劝返", "The code's status is not known: turn the person away"),
-    ("deny", "red"): ("红码人员不得乘车，已上报；请劝返并报告", "Red code: may not ride. Turn the person away; the alert has been sent"),
+    ("deny", "red"): (
+        "红码：禁止通行，已上报；请劝返",
+        "Red code: not admitted. Turn the person away; the alert has been sent",
+    ),
     ("deny", "yellow"): ("黄码人员不得进入本场所，请劝返", "Yellow code: not admitted here. Turn the person away"),
-    ("deny", "home_mismatch"): ("黄码仅限本小区居民出入，请劝返", "Yellow code: only residents of this compound may enter. Turn the person away"),
-    ("deny", "home_missing"): ("黄码仅限本小区居民出入，请劝返", "Yellow code: only residents of this compound may enter. Turn the person away"),
+    ("deny", "home_mismatch"): (
+        "黄码仅限本小区居民出入，请劝返",
+        "Yellow code: only residents of this compound may enter. Turn the person away",
+    ),
+    ("deny", "home_missing"): (
+        "黄码仅限本小区居民出入，请劝返",
+        "Yellow code: only residents of this compound may enter. Turn the person away",
+    ),
     ("deny", "store_unavailable"): (
         "记录无法保存，闸机保持关闭，请联系技术人员",
         "The scan could not be recorded: the gate stays shut. Call the technician",
@@ -155,8 +173,14 @@ MESSAGES: dict[tuple[str, str | None], tuple[str, str]] = {
         "复测体温仍异常：请登记并引导至发热门诊就诊",
         "Fever confirmed on re-measure: record it and send the person to a fever clinic",
     ),
-    ("hold", None): ("请留在原地等候，工作人员立即报告街道/乡镇", "Keep the person here and report to the street/township office now"),
-    ("hold", "red"): ("红码：请留在原地等候，工作人员立即报告街道/乡镇", "Red code: keep the person here and report to the street/township office now"),
+    ("hold", None): (
+        "请留在原地等候，工作人员立即报告街道/乡镇",
+        "Keep the person here and report to the street/township office now",
+    ),
+    ("hold", "red"): (
+        "红码：请留在原地等候，工作人员立即报告街道/乡镇",
+        "Red code: keep the person here and report to the street/township office now",
+    ),
     ("hold", "itinerary_risk"): (
         "行程卡带星号：请留在原地等候，工作人员立即报告街道/乡镇",
         "Itinerary shows a stay in a risk area: keep the person here and report to the street/township office now",
@@ -182,6 +206,10 @@ MESSAGES: dict[tuple[str, str | None], tuple[str, str]] = {
 
 # Where a venue type says it differently: (venue type, decision, reason) -> (Chinese, English).
 VENUE_MESSAGES: dict[tuple[str, str, str | None], tuple[str, str]] = {
+    ("bus_taxi", "deny", "red"): (
+        "红码人员不得乘车，已上报；请劝返",
+        "Red code: may not ride. Turn the person away; the alert has been sent",
+    ),
     ("residential", "refer", None): (
         "复测体温仍异常：请登记，由安排的车辆送往发热门诊",
         "Fever confirmed on re-measure: record it; the person goes to a fever clinic by the arranged vehicle",

@@ -212,6 +212,7 @@ def test_a_red_code_on_a_bus_is_refused_but_still_an_alert() -> None:
     venue = VenueConfig(type="bus_taxi", id="bus-1")
     d = decide(code("red"), 36.6, venue, TemperatureConfig(), None, NOW, True)
     assert (d.decision, d.reasons, d.alert) == ("deny", ("code_valid", "red"), True)
+    assert "may not ride" in d.message_en
 
 
 def test_a_yellow_code_rides_the_bus() -> None:
