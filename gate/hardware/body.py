@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Callable
 
+from gpiozero.exc import BadPinFactory
+
 from gate.hardware.buzzer import PATTERNS, Buzzer, Pattern
 from gate.hardware.inputs import FireRelease, OverrideButton
 from gate.hardware.lights import Lights
@@ -131,6 +133,9 @@ class GateBody:
         except HardwareError:
             self.close()
             raise
+        except BadPinFactory as exc:
+            self.close()
+            raise HardwareError("no GPIO pins found on this machine (gpiozero could not load a pin factory)") from exc
         except Exception as exc:  # gpiozero raises many kinds: no pin factory, bad pin, pin in use
             self.close()
             raise HardwareError(f"cannot set up the gate's GPIO pins: {exc}") from exc

@@ -215,3 +215,27 @@ def test_open_thermometer_follows_the_configuration(fake_bus, clock):
 
 def test_reading_to_dict_keeps_everything(sensor):
     assert set(sensor.read().to_dict()) == {"temperature_c", "object_raw_c", "ambient_c", "state", "error"}
+
+
+def test_a_bus_it_opened_is_reopened_after_it_vanishes_and_waited_on(monkeypatch, fake_bus, clock):
+    import smbus2
+
+    opened = []
+
+    def open_bus(number):
+        opened.append(number)
+        fake_bus.closed = False
+        return fake_bus
+
+    monkeypatch.setattr(smbus2, "SMBus", open_bus)
+    sensor = MLX90614(1, clock=clock, sleep=clock.sleep)
+    assert sensor.read().state == "ok"
+    assert clock.slept[0] == pytest.approx(0.25)  # the sensor's wake-up time, before the first sample
+    fake_bus.present = False
+    assert sensor.read().state == "sensor_fault"
+    assert fake_bus.closed
+    fake_bus.present = True
+    assert sensor.read().state == "ok"
+    assert opened == [1, 1]
+    sensor.close()
+    assert fake_bus.closed
