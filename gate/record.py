@@ -209,42 +209,16 @@ class Record:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> "Record":
+    def from_json(cls, data: Any, *, validate: bool = True) -> "Record":
         """A Record from a RECORD object; ValueError with one line naming the first bad key.
 
         upload.md's keys are required; the project's additions default when absent.
+        `validate=False` skips the checks, for what this gate wrote itself (the store).
         """
-        if not isinstance(data, dict):
-            raise ValueError("record is not a JSON object")
-        _check(data, "id", str)
-        _check_uuid(data["id"])
-        for key in ("device_id", "venue_id", "venue_type", "scanned_at", "temperature_state",
-                    "decision", "rules_version"):
-            _check(data, key, str)
-        parse_iso_utc(data["scanned_at"])
-        _check(data, "clock_trusted", bool)
-        _check(data, "code", dict)
+        if validate:
+            _validate(data)
         code = data["code"]
-        _check(code, "valid", bool, "code.")
-        _check(code, "reason", str, "code.")
-        for key in ("issuer", "sub", "cti", "status"):
-            _check(code, key, (str, type(None)), "code.")
-        _check(code, "itinerary_risk", bool, "code.")
-        _check(data, "temperature_c", (int, float, type(None)))
-        _check(data, "decision_reasons", list)
-        if not all(isinstance(r, str) for r in data["decision_reasons"]):
-            raise ValueError("record key 'decision_reasons' must be a list of strings")
-        _check(data, "trust_list_version", (int, type(None)))
-        _check(data, "override", (dict, type(None)))
         override = data["override"]
-        if override is not None:
-            _check(override, "record_id", str, "override.")
-            _check(override, "overrode", str, "override.")
-        for key in ("trust_list_stale", "fire_release", "alert"):
-            if key in data:
-                _check(data, key, bool)
-        if data.get("temperature_raw") is not None:
-            _check(data, "temperature_raw", dict)
         return cls(
             id=data["id"],
             device_id=data["device_id"],
@@ -265,6 +239,40 @@ class Record:
             temperature_raw=data.get("temperature_raw"),
             alert=data.get("alert"),
         )
+
+
+def _validate(data: Any) -> None:
+    if not isinstance(data, dict):
+        raise ValueError("record is not a JSON object")
+    _check(data, "id", str)
+    _check_uuid(data["id"])
+    for key in ("device_id", "venue_id", "venue_type", "scanned_at", "temperature_state",
+                "decision", "rules_version"):
+        _check(data, key, str)
+    parse_iso_utc(data["scanned_at"])
+    _check(data, "clock_trusted", bool)
+    _check(data, "code", dict)
+    code = data["code"]
+    _check(code, "valid", bool, "code.")
+    _check(code, "reason", str, "code.")
+    for key in ("issuer", "sub", "cti", "status"):
+        _check(code, key, (str, type(None)), "code.")
+    _check(code, "itinerary_risk", bool, "code.")
+    _check(data, "temperature_c", (int, float, type(None)))
+    _check(data, "decision_reasons", list)
+    if not all(isinstance(r, str) for r in data["decision_reasons"]):
+        raise ValueError("record key 'decision_reasons' must be a list of strings")
+    _check(data, "trust_list_version", (int, type(None)))
+    _check(data, "override", (dict, type(None)))
+    override = data["override"]
+    if override is not None:
+        _check(override, "record_id", str, "override.")
+        _check(override, "overrode", str, "override.")
+    for key in ("trust_list_stale", "fire_release", "alert"):
+        if key in data:
+            _check(data, key, bool)
+    if data.get("temperature_raw") is not None:
+        _check(data, "temperature_raw", dict)
 
 
 def _check(obj: dict[str, Any], key: str, types: type | tuple[type, ...], prefix: str = "") -> None:

@@ -254,6 +254,7 @@ def test_pending_is_oldest_first_by_id_whatever_the_commit_order(store):
         store.commit(r)
     assert ids(store.pending(100)) == ids(records)
     assert ids(store.pending(3)) == ids(records[:3])
+    assert store.pending_json(2) == [r.to_json() for r in records[:2]]
     assert store.queue_depth() == 10
     assert store.oldest_pending_scanned_at() == records[0].scanned_at
 
