@@ -48,7 +48,10 @@ class TimeFloor:
 
     def now(self) -> GateTime:
         """The time to decide at: the system clock when at or above the floor, else the floor."""
-        system = self._clock()
+        return self.at(self._clock())
+
+    def at(self, system: float) -> GateTime:
+        """The time to decide at, given what the system clock (or a replayed event) says."""
         if system >= self.floor:
             return GateTime(now=system, trusted=True, floor=self.floor)
         return GateTime(now=self.floor, trusted=False, floor=self.floor)

@@ -92,6 +92,7 @@ REASONS: tuple[str, ...] = (
     "itinerary_risk",  # step 5: the itinerary mark with itinerary_check on
     "itinerary_not_checked",  # the itinerary mark, ignored because itinerary_check is off
     "store_unavailable",  # outside the rules: the record could not be committed (see `refuse`)
+    "attendant_override",  # outside the rules: the attendant let the person through (recorded)
 )
 
 

@@ -1,0 +1,258 @@
+"""One scan after the camera: verify, measure, decide, record, then move the gate.
+
+The same path serves the kiosk (`gate run`), `gate replay` and the benchmarks. Its order is the
+product's promise: the record is committed durably before the relay is told anything, and a scan
+that cannot be recorded becomes `deny` / `store_unavailable` with the gate shut.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from gate.clock import GateTime, TimeFloor
+from gate.codes.result import VerifyResult
+from gate.codes.trust import TrustStore
+from gate.codes.verify import verify
+from gate.config import Config
+from gate.hardware.body import GateBody
+from gate.hardware.thermometer import Reading, Thermometer
+from gate.policy import Decision, decide, refuse
+from gate.record import Record, code_summary, iso_utc_ms, new_uuid7, subject_key
+from gate.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+TRUST_STATE_FILE = "trust.db"
+TIME_FLOOR_FILE = "timefloor.json"
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """Everything one scan produced: what the screen shows and what `gate replay` prints."""
+
+    code: VerifyResult
+    reading: Reading
+    decision: Decision
+    record: Record
+    committed: bool
+    relay_pulsed: bool
+    gate_time: GateTime
+
+    def to_json(self) -> dict[str, Any]:
+        """The line of `gate replay` / `gate run --jsonl` (cli.md), with a few more keys."""
+        return {
+            "decision": self.decision.decision,
+            "reasons": list(self.decision.reasons),
+            "code": self.code.to_json(),
+            "record_id": self.record.id if self.committed else None,
+            "relay_pulsed": self.relay_pulsed,
+            "temperature_c": self.reading.temperature_c,
+            "temperature_state": self.decision.temperature_state,
+            "message_zh": self.decision.message_zh,
+            "message_en": self.decision.message_en,
+            "clock_trusted": self.gate_time.trusted,
+            "alert": self.decision.alert,
+            "scanned_at": self.record.scanned_at,
+        }
+
+
+def state_paths(store_path: Path) -> tuple[Path, Path]:
+    """Where the trust state and the time floor live: beside the record store."""
+    folder = Path(store_path).parent
+    return folder / TRUST_STATE_FILE, folder / TIME_FLOOR_FILE
+
+
+class Pipeline:
+    """The decision path of one gate. Parts are passed in (hardware behind seams)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        trust: TrustStore,
+        store: Store | None,
+        body: GateBody,
+        thermometer: Thermometer,
+        floor: TimeFloor,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.trust = trust
+        self.store = store
+        self.body = body
+        self.thermometer = thermometer
+        self.floor = floor
+        self.clock = clock
+        self.last: ScanOutcome | None = None
+        self._lock = threading.Lock()
+        self._raise_floor_to_lists()
+        body.on_override = self.record_override
+
+    # -- one scan ---------------------------------------------------------------------------
+
+    def scan(self, qr_text: str, reading: Reading | None = None, at: float | None = None) -> ScanOutcome:
+        """Judge one QR text. `reading` defaults to measuring now; `at` to the system clock."""
+        with self._lock:
+            gate_time = self.floor.at(self.clock() if at is None else at)
+            self.trust.refresh()
+            self._raise_floor_to_lists()
+            skew = self.config.trust.skew_s
+            code = verify(qr_text, self.trust, gate_time.now, skew)
+            if code.valid and code.iat is not None:
+                self.floor.observe_code(code.iat, skew)
+            if reading is None:
+                reading = self.thermometer.read()
+            key = subject_key(code.issuer, code.sub) if code.valid else None
+            try:
+                last_abnormal = self._store().last_abnormal_at(key) if key else None
+                decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
+                                  last_abnormal, gate_time.now, gate_time.trusted)
+                record = self._record(code, reading, decision, gate_time)
+                self._store().commit(
+                    record,
+                    remember_abnormal=(key, gate_time.now) if decision.remember_abnormal and key else None,
+                    forget_abnormal=key if decision.forget_abnormal and key else None,
+                )
+                committed = True
+            except StoreUnavailable as exc:
+                log.error("scan not recorded, gate stays shut: %s", exc)
+                decision = refuse(decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
+                                         None, gate_time.now, gate_time.trusted), "store_unavailable")
+                record = self._record(code, reading, decision, gate_time)
+                committed = False
+            # Only now, with the record on disk, may the gate move.
+            pulsed = self.body.show(decision.decision) if committed else self._show_shut()
+            outcome = ScanOutcome(code, reading, decision, record, committed, pulsed, gate_time)
+            self.last = outcome
+            return outcome
+
+    def record_override(self, overridden: str | None) -> None:
+        """The attendant let the last person through: record it before the relay moves.
+
+        Called by the gate's body when the override button is pressed; raising keeps the gate shut.
+        """
+        with self._lock:
+            last = self.last
+            if last is None or not last.committed:
+                raise RuntimeError("no recorded scan to override")
+            gate_time = self.floor.at(self.clock())
+            record = Record(
+                id=new_uuid7(gate_time.now),
+                device_id=self.config.device.id,
+                venue_id=self.config.venue.id,
+                venue_type=self.config.venue.type,
+                scanned_at=iso_utc_ms(gate_time.now),
+                clock_trusted=gate_time.trusted,
+                code=last.record.code,
+                temperature_c=last.record.temperature_c,
+                temperature_state=last.record.temperature_state,
+                decision="allow",
+                decision_reasons=["attendant_override"],
+                rules_version=last.record.rules_version,
+                trust_list_version=self.trust.trust_version,
+                override={"record_id": last.record.id, "overrode": overridden or last.decision.decision},
+                trust_list_stale=last.record.trust_list_stale,
+                fire_release=self.body.fire_release_active,
+                alert=False,
+            )
+            self._store().commit(record)
+
+    # -- parts ------------------------------------------------------------------------------
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise StoreUnavailable("the record store could not be opened")
+        return self.store
+
+    def _show_shut(self) -> bool:
+        self.body.show("deny")
+        return False
+
+    def _raise_floor_to_lists(self) -> None:
+        if self.trust.trust_list is not None:
+            self.floor.raise_to(self.trust.trust_list.issued_at)
+        self.floor.raise_to(self.trust.status_issued_at)
+
+    def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime) -> Record:
+        trust_list = self.trust.trust_list
+        raw = None
+        if reading.object_raw_c is not None or reading.ambient_c is not None:
+            raw = {"object_c": reading.object_raw_c, "ambient_c": reading.ambient_c}
+        return Record(
+            id=new_uuid7(gate_time.now),
+            device_id=self.config.device.id,
+            venue_id=self.config.venue.id,
+            venue_type=self.config.venue.type,
+            scanned_at=iso_utc_ms(gate_time.now),
+            clock_trusted=gate_time.trusted,
+            code=code_summary(code),
+            temperature_c=reading.temperature_c,
+            temperature_state=decision.temperature_state,
+            decision=decision.decision,
+            decision_reasons=list(decision.reasons),
+            rules_version=decision.rules_version,
+            trust_list_version=trust_list.version if trust_list else None,
+            trust_list_stale=trust_list is None or trust_list.is_stale(gate_time.now),
+            fire_release=self.body.fire_release_active,
+            temperature_raw=raw,
+            alert=decision.alert,
+        )
+
+    def close(self) -> None:
+        """Shut the gate and close every part; safe to call twice."""
+        self.body.close()
+        self.thermometer.close()
+        if self.store is not None:
+            self.store.close()
+        self.trust.close()
+        self.floor.save()
+
+
+def open_pipeline(
+    config: Config,
+    *,
+    db_path: Path | None = None,
+    simulated_io: bool = False,
+    thermometer: Thermometer | None = None,
+    persist_floor: bool = True,
+    clock: Callable[[], float] = time.time,
+    body_options: dict[str, Any] | None = None,
+) -> Pipeline:
+    """Build a gate's decision path from its configuration.
+
+    `simulated_io` drives the pins through gpiozero's MockFactory (replay, demo, tests).
+    A record store that cannot be opened is not fatal: every scan then becomes
+    `deny` / `store_unavailable` and says so. A trust folder without anchors is (TrustError).
+    """
+    from gate.hardware.body import simulated_body
+    from gate.hardware.thermometer import open_thermometer
+
+    store_path = Path(db_path) if db_path is not None else config.store.path
+    trust_state, floor_path = state_paths(store_path)
+    try:
+        store: Store | None = Store(store_path)
+    except StoreUnavailable as exc:
+        log.error("%s; every scan will be refused until it is fixed", exc)
+        store = None
+    try:
+        trust = TrustStore(config.trust.dir, trust_state)
+    except OSError:
+        trust = TrustStore(config.trust.dir, None)  # state folder not writable: keep it in memory
+    for problem in trust.load_errors:
+        log.warning("trust folder: %s", problem)
+    options = dict(body_options or {})
+    body = simulated_body(config.io, **options) if simulated_io else GateBody(config.io, **options)
+    return Pipeline(
+        config,
+        trust=trust,
+        store=store,
+        body=body,
+        thermometer=thermometer or open_thermometer(config.temperature),
+        floor=TimeFloor(floor_path if persist_floor else None, clock=clock),
+        clock=clock,
+    )
