@@ -73,8 +73,11 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX records_delivered ON records(scanned_epoch) WHERE delivered_at IS NOT NULL"
     )
-    db.execute("CREATE TABLE abnormal_memory (subject_key TEXT PRIMARY KEY, at REAL NOT NULL)")
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # WITHOUT ROWID: one b-tree each instead of table + key index, one page less per scan.
+    db.execute(
+        "CREATE TABLE abnormal_memory (subject_key TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
 
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -347,11 +350,16 @@ class Store:
     def prune(self, retention_days: int, now: float) -> int:
         """Delete delivered records scanned more than `retention_days` before `now`; return how many.
 
-        Undelivered and rejected records are never deleted. Works in small transactions so
-        that a scan never waits long behind it.
+        Undelivered and rejected records are never deleted. Re-measure memories older than
+        the retention go too. Works in small transactions so a scan never waits long behind it.
         """
         cutoff = now - retention_days * 86400.0
-        return self._delete_delivered("scanned_epoch < ?", (cutoff,), limit=None)
+        deleted = self._delete_delivered("scanned_epoch < ?", (cutoff,), limit=None)
+        # A re-measure memory is minutes old when it matters; one older than the retention is
+        # of a subject who never came back.
+        with self._transaction("prune memory") as db:
+            db.execute("DELETE FROM abnormal_memory WHERE at < ?", (cutoff,))
+        return deleted
 
     def free_space_prune(self, min_free_bytes: int, now: float) -> int:
         """When the disk has less than `min_free_bytes` free, delete the oldest delivered records.

@@ -330,8 +330,10 @@ def test_prune_deletes_only_delivered_records_past_retention(store):
     old_undelivered = make_record(T0 + 1)
     old_rejected = make_record(T0 + 2)
     recent_delivered = make_record(now - 1 * DAY)
-    for r in (old_delivered, old_undelivered, old_rejected, recent_delivered):
-        store.commit(r)
+    store.commit(old_delivered, remember_abnormal=("CN-JX:old", T0))
+    store.commit(old_undelivered)
+    store.commit(old_rejected)
+    store.commit(recent_delivered, remember_abnormal=("CN-JX:recent", now - 60))
     store.mark_delivered([old_delivered.id, recent_delivered.id])
     store.mark_rejected({old_rejected.id: "bad"})
     assert store.prune(retention_days=28, now=now) == 1
@@ -339,6 +341,8 @@ def test_prune_deletes_only_delivered_records_past_retention(store):
     for kept in (old_undelivered, old_rejected, recent_delivered):
         assert store.get(kept.id) == kept
     assert store.prune(retention_days=28, now=now) == 0
+    assert store.last_abnormal_at("CN-JX:old") is None
+    assert store.last_abnormal_at("CN-JX:recent") == now - 60
 
 
 def test_prune_never_deletes_undelivered_even_with_zero_retention(store):
