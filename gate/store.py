@@ -171,10 +171,9 @@ class Store:
         try:
             yield
         except StoreUnavailable as exc:
-            message = str(exc)
-            if not message.startswith("store "):
-                message = f"store {self.path}: {message}"
-            raise StoreUnavailable(message) from exc
+            if str(exc).startswith("store "):
+                raise
+            raise StoreUnavailable(f"store {self.path}: {exc}") from exc
         except (sqlite3.Error, OSError) as exc:
             detail = " ".join(str(exc).split()) or type(exc).__name__
             raise StoreUnavailable(f"store {self.path}: {action} failed: {detail}") from exc
