@@ -136,8 +136,9 @@ class Store:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._db: sqlite_utils.Database | None = None
-        with self._guard("open"):
+        with self._guard(f"making its folder {self.path.parent}"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._guard("open"):
             conn = sqlite3.connect(
                 str(self.path),
                 timeout=busy_timeout_ms / 1000.0,
