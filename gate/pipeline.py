@@ -138,8 +138,8 @@ class Pipeline:
         """
         with self._lock:
             last = self.last
-            if last is None or not last.committed:
-                raise RuntimeError("no recorded scan to override")
+            if last is None or not last.committed or overridden is None:
+                raise RuntimeError("no recorded scan left to override; the gate stays shut")
             gate_time = self.floor.at(self.clock())
             record = Record(
                 id=new_uuid7(gate_time.now),
@@ -155,7 +155,7 @@ class Pipeline:
                 decision_reasons=["attendant_override"],
                 rules_version=last.record.rules_version,
                 trust_list_version=self.trust.trust_version,
-                override={"record_id": last.record.id, "overrode": overridden or last.decision.decision},
+                override={"record_id": last.record.id, "overrode": overridden},
                 trust_list_stale=last.record.trust_list_stale,
                 fire_release=self.body.fire_release_active,
                 alert=False,

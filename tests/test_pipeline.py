@@ -1,0 +1,193 @@
+"""The decision path: the record is on disk before the gate moves, and a scan that cannot be
+recorded keeps the gate shut."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gate.config import Config, DeviceConfig, IOConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
+from gate.hardware.thermometer import Reading, SimulatedThermometer
+from gate.pipeline import open_pipeline
+from gate.store import Store
+from tests.pki import NOW
+
+NORMAL = Reading(36.5)
+FEVER = Reading(38.1)
+
+
+def make_config(pki, tmp_path: Path, venue_type: str = "residential", **venue: object) -> Config:
+    return Config(
+        device=DeviceConfig(id="gate-test-1"),
+        venue=VenueConfig(id="360102-012-north", type=venue_type, community_codes=("360102-012",), **venue),
+        temperature=TemperatureConfig(sensor="simulated"),
+        trust=TrustConfig(dir=pki.trust_dir),
+        store=StoreConfig(path=tmp_path / "state" / "scans.db"),
+        io=IOConfig(),
+    )
+
+
+@pytest.fixture
+def config(pki, tmp_path):
+    return make_config(pki, tmp_path)
+
+
+@pytest.fixture
+def pipeline(config):
+    p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
+                      body_options={"timer": False})
+    yield p
+    p.close()
+
+
+def stored_ids(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [row[0] for row in conn.execute("SELECT id FROM records")]
+    finally:
+        conn.close()
+
+
+def test_a_green_code_opens_the_gate_and_is_recorded(pipeline, pki, config):
+    outcome = pipeline.scan(pki.code("green"), NORMAL, at=NOW)
+    assert (outcome.decision.decision, outcome.relay_pulsed, outcome.committed) == ("allow", True, True)
+    assert pipeline.body.relay_open
+    assert stored_ids(config.store.path) == [outcome.record.id]
+    assert outcome.record.trust_list_version == 1
+
+
+def test_the_record_is_committed_before_the_relay_is_told(pipeline, pki, config):
+    seen_on_disk = []
+    show = pipeline.body.show
+
+    def spy(decision: str) -> bool:
+        seen_on_disk.append(list(stored_ids(config.store.path)))
+        return show(decision)
+
+    pipeline.body.show = spy
+    outcome = pipeline.scan(pki.code("green"), NORMAL, at=NOW)
+    assert seen_on_disk == [[outcome.record.id]]
+
+
+@pytest.mark.parametrize(("status", "decision"), [("red", "hold"), ("yellow", "allow")])
+def test_nothing_but_allow_moves_the_relay(pipeline, pki, status, decision):
+    outcome = pipeline.scan(pki.code(status, home="360102-012" if status == "yellow" else None), NORMAL, at=NOW)
+    assert outcome.decision.decision == decision
+    assert pipeline.body.relay_open == (decision == "allow")
+
+
+def test_a_forged_code_is_denied_recorded_and_keeps_the_gate_shut(pipeline, pki):
+    qr = pki.code("green")
+    forged = qr[:-8] + ("0" if qr[-8] != "0" else "1") + qr[-7:]
+    outcome = pipeline.scan(forged, NORMAL, at=NOW)
+    assert outcome.decision.decision == "deny"
+    assert outcome.decision.reasons[0] == "code_invalid"
+    assert outcome.committed and not pipeline.body.relay_open
+
+
+def test_a_store_that_cannot_be_opened_denies_with_store_unavailable(pki, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    config = make_config(pki, tmp_path)
+    config = Config(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
+                       "store": StoreConfig(path=blocker / "scans.db")})
+    p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
+                      body_options={"timer": False})
+    try:
+        outcome = p.scan(pki.code("green"), NORMAL, at=NOW)
+        assert outcome.decision.decision == "deny"
+        assert outcome.decision.reasons[-1] == "store_unavailable"
+        assert (outcome.committed, outcome.relay_pulsed, p.body.relay_open) == (False, False, False)
+        assert outcome.to_json()["record_id"] is None
+    finally:
+        p.close()
+
+
+def test_a_full_disk_denies_with_store_unavailable_and_no_pulse(pki, tmp_path):
+    from tests.test_store import mounted
+
+    with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=1m", "tmpfs") as disk:
+        config = make_config(pki, tmp_path)
+        config = Config(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
+                           "store": StoreConfig(path=disk / "scans.db")})
+        p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
+                          body_options={"timer": False})
+        try:
+            (disk / "filler").write_bytes(b"\0" * (1024 * 1024))
+        except OSError:
+            pass
+        try:
+            outcomes = [p.scan(pki.code("green", subject=f"p{i}"), NORMAL, at=NOW + i) for i in range(200)]
+            failed = [o for o in outcomes if not o.committed]
+            assert failed, "the disk never filled"
+            for o in failed:
+                assert o.decision.decision == "deny" and o.decision.reasons[-1] == "store_unavailable"
+                assert not o.relay_pulsed
+        finally:
+            p.close()
+
+
+def test_fever_twice_within_the_window_is_refer_even_across_a_restart(config, pki):
+    first = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(), persist_floor=False,
+                          body_options={"timer": False})
+    assert first.scan(pki.code("green"), FEVER, at=NOW).decision.decision == "recheck"
+    first.close()
+    second = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(), persist_floor=False,
+                           body_options={"timer": False})
+    try:
+        outcome = second.scan(pki.code("green"), FEVER, at=NOW + 300)
+        assert outcome.decision.decision == "refer"
+        assert outcome.record.alert
+    finally:
+        second.close()
+
+
+def test_a_clock_below_the_lists_issued_at_is_not_trusted(pki, tmp_path):
+    config = make_config(pki, tmp_path, strict_clock=True)
+    p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(), persist_floor=False,
+                      body_options={"timer": False})
+    try:
+        outcome = p.scan(pki.code("green"), NORMAL, at=NOW - 86400 * 30)
+        assert outcome.record.clock_trusted is False
+        assert outcome.decision.decision == "manual"
+    finally:
+        p.close()
+
+
+def test_the_attendant_override_is_recorded_before_the_gate_opens(pipeline, pki, config):
+    outcome = pipeline.scan(pki.code("green"), Reading(None, state="sensor_fault"), at=NOW)
+    assert outcome.decision.decision == "manual" and not pipeline.body.relay_open
+    assert pipeline.body.override()
+    assert pipeline.body.relay_open
+    with Store(config.store.path) as store:
+        records = store.pending(10)
+    override = [r for r in records if r.override]
+    assert len(override) == 1
+    assert override[0].override == {"record_id": outcome.record.id, "overrode": "manual"}
+    assert override[0].decision_reasons == ["attendant_override"]
+
+
+def test_fire_release_is_written_on_every_record(pipeline, pki):
+    pin = pipeline.body.pin_factory.pin(pipeline.config.io.fire_release_pin)
+    pin.drive_low()
+    try:
+        outcome = pipeline.scan(pki.code("red"), NORMAL, at=NOW)
+        assert outcome.record.fire_release is True
+        assert outcome.decision.decision == "hold"
+    finally:
+        pin.drive_high()
+
+
+def test_a_stale_trust_list_is_flagged_on_the_record(pipeline, pki):
+    outcome = pipeline.scan(pki.code("green", iat=NOW + 40 * 86400), NORMAL, at=NOW + 40 * 86400)
+    assert outcome.record.trust_list_stale is True
+
+
+def test_the_override_lets_one_person_through_once(pipeline, pki):
+    pipeline.scan(pki.code("green"), Reading(None, state="sensor_fault"), at=NOW)
+    assert pipeline.body.override()
+    pipeline.body.shut()
+    assert not pipeline.body.override()
+    assert not pipeline.body.relay_open
