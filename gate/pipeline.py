@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 TRUST_STATE_FILE = "trust.db"
 TIME_FLOOR_FILE = "timefloor.json"
+STORE_RETRY_S = 5.0  # how often a store that failed to open is tried again
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,11 @@ class Pipeline:
         thermometer: Thermometer,
         floor: TimeFloor,
         clock: Callable[[], float] = time.time,
+        store_path: Path | None = None,
     ) -> None:
         self.config = config
+        self.store_path = store_path if store_path is not None else (store.path if store is not None else None)
+        self._store_tried_at = time.monotonic()
         self.trust = trust
         self.store = store
         self.body = body
@@ -165,8 +169,14 @@ class Pipeline:
     # -- parts ------------------------------------------------------------------------------
 
     def _store(self) -> Store:
+        """The record store; one that could not be opened is tried again now and then."""
         if self.store is None:
-            raise StoreUnavailable("the record store could not be opened")
+            now = time.monotonic()
+            if self.store_path is None or now - self._store_tried_at < STORE_RETRY_S:
+                raise StoreUnavailable("the record store could not be opened")
+            self._store_tried_at = now
+            self.store = Store(self.store_path)
+            log.warning("record store %s opened again", self.store_path)
         return self.store
 
     def _show_shut(self) -> bool:
@@ -255,4 +265,5 @@ def open_pipeline(
         thermometer=thermometer or open_thermometer(config.temperature),
         floor=TimeFloor(floor_path if persist_floor else None, clock=clock),
         clock=clock,
+        store_path=store_path,
     )

@@ -191,3 +191,22 @@ def test_the_override_lets_one_person_through_once(pipeline, pki):
     pipeline.body.shut()
     assert not pipeline.body.override()
     assert not pipeline.body.relay_open
+
+
+def test_a_store_that_failed_to_open_is_tried_again(pki, tmp_path, monkeypatch):
+    import gate.pipeline as pipeline_module
+
+    blocker = tmp_path / "later"
+    blocker.write_text("in the way")
+    config = make_config(pki, tmp_path)
+    config = Config(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
+                       "store": StoreConfig(path=blocker / "scans.db")})
+    monkeypatch.setattr(pipeline_module, "STORE_RETRY_S", 0.0)
+    p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
+                      body_options={"timer": False})
+    try:
+        assert p.scan(pki.code("green"), NORMAL, at=NOW).decision.reasons[-1] == "store_unavailable"
+        blocker.unlink()
+        assert p.scan(pki.code("green"), NORMAL, at=NOW + 1).decision.decision == "allow"
+    finally:
+        p.close()
