@@ -174,6 +174,24 @@ def _homography(phone_shape: tuple[int, int], qr_center: tuple[float, float], qr
     return cv2.getPerspectiveTransform(src, np.float32(dst))
 
 
+def _fit_in_frame(phone_shape: tuple[int, int], qr_center: tuple[float, float], qr_side: float,
+                  target: float, roll: float, yaw: float, pitch: float, center_xy: tuple[float, float]) -> float:
+    """Shrink target until the whole QR symbol (not necessarily the phone) is inside the frame.
+
+    A code cut by the frame's edge is unreadable by anyone, so it measures nothing.
+    """
+    half = qr_side / 2
+    corners = np.float32([[[qr_center[0] + dx * half, qr_center[1] + dy * half]
+                           for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1))]])
+    for _ in range(40):
+        h_mat = _homography(phone_shape, qr_center, qr_side, target, roll, yaw, pitch, center_xy)
+        pts = cv2.perspectiveTransform(corners, h_mat)[0]
+        if pts[:, 0].min() >= 3 and pts[:, 1].min() >= 3 and pts[:, 0].max() <= WIDTH - 3 and pts[:, 1].max() <= HEIGHT - 3:
+            break
+        target *= 0.95
+    return target
+
+
 def _lcd_grid(phone: np.ndarray) -> np.ndarray:
     """The phone face as the LCD's sub-pixels: each pixel 3x3, R/G/B stripes with a dark gap row."""
     big = cv2.resize(phone, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST).astype(np.float32)
@@ -218,6 +236,7 @@ def _render(category: str, seed: int, rng: np.random.Generator) -> SyntheticFram
     if category == "huge":
         cx, cy = WIDTH / 2 + rng.uniform(-15, 15), HEIGHT / 2 + rng.uniform(-10, 10)
 
+    target = _fit_in_frame(phone.shape[:2], qr_center, qr_side, target, roll, yaw, pitch, (cx, cy))
     scale = target / qr_side  # camera pixels per phone pixel
     if category == "moire":
         face = cv2.GaussianBlur(_lcd_grid(phone), (0, 0), 0.6)  # the lens softens the grid a little
