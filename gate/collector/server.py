@@ -17,6 +17,7 @@ from waitress.server import create_server
 from gate.collector.app import MAX_BODY_BYTES
 
 DEFAULT_THREADS = 8
+_POLL_S = 0.05  # how soon a BackgroundServer notices stop()
 
 _ADJUSTMENTS: dict[str, Any] = {
     # our own 413 (with a JSON body) answers first; waitress's limit is only a backstop
@@ -50,6 +51,7 @@ class BackgroundServer:
         self.threads = threads
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
@@ -63,28 +65,32 @@ class BackgroundServer:
         if self.running:
             return self
         self._server = create_server(
-            self.app, host=self.host, port=self.port, threads=self.threads,
-            **_ADJUSTMENTS,
+            self.app, host=self.host, port=self.port, threads=self.threads, **_ADJUSTMENTS
         )
         self.port = self._server.effective_port
-        self._thread = threading.Thread(target=self._server.run, name=f"collector-{self.port}",
-                                        daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._server, self._stopping),
+                                        name=f"collector-{self.port}", daemon=True)
         self._thread.start()
         return self
 
+    @staticmethod
+    def _run(server: Any, stopping: threading.Event) -> None:
+        # The loop is driven here, one short poll at a time, so that closing the sockets
+        # happens on this thread: no other thread pulls a socket from under select().
+        try:
+            while not stopping.is_set() and server._map:
+                wasyncore.loop(timeout=_POLL_S, map=server._map, count=1)
+        finally:
+            wasyncore.close_all(server._map, ignore_all=True)
+            server.task_dispatcher.shutdown()
+
     def stop(self) -> None:
         """Close the listening socket and every open connection; safe to call twice."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        if self._thread is None:
             return
-        # as WebTest's StopableWSGIServer: closing every dispatcher empties the map, which ends
-        # the asyncore loop on the server thread
-        # Close every connection and the listening socket from inside the server's own loop
-        # (through its trigger), so no other thread pulls a socket from under select(); the
-        # emptied map then ends the loop.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
-        thread.join(5.0)
-        server.task_dispatcher.shutdown()
+        self._stopping.set()
+        self._thread.join(10.0)
         self._server = None
         self._thread = None
 
