@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	touch $(STAMP)
 
 demo: install
-	$(VENV)/bin/gate demo --headless
+	$(VENV)/bin/gate demo $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless)
 
 test: install
 	$(PY) -m pytest -n 2 --dist loadfile

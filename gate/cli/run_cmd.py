@@ -1,0 +1,77 @@
+"""`gate run`: the appliance (cli.md). Footage as camera.source runs to its end and exits 0."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gate.cli.errors import fail
+from gate.codes.trust import TrustError
+from gate.config import ConfigError, load_config
+from gate.hardware.body import HardwareError
+from gate.kiosk import Appliance, assemble
+from gate.pipeline import ScanOutcome
+from gate.vision.sources import SourceError
+
+
+def start_appliance(config: Any, **kwargs: Any) -> Appliance:
+    """assemble(), with every reason a gate cannot start turned into one line and exit 2."""
+    try:
+        return assemble(config, **kwargs)
+    except SourceError as exc:
+        fail(str(exc))
+    except TrustError as exc:
+        fail(f"Cannot use the trust folder {config.trust.dir}: {exc}")
+    except HardwareError as exc:
+        fail(f"{exc} (use --simulate-io to run without pins)")
+    except OSError as exc:
+        fail(f"Cannot start the screen's server: {exc}")
+
+
+def run_until_stopped(appliance: Appliance) -> None:
+    """Run the kiosk; SIGTERM and SIGINT stop it cleanly (relay off, devices closed)."""
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, lambda signum, frame: stop.set())
+    try:
+        appliance.kiosk.run(stop)
+    finally:
+        appliance.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@click.command()
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--headless", is_flag=True, help="No screen server.")
+@click.option("--jsonl", is_flag=True, help="One JSON line per decision on stdout, as gate replay.")
+@click.option("--simulate-io/--real-io", default=None,
+              help="Drive pins through gpiozero's MockFactory (default: simulated for footage, real for a camera).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="The screen's port on 127.0.0.1.")
+def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None, port: int) -> None:
+    """Run the gate: camera, thermometer, rules, relay, lights, screen."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        fail(str(exc))
+
+    def emit(outcome: ScanOutcome) -> None:
+        if jsonl:
+            sys.stdout.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+    appliance = start_appliance(config, headless=headless, simulate_io=simulate_io, on_outcome=emit, display_port=port)
+    if appliance.display is not None:
+        logging.getLogger("gate").info("screen at %s", appliance.display.url)
+    run_until_stopped(appliance)
+    logging.getLogger("gate").info("stopped: %s", json.dumps(appliance.kiosk.stats.summary()))

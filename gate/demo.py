@@ -1,0 +1,224 @@
+"""The demo: footage of people at a residential gate, made from the demo keys, and its script.
+
+`make_footage()` writes a short video of phones held up to the camera (green, yellow resident and
+visitor, red, expired, forged, a fever that comes back, the itinerary mark, a reading that fails,
+a web address) and a sidecar JSON with the footage's start time and what the simulated
+thermometer reads while each person stands there. Nothing big is committed: `gate demo` makes the
+footage on first use (a few seconds) under var/demo/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import cbor2
+import cv2
+import numpy as np
+
+from gate.codes import format as fmt
+from gate.codes import issue as issuelib
+from gate.codes import keys as keylib
+from gate.hardware.thermometer import Reading, judge
+from gate.vision import synthetic
+
+FPS = 15
+WIDTH, HEIGHT = 640, 480
+PERSON_S = 1.4  # how long a phone is held up
+GAP_S = 1.3  # empty scene between people
+COMMUNITY = "360102-012"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone at the gate in the demo footage, and what the gate should decide."""
+
+    label: str
+    issuer: str  # "jx" (EdDSA, CN-JX) or "sx" (ES256, CN-ZJ-SX); "" for a QR that is not a code
+    status: str
+    subject: str
+    temp_c: float | None
+    expect: str
+    home: str | None = None
+    itinerary: bool = False
+    expired: bool = False
+    forged: bool = False
+    text: str | None = None  # a QR that is not a health code
+
+
+PEOPLE: tuple[Person, ...] = (
+    Person("resident, green code", "jx", "green", "wang", 36.5, "allow", home=COMMUNITY, ),
+    Person("resident, yellow code", "sx", "yellow", "li", 36.7, "allow", home=COMMUNITY),
+    Person("visitor, yellow code", "jx", "yellow", "zhao", 36.6, "deny", home="360105-001"),
+    Person("red code", "jx", "red", "chen", 36.6, "hold"),
+    Person("expired code", "jx", "green", "sun", 36.5, "deny", expired=True),
+    Person("forged code", "jx", "green", "zhou", 36.5, "deny", forged=True),
+    Person("fever, first reading", "jx", "green", "wu", 38.2, "recheck", home=COMMUNITY),
+    Person("itinerary mark", "sx", "green", "zheng", 36.6, "hold", itinerary=True),
+    Person("thermometer gets no reading", "jx", "green", "feng", None, "manual", home=COMMUNITY),
+    Person("fever, back after resting", "jx", "green", "wu", 38.4, "refer", home=COMMUNITY),
+    Person("a web address, not a code", "", "", "", 36.5, "deny", text="HTTPS://EXAMPLE.COM/PAY?ID=42"),
+    Person("resident, green code", "jx", "green", "qian", 36.4, "allow", home=COMMUNITY),
+)
+
+
+def _issuers(keys_dir: Path) -> dict[str, issuelib.Issuer]:
+    return {
+        "jx": issuelib.Issuer("CN-JX", keylib.load_private_key(keys_dir / "issuer-cn-jx.demo.key")),
+        "sx": issuelib.Issuer("CN-ZJ-SX", keylib.load_private_key(keys_dir / "issuer-cn-zj-sx.demo.key")),
+    }
+
+
+def code_for(person: Person, issuers: dict[str, issuelib.Issuer], start: int, cache: dict[str, str]) -> str:
+    """The QR text a person shows; the same person shows the same code when they come back."""
+    if person.text is not None:
+        return person.text
+    key = f"{person.subject}/{person.status}"
+    if key in cache:
+        return cache[key]
+    sub = hashlib.sha256(f"demo/{person.subject}".encode()).digest()[:16]
+    iat = start - 7200 if person.expired else start - 600
+    exp = start - 3600 if person.expired else start + 3000
+    issuer = issuers[person.issuer]
+    text = issuelib.make_code(issuer, sub, person.status, iat, exp, home=person.home,
+                              itinerary_risk=person.itinerary or None, name=_masked(person.subject),
+                              cti=hashlib.sha256(key.encode()).digest()[:8])
+    if person.forged:
+        text = _forge(text)
+    cache[key] = text
+    return text
+
+
+def _forge(text: str) -> str:
+    """The same code with one bit of its signature flipped: it reads, but its signature fails."""
+    message = cbor2.loads(fmt.inflate(fmt.b45decode(text[len(fmt.PREFIX):])))
+    protected, unprotected, payload, signature = message.value
+    forged = bytes([signature[0] ^ 1]) + signature[1:]
+    return fmt.encode_text(cbor2.dumps(cbor2.CBORTag(fmt.COSE_SIGN1_TAG, [protected, {}, payload, forged])))
+
+
+def _masked(subject: str) -> str:
+    return {"wang": "王*明", "li": "李*", "zhao": "赵*华", "chen": "陈*", "sun": "孙*丽", "zhou": "周*",
+            "wu": "吴*强", "zheng": "郑*", "feng": "冯*", "qian": "钱*芳"}.get(subject, "*")
+
+
+def _scene(rng: np.random.Generator) -> np.ndarray:
+    return synthetic._background(rng)  # noqa: SLF001  (the gate scene of the vision corpus)
+
+
+def _phone(text: str, seed: int) -> np.ndarray:
+    """A phone showing `text` (the vision corpus's phone), scaled to arm's length in the view."""
+    rng = np.random.default_rng(seed)
+    phone, _ = synthetic._phone(rng, synthetic.qr_matrix(text), dark=seed % 5 == 3)  # noqa: SLF001
+    scale = 300 / phone.shape[0]
+    return cv2.resize(phone, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def _with_phone(scene: np.ndarray, phone: np.ndarray, progress: float, seed: int) -> np.ndarray:
+    """The scene with the phone sliding in and settling, slightly tilted."""
+    ph, pw = phone.shape[:2]
+    settle = min(1.0, progress * 4)
+    cx = WIDTH / 2 + (1 - settle) * 260 + 8 * np.sin(progress * 7 + seed)
+    cy = HEIGHT / 2 + 6 * np.cos(progress * 5 + seed)
+    angle = 6 * np.sin(seed) + (1 - settle) * 12
+    m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, 1.0)
+    m[0, 2] += cx - pw / 2
+    m[1, 2] += cy - ph / 2
+    warped = cv2.warpAffine(phone, m, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    mask = cv2.warpAffine(np.full((ph, pw), 255, np.uint8), m, (WIDTH, HEIGHT))
+    out = scene.copy()
+    out[mask > 0] = warped[mask > 0]
+    return out
+
+
+def make_footage(out_dir: Path, keys_dir: Path, start_epoch: int | None = None, seed: int = 7) -> Path:
+    """Write footage.mp4 and footage.json under `out_dir`; returns the video's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = int(time.time()) if start_epoch is None else start_epoch
+    issuers = _issuers(keys_dir)
+    rng = np.random.default_rng(seed)
+    scene = _scene(rng)
+    video = out_dir / "footage.mp4"
+    tmp = out_dir / "footage.tmp.mp4"
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
+    if not writer.isOpened():
+        raise RuntimeError("OpenCV cannot write mp4v video here")
+    script: list[dict[str, Any]] = []
+    cache: dict[str, str] = {}
+    t = 0.0
+    frame_no = 0
+
+    # sensor noise, a few fixed fields in turn: real footage is never perfectly still
+    noise = [rng.normal(0, 3, (HEIGHT, WIDTH, 3)).astype(np.int16) for _ in range(6)]
+
+    def emit(image: np.ndarray) -> None:
+        nonlocal frame_no
+        noisy = cv2.add(image, noise[frame_no % len(noise)], dtype=cv2.CV_8U)
+        writer.write(noisy)
+        frame_no += 1
+
+    for _ in range(int(GAP_S * FPS)):
+        emit(scene)
+    for n, person in enumerate(PEOPLE):
+        text = code_for(person, issuers, start, cache)
+        begin = frame_no / FPS
+        frames = int(PERSON_S * FPS)
+        phone = _phone(text, seed + n)
+        for i in range(frames):
+            emit(_with_phone(scene, phone, i / frames, n))
+        end = frame_no / FPS
+        # the person stands there a little before the code is readable and after it is gone
+        script.append({"label": person.label, "from": round(begin - 0.2, 3), "to": round(end + 0.5, 3),
+                       "temp_c": person.temp_c, "expect": person.expect})
+        for _ in range(int(GAP_S * FPS)):
+            emit(scene)
+    writer.release()
+    tmp.replace(video)
+    (out_dir / "footage.json").write_text(json.dumps({"start_epoch": start, "fps": FPS, "people": script},
+                                                     ensure_ascii=False, indent=1))
+    return video
+
+
+def load_script(video: Path) -> dict[str, Any] | None:
+    """The sidecar footage.json of a video, if there is one."""
+    path = video.with_suffix(".json")
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("start_epoch"), (int, float)) else None
+
+
+class ScriptedThermometer:
+    """The simulated thermometer of a scripted piece of footage: reads what the script says
+    the person in front of the camera measures at the current footage time."""
+
+    kind = "simulated"
+
+    def __init__(self, people: list[dict[str, Any]], footage_t: Callable[[], float], default_c: float | None) -> None:
+        self.people = people
+        self.footage_t = footage_t
+        self.default_c = default_c
+
+    def read(self) -> Reading:
+        t = self.footage_t()
+        value = self.default_c
+        for person in self.people:
+            if person["from"] <= t <= person["to"]:
+                value = person["temp_c"]
+                break
+        if value is None:
+            return Reading(None, state="no_body", error="no reading: nothing warm in front of the sensor")
+        return judge(float(value), None, 0.0)
+
+    def emissivity(self) -> float | None:
+        return None
+
+    def close(self) -> None:
+        pass
