@@ -270,7 +270,6 @@ class Kiosk:
         """Source state callback: a lost camera shows on the screen and the lights, never opens."""
         if state in (SourceState.LOST, SourceState.RECONNECTING):
             self.faults["camera"] = f"camera {state.value}: {detail}"
-            self.debouncer.reset()
             if self.pipeline.body.lights is not None:
                 self.pipeline.body.lights.show("yellow", blink=True)
             self._publish({"kind": "fault", "faults": sorted(self.faults.values())})

@@ -14,6 +14,7 @@ import binascii
 import json
 import os
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -231,7 +232,11 @@ class TrustStore:
         self._writable_dir = state_path is not None
         if state_path is not None:
             Path(state_path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(":memory:" if state_path is None else str(state_path), isolation_level=None)
+        # One connection, used by whichever thread runs the scan (the kiosk's loop, a button
+        # callback): calls are serialised by self._lock.
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(":memory:" if state_path is None else str(state_path), isolation_level=None,
+                                   check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=5000")
         if state_path is not None:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -249,15 +254,16 @@ class TrustStore:
 
     def refresh(self) -> None:
         """Re-read what is in force if another connection (the sync process) changed it."""
-        data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if data_version == self._data_version:
-            return
-        self._data_version = data_version
-        row = self._db.execute("SELECT body FROM document WHERE name='trustlist'").fetchone()
-        if row is not None:
-            self.trust_list = parse_trust_list(row[0])
-        row = self._db.execute("SELECT version, issued_at FROM document WHERE name='statuslist'").fetchone()
-        self.status_version, self.status_issued_at = row if row else (0, 0)
+        with self._lock:
+            data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if data_version == self._data_version:
+                return
+            self._data_version = data_version
+            row = self._db.execute("SELECT body FROM document WHERE name='trustlist'").fetchone()
+            if row is not None:
+                self.trust_list = parse_trust_list(row[0])
+            row = self._db.execute("SELECT version, issued_at FROM document WHERE name='statuslist'").fetchone()
+            self.status_version, self.status_issued_at = row if row else (0, 0)
 
     @property
     def trust_version(self) -> int | None:
@@ -266,11 +272,13 @@ class TrustStore:
 
     def status_of(self, iss: str, sub: bytes) -> tuple[int, int] | None:
         """(status, since) of the status-list entry for (iss, sub), if any."""
-        return self._db.execute("SELECT status, since FROM status WHERE iss=? AND sub=?", (iss, sub)).fetchone()
+        with self._lock:
+            return self._db.execute("SELECT status, since FROM status WHERE iss=? AND sub=?", (iss, sub)).fetchone()
 
     def status_count(self) -> int:
         """How many subjects the status list in force names."""
-        return self._db.execute("SELECT count(*) FROM status").fetchone()[0]
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM status").fetchone()[0]
 
     # -- applying --------------------------------------------------------------------------
 
@@ -331,12 +339,13 @@ class TrustStore:
 
     def close(self) -> None:
         """Close the state database; safe to call twice."""
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     # -- internals -------------------------------------------------------------------------
 
     def _transaction(self) -> "_Transaction":
-        return _Transaction(self._db)
+        return _Transaction(self._db, self._lock)
 
     def _load_files(self) -> None:
         """Apply the signed files found in trust_dir when they are newer than what is in force."""
@@ -369,14 +378,20 @@ class TrustStore:
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock) -> None:
         self._db = db
+        self._lock = lock
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._lock.acquire()
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-        if exc_type is None:
-            # our own commit changes nothing another connection needs to tell us
-            self._db.execute("PRAGMA data_version")
+        try:
+            self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._lock.release()
