@@ -155,6 +155,8 @@ RESCUE_PASSES: tuple[tuple[str, Callable[[np.ndarray], list[str]]], ...] = (
     ("zxing_upscaled_sharpened", lambda g: _zx_texts(_sharpen(_upscale(g), sigma=3.0))),
     ("zxing_flattened", lambda g: _zx_texts(_flatten(g))),
     ("pyzbar_upscaled", lambda g: _pyzbar(_upscale(g))),
+    ("zxing_sharpened_strong", lambda g: _zx_texts(_sharpen(g, sigma=1.5, amount=2.5))),
+    ("zxing_upscaled3_sharpened", lambda g: _zx_texts(_sharpen(_upscale(g, 3.0), sigma=4.0, amount=2.0))),
     ("zxing_histogram", lambda g: _zx_texts(_stretch(g), zxingcpp.Binarizer.GlobalHistogram)),
     ("pyzbar_flattened", lambda g: _pyzbar(_flatten(g))),
     ("pyzbar_sharpened", lambda g: _pyzbar(_sharpen(g))),
