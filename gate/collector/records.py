@@ -28,6 +28,8 @@ DECISIONS: frozenset[str] = frozenset({"allow", "deny", "recheck", "refer", "hol
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
+_CANONICAL_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
 _STR = (str,)
 _NUMBER = (int, float)
 
@@ -74,6 +76,8 @@ def normalise_scanned_at(text: str) -> str:
     """``scanned_at`` as UTC ``YYYY-MM-DDTHH:MM:SS.fffZ``; RecordError when it is not a time."""
     try:
         moment = datetime.fromisoformat(text)
+        if _CANONICAL_TIME.match(text):
+            return text  # already in the stored form: skip re-formatting
     except ValueError as exc:
         raise RecordError("bad_scanned_at") from exc
     if moment.tzinfo is None:
