@@ -30,6 +30,7 @@ function renderFaults(faults) {
 }
 
 function render(state) {
+  body.dataset.seq = String(state.seq);
   renderFaults(state.faults);
   const decision = state.kind === "decision" && HEADLINES[state.decision] ? state.decision : "";
   body.dataset.kind = decision ? "decision" : "idle";
