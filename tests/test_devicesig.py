@@ -60,7 +60,9 @@ def test_public_keys_load_from_pem_or_base64_spki(key):
     assert base64.b64decode(b64)[:12] == bytes.fromhex("302a300506032b6570032100")
 
 
-@pytest.mark.parametrize("text", ["", "hello", "-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----"])
+@pytest.mark.parametrize("text", [
+    "", "hello", "-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----",
+])
 def test_a_non_key_is_a_value_error(text):
     with pytest.raises(ValueError):
         devicesig.load_public_key(text)

@@ -86,7 +86,8 @@ def add_device(device_id: str, pubkey: str, db_url: str) -> None:
     try:
         key = load_public_key(text)
     except ValueError as exc:
-        _fail(f"cannot use {pubkey}: {exc}; give a PEM file path or base64 SPKI of an Ed25519 key.")
+        _fail(f"cannot use {pubkey}: {exc}; "
+              "give a PEM file path or base64 SPKI of an Ed25519 key.")
     db = _open(db_url)
     try:
         db.add_device(device_id, public_key_b64(key))

@@ -58,7 +58,8 @@ class AlertNotifier:
             try:
                 self._queue.put_nowait(event)
             except queue.Full:
-                log.error("webhook queue full; alert %s not paged", event.get("record", {}).get("id"))
+                log.error("webhook queue full; alert %s not paged",
+                          event.get("record", {}).get("id"))
 
     def _ensure_worker(self) -> None:
         with self._worker_lock:

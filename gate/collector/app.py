@@ -365,7 +365,7 @@ def render_status_page(now: float, alerts: list[Any], counts: list[Any], total: 
     """The read-only status page: recent alerts and per-gate scan counts by hour (UTC)."""
     e = html.escape
     alert_rows = "".join(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+        ("<tr>" + "<td>{}</td>" * 7 + "</tr>").format(
             e(_utc(a.received_at)), e(a.device_id), e(str(a.record.get("venue_id", ""))),
             e(a.scanned_at), e(a.decision),
             e(str((a.record.get("code") or {}).get("status") or "")),
@@ -381,7 +381,8 @@ def render_status_page(now: float, alerts: list[Any], counts: list[Any], total: 
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="30">
 <title>Gate collector</title>
-<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;margin-bottom:2em}}
+<style>body{{font-family:sans-serif;margin:1.5em}}
+table{{border-collapse:collapse;margin-bottom:2em}}
 td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left}}th{{background:#eee}}</style>
 </head><body>
 <h1>Gate collector</h1>

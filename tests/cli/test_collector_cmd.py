@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -83,8 +82,8 @@ def _free_port() -> int:
 def test_serve_answers_health_checks_until_interrupted(tmp_path, db_url):
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from gate.cli import main; main()", "collector", "serve", "--db", db_url,
-         "--port", str(port), "--lists", str(tmp_path)],
+        [sys.executable, "-c", "from gate.cli import main; main()", "collector", "serve",
+         "--db", db_url, "--port", str(port), "--lists", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 import uuid
@@ -330,3 +329,24 @@ def test_the_server_restarts_on_the_same_port(collector_server, make_record):
     collector_server.server.start()
     assert collector_server.server.port == port
     assert collector_server.upload([make_record()]).status_code == 200
+
+
+def test_two_collectors_sharing_one_postgresql_store_each_id_once(collector_factory,
+                                                                  postgres_db_url, make_record):
+    first = collector_factory(postgres_db_url)
+    second = collector_factory(postgres_db_url)
+    records = [make_record() for _ in range(300)]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: c.upload(records).json(), [first, second]))
+    accepted = answers[0]["accepted"] + answers[1]["accepted"]
+    assert sorted(accepted) == sorted(r["id"] for r in records)
+    assert first.db.count_records() == 300
+
+
+def test_a_timestamp_that_is_not_a_number_is_401(collector_server):
+    headers = devicesig.sign_headers(collector_server.device_key, collector_server.device_id,
+                                     "GET", "/v1/trustlist", b"", int(time.time()))
+    headers["X-Gate-Timestamp"] = "soon"
+    answer = collector_server.session.get(collector_server.url + "/v1/trustlist",
+                                          headers=headers)
+    assert (answer.status_code, answer.json()) == (401, {"error": "bad_signature"})

@@ -1,4 +1,4 @@
-"""Which signed list document a gate gets (the lists directory layout of gate/collector/lists.py)."""
+"""Which signed list document a gate gets (the directory layout of gate/collector/lists.py)."""
 
 from __future__ import annotations
 
