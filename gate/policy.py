@@ -98,20 +98,21 @@ REASONS: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """What the gate's body does for a decision: relay, light, buzzer pattern name."""
+    """What the gate's body does for a decision (venue-rules.md, "Decisions"): the one table
+    both the rules and the hardware read."""
 
     opens: bool
     light: str  # green | yellow | red
     blink: bool
-    buzzer: str | None  # a pattern name for the buzzer driver, None for silence
+    buzzer: str | None  # a pattern of gate.hardware.buzzer (short, long, repeat), None for silence
 
 
 LIGHTS: dict[str, Signal] = {
-    "allow": Signal(opens=True, light="green", blink=False, buzzer=None),
-    "deny": Signal(opens=False, light="red", blink=False, buzzer=None),
+    "allow": Signal(opens=True, light="green", blink=False, buzzer="short"),
+    "deny": Signal(opens=False, light="red", blink=False, buzzer="long"),
     "recheck": Signal(opens=False, light="yellow", blink=False, buzzer=None),
     "refer": Signal(opens=False, light="red", blink=True, buzzer=None),
-    "hold": Signal(opens=False, light="red", blink=True, buzzer="alarm"),
+    "hold": Signal(opens=False, light="red", blink=True, buzzer="repeat"),
     "manual": Signal(opens=False, light="yellow", blink=True, buzzer=None),
 }
 

@@ -16,7 +16,6 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Callable
 
@@ -26,30 +25,12 @@ from gate.hardware.buzzer import PATTERNS, Buzzer, Pattern
 from gate.hardware.inputs import FireRelease, OverrideButton
 from gate.hardware.lights import Lights
 from gate.hardware.relay import Relay
+from gate.policy import DECISIONS, LIGHTS
 
 log = logging.getLogger(__name__)
 
-DECISIONS: tuple[str, ...] = ("allow", "deny", "recheck", "refer", "hold", "manual")
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """What the gate does for a decision (spec/venue-rules.md, "Decisions")."""
-
-    light: str
-    blink: bool = False
-    sound: str | None = None
-    opens: bool = False
-
-
-SIGNALS: dict[str, Signal] = {
-    "allow": Signal("green", sound="short", opens=True),
-    "deny": Signal("red", sound="long"),
-    "recheck": Signal("yellow"),
-    "refer": Signal("red", blink=True),
-    "hold": Signal("red", blink=True, sound="repeat"),
-    "manual": Signal("yellow", blink=True),
-}
+# The decision -> relay/light/buzzer table lives with the rules: one table for both.
+SIGNALS = LIGHTS
 
 # [io] keys holding pin numbers, in the order parts are built.
 PIN_KEYS: tuple[str, ...] = (
@@ -171,10 +152,10 @@ class GateBody:
             self._last_decision = decision
             pulsed = self.relay.pulse() if signal_.opens else False
             self.lights.show(signal_.light, blink=signal_.blink)
-            if signal_.sound is None:
+            if signal_.buzzer is None:
                 self.buzzer.silence()
             else:
-                self.buzzer.sound(signal_.sound)
+                self.buzzer.sound(signal_.buzzer)
             return pulsed
 
     def pulse_relay(self, seconds: float | None = None) -> bool:

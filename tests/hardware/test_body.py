@@ -202,7 +202,7 @@ def test_default_patterns_short_allow_long_deny():
     assert PATTERNS["short"].times == PATTERNS["long"].times == 1
     assert PATTERNS["short"].on_s < PATTERNS["long"].on_s
     assert PATTERNS["repeat"].times is None
-    assert [d for d, s in SIGNALS.items() if s.sound == "repeat"] == ["hold"]
+    assert [d for d, s in SIGNALS.items() if s.buzzer == "repeat"] == ["hold"]
 
 
 def test_repeated_beeps_on_hold(body, pins, eventually):
