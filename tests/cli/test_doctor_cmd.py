@@ -21,6 +21,15 @@ id = "gate-test-0001"
 id = "test-gate"
 type = "residential"
 
+[trust]
+dir = "{trust}"
+
+[camera]
+source = "{frames}"
+
+[store]
+path = "{store}"
+
 [temperature]
 {temperature}
 """
@@ -58,10 +67,18 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def write_config(tmp_path: Path):
+def write_config(tmp_path: Path, pki):
+    import cv2
+    import numpy as np
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "0001.png"), np.full((480, 640, 3), 128, np.uint8))
+
     def write(temperature: str) -> str:
         path = tmp_path / "gate.toml"
-        path.write_text(CONFIG.format(temperature=temperature), encoding="utf-8")
+        path.write_text(CONFIG.format(temperature=temperature, trust=pki.trust_dir, frames=frames,
+                                      store=tmp_path / "var" / "scans.db"), encoding="utf-8")
         return str(path)
 
     return write
@@ -128,16 +145,18 @@ def test_a_crashing_check_is_a_fail_and_the_rest_still_run():
 def test_doctor_prints_one_line_per_check(runner, write_config):
     result = runner.invoke(main, ["doctor", "--config", write_config('sensor = "simulated"\nsimulated_c = 36.4')])
     assert result.exit_code == 0
-    assert result.stdout == (
-        "WARN  thermometer: simulated thermometer reading 36.4 °C: not for a gate people pass through\n"
-    )
+    lines = result.stdout.splitlines()
+    assert "WARN  thermometer: simulated thermometer reading 36.4 °C: not for a gate people pass through" in lines
+    assert [line.split(":")[0] for line in lines] == [
+        "OK    camera", "WARN  thermometer", "OK    clock", "OK    trust", "OK    store", "OK    queue",
+        "WARN  collector"]
 
 
 def test_doctor_json(runner, write_config):
     result = runner.invoke(main, ["doctor", "--config", write_config('sensor = "simulated"'), "--json"])
     report = json.loads(result.stdout)
     assert report["ok"] is True
-    [check] = report["checks"]
+    [check] = [c for c in report["checks"] if c["name"] == "thermometer"]
     assert {"name", "level", "message", "object_raw_c", "ambient_c", "emissivity"} <= set(check)
 
 
@@ -152,3 +171,28 @@ def test_doctor_bad_config_is_one_line_and_exit_2(runner, write_config):
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "sensor" in result.stderr and "thermocouple" in result.stderr
+
+
+def test_doctor_fails_a_missing_camera_and_an_empty_trust_folder(runner, tmp_path, pki):
+    (pki.trust_dir / "trustlist.json").unlink()
+    path = tmp_path / "gate.toml"
+    path.write_text(CONFIG.format(temperature='sensor = "simulated"', trust=pki.trust_dir,
+                                  frames=tmp_path / "no-such-footage.mp4", store=tmp_path / "var" / "scans.db"))
+    result = runner.invoke(main, ["doctor", "--config", str(path), "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["camera"]["level"] == "FAIL"
+    assert checks["trust"]["level"] == "FAIL" and "unknown_key" in checks["trust"]["message"]
+    assert result.exit_code == 1
+
+
+def test_doctor_shows_a_collector_that_refused_this_gate(runner, write_config, tmp_path):
+    from gate.store import Store
+    from gate.sync import META_PROBLEM
+
+    config = write_config('sensor = "simulated"')
+    with Store(tmp_path / "var" / "scans.db") as store:
+        store.meta_set(META_PROBLEM, {"at": 1, "status": 401, "error": "unknown_device", "message": "x"})
+    result = runner.invoke(main, ["doctor", "--config", config, "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["collector.auth"]["level"] == "FAIL"
+    assert result.exit_code == 1
