@@ -7,6 +7,7 @@ that cannot be recorded becomes `deny` / `store_unavailable` with the gate shut.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -145,23 +146,17 @@ class Pipeline:
             if last is None or not last.committed or overridden is None:
                 raise RuntimeError("no recorded scan left to override; the gate stays shut")
             gate_time = self.floor.at(self.clock())
-            record = Record(
+            record = dataclasses.replace(
+                last.record,
                 id=new_uuid7(gate_time.now),
-                device_id=self.config.device.id,
-                venue_id=self.config.venue.id,
-                venue_type=self.config.venue.type,
                 scanned_at=iso_utc_ms(gate_time.now),
                 clock_trusted=gate_time.trusted,
-                code=last.record.code,
-                temperature_c=last.record.temperature_c,
-                temperature_state=last.record.temperature_state,
                 decision="allow",
                 decision_reasons=["attendant_override"],
-                rules_version=last.record.rules_version,
                 trust_list_version=self.trust.trust_version,
                 override={"record_id": last.record.id, "overrode": overridden},
-                trust_list_stale=last.record.trust_list_stale,
                 fire_release=self.body.fire_release_active,
+                temperature_raw=None,
                 alert=False,
             )
             self._store().commit(record)

@@ -3,6 +3,7 @@ recorded keeps the gate shut."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +19,11 @@ NORMAL = Reading(36.5)
 FEVER = Reading(38.1)
 
 
+def with_store(config: Config, path: Path) -> Config:
+    """The same configuration with its record store at `path`."""
+    return dataclasses.replace(config, store=StoreConfig(path=path))
+
+
 def make_config(pki, tmp_path: Path, venue_type: str = "residential", **venue: object) -> Config:
     return Config(
         device=DeviceConfig(id="gate-test-1"),
@@ -29,6 +35,12 @@ def make_config(pki, tmp_path: Path, venue_type: str = "residential", **venue: o
     )
 
 
+def simulated(config: Config):
+    """The decision path on mock pins, with a simulated thermometer and no kept time floor."""
+    return open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
+                         body_options={"timer": False})
+
+
 @pytest.fixture
 def config(pki, tmp_path):
     return make_config(pki, tmp_path)
@@ -36,8 +48,7 @@ def config(pki, tmp_path):
 
 @pytest.fixture
 def pipeline(config):
-    p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
-                      body_options={"timer": False})
+    p = simulated(config)
     yield p
     p.close()
 
@@ -90,11 +101,8 @@ def test_a_forged_code_is_denied_recorded_and_keeps_the_gate_shut(pipeline, pki)
 def test_a_store_that_cannot_be_opened_denies_with_store_unavailable(pki, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    config = make_config(pki, tmp_path)
-    config = Config(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
-                       "store": StoreConfig(path=blocker / "scans.db")})
-    p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
-                      body_options={"timer": False})
+    config = with_store(make_config(pki, tmp_path), blocker / "scans.db")
+    p = simulated(config)
     try:
         outcome = p.scan(pki.code("green"), NORMAL, at=NOW)
         assert outcome.decision.decision == "deny"
@@ -109,11 +117,8 @@ def test_a_full_disk_denies_with_store_unavailable_and_no_pulse(pki, tmp_path):
     from tests.test_store import mounted
 
     with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=1m", "tmpfs") as disk:
-        config = make_config(pki, tmp_path)
-        config = Config(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
-                           "store": StoreConfig(path=disk / "scans.db")})
-        p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
-                          body_options={"timer": False})
+        config = with_store(make_config(pki, tmp_path), disk / "scans.db")
+        p = simulated(config)
         try:
             (disk / "filler").write_bytes(b"\0" * (1024 * 1024))
         except OSError:
@@ -130,12 +135,10 @@ def test_a_full_disk_denies_with_store_unavailable_and_no_pulse(pki, tmp_path):
 
 
 def test_fever_twice_within_the_window_is_refer_even_across_a_restart(config, pki):
-    first = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(), persist_floor=False,
-                          body_options={"timer": False})
+    first = simulated(config)
     assert first.scan(pki.code("green"), FEVER, at=NOW).decision.decision == "recheck"
     first.close()
-    second = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(), persist_floor=False,
-                           body_options={"timer": False})
+    second = simulated(config)
     try:
         outcome = second.scan(pki.code("green"), FEVER, at=NOW + 300)
         assert outcome.decision.decision == "refer"
@@ -146,8 +149,7 @@ def test_fever_twice_within_the_window_is_refer_even_across_a_restart(config, pk
 
 def test_a_clock_below_the_lists_issued_at_is_not_trusted(pki, tmp_path):
     config = make_config(pki, tmp_path, strict_clock=True)
-    p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(), persist_floor=False,
-                      body_options={"timer": False})
+    p = simulated(config)
     try:
         outcome = p.scan(pki.code("green"), NORMAL, at=NOW - 86400 * 30)
         assert outcome.record.clock_trusted is False
@@ -198,12 +200,9 @@ def test_a_store_that_failed_to_open_is_tried_again(pki, tmp_path, monkeypatch):
 
     blocker = tmp_path / "later"
     blocker.write_text("in the way")
-    config = make_config(pki, tmp_path)
-    config = Config(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
-                       "store": StoreConfig(path=blocker / "scans.db")})
+    config = with_store(make_config(pki, tmp_path), blocker / "scans.db")
     monkeypatch.setattr(pipeline_module, "STORE_RETRY_S", 0.0)
-    p = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
-                      body_options={"timer": False})
+    p = simulated(config)
     try:
         assert p.scan(pki.code("green"), NORMAL, at=NOW).decision.reasons[-1] == "store_unavailable"
         blocker.unlink()
