@@ -115,7 +115,8 @@ echo "== I2C, the camera, boot to the console"
 if command -v raspi-config >/dev/null 2>&1 || [ "$dry_run" -eq 1 ]; then
   run raspi-config nonint do_i2c 0
   # Bookworm finds the camera by itself (camera_auto_detect=1); older releases need do_camera
-  run raspi-config nonint do_camera 0
+  run raspi-config nonint do_camera 0 ||
+    echo "raspi-config has no camera switch here: the camera is detected at boot"
   # console, no autologin: the screen is gate-display.service on tty1, not a desktop session
   run raspi-config nonint do_boot_behaviour B1
 else
