@@ -250,10 +250,13 @@ class Kiosk:
         self.stats.decisions[outcome.decision.decision] += 1
         self.stats.frame_to_decision_ms.append(elapsed * 1000)
         self.stats.measure_ms.append(measured * 1000)
+        had_faults = dict(self.faults)
         if reading.state == "sensor_fault":
             self.faults["thermometer"] = f"thermometer: {reading.error or 'no reading'}"
         else:
             self.faults.pop("thermometer", None)
+        if self.faults != had_faults:
+            self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
         if self.metrics is not None:
             self.metrics.scan(outcome.decision.decision, elapsed)
         log.info("scan %s: %s %s (%.1f ms)", outcome.record.id, outcome.decision.decision,
@@ -277,6 +280,7 @@ class Kiosk:
         elif state is SourceState.OPEN:
             self.faults.pop("camera", None)
             self.pipeline.body.idle()
+            self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
 
     def _now_on_timeline(self) -> float:
         return self.footage_clock.t if self.footage_clock is not None else time.monotonic()
@@ -386,8 +390,8 @@ def assemble(
 
     Footage (a video file or image folder) runs on its own timeline: its clock starts at the
     sidecar's `start_epoch` (or now), the time floor is not kept, and the pins are simulated
-    unless `simulate_io` says otherwise. Raises SourceError, TrustError, HardwareError and
-    OSError (screen port) for a gate that cannot start.
+    unless `simulate_io` says otherwise. Raises SourceError, TrustError and HardwareError for a
+    gate that cannot start; a screen whose port is taken is logged and left out.
     """
     from gate.demo import ScriptedThermometer, load_script
     from gate.hardware.thermometer import open_thermometer
@@ -432,10 +436,10 @@ def assemble(
         display.set_metrics_registry(metrics.registry)
         try:
             display.start()
-        except OSError:
-            pipeline.close()
-            source.close()
-            raise
+        except OSError as exc:
+            # The gate decides without its screen (lights and buzzer still say what to do).
+            log.error("screen not served on port %d: %s; running without it", display_port, exc)
+            display = None
     kiosk = Kiosk(pipeline, source, display=display, metrics=metrics, footage_clock=footage_clock,
                   on_outcome=on_outcome)
     holder["kiosk"] = kiosk

@@ -4,9 +4,10 @@
 #   libzbar0     pyzbar's shared library (the second QR decoder)
 #   postgresql   a real server for the collector's PostgreSQL tests
 #   chromium     headless browser for the kiosk screen's test
+#   shellcheck   checks the install scripts in the tests
 set -euo pipefail
 
-packages=(libzbar0 postgresql chromium)
+packages=(libzbar0 postgresql chromium shellcheck)
 if [ "${1:-}" = "--runtime" ]; then
   packages=(libzbar0)
 fi

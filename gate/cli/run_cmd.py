@@ -31,8 +31,6 @@ def start_appliance(config: Any, **kwargs: Any) -> Appliance:
         fail(f"Cannot use the trust folder {config.trust.dir}: {exc}")
     except HardwareError as exc:
         fail(f"{exc} (use --simulate-io to run without pins)")
-    except OSError as exc:
-        fail(f"Cannot start the screen's server: {exc}")
 
 
 def run_until_stopped(appliance: Appliance) -> None:
