@@ -414,8 +414,7 @@ class Syncer:
         result = RoundResult()
         try:
             if lists:
-                self._fetch_trust_list(result)
-                self._fetch_status_list(result)
+                self._fetch_lists(result)
             self._send_alerts(result)
             self._send_batches(result, progress, stop or (lambda: False))
         except _Stop as exc:
@@ -440,6 +439,14 @@ class Syncer:
             log.warning("could not count the queue: %s", exc)
             result.remaining = -1
         return result
+
+    def _fetch_lists(self, result: RoundResult) -> None:
+        """Trust list then status list; trouble with the trust state never stops the uploads."""
+        try:
+            self._fetch_trust_list(result)
+            self._fetch_status_list(result)
+        except (sqlite3.Error, TrustError) as exc:
+            self._list_refused(result, f"lists not applied: trust state: {_one_line(exc)}")
 
     def _fetch_trust_list(self, result: RoundResult) -> None:
         if self.trust is None:
@@ -507,6 +514,11 @@ class Syncer:
             for record in alerts:
                 tried.add(record.id)
                 resp = self._call("POST", "/v1/alerts", self._gzip(record.to_json()))
+                if resp.status_code == 413:
+                    self.store.mark_rejected({record.id: TOO_LARGE_ERROR}, now=self._clock())
+                    result.rejected += 1
+                    log.warning("alert %s rejected: %s", record.id, TOO_LARGE_ERROR)
+                    continue
                 self._check(resp, "alert")
                 accepted, duplicates, rejected = self._answer(resp, "alert")
                 if record.id in accepted or record.id in duplicates:
@@ -586,7 +598,7 @@ class Syncer:
         stop: Callable[[], bool],
         *,
         lists_every_s: float = LISTS_EVERY_S,
-        poll_s: float = 5.0,
+        poll_s: float = 2.0,
         on_round: Callable[[RoundResult], None] | None = None,
         progress_for: Callable[[int], Any] | None = None,
     ) -> None:

@@ -38,8 +38,7 @@ def progress_bar(backlog: int, *, tty: bool) -> Any:
 
 def _worth_saying(result: Any) -> bool:
     return bool(result.uploaded or result.duplicates or result.rejected or result.alerts_sent
-                or result.trust_updated or result.status_updated or result.error
-                or result.list_problems)
+                or result.trust_updated or result.status_updated)
 
 
 @click.command("sync")
@@ -90,8 +89,6 @@ def sync(config_path: Path, once: bool) -> None:
                     with bar:
                         result = syncer.round(progress=bar.update)
                 click.echo(result.summary())
-                for problem in result.list_problems:
-                    click.echo(f"warning: {problem}", err=True)
                 ctx.exit(0 if result.remaining == 0 else 1)
             _run_forever(syncer, tty)
         finally:
@@ -112,7 +109,8 @@ def _run_forever(syncer: Any, tty: bool) -> None:
     previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def on_round(result: Any) -> None:
-        if _worth_saying(result):
+        # failures and refused lists are already logged as warnings
+        if result.ok and _worth_saying(result):
             click.echo(result.summary(), err=not tty)
 
     try:
