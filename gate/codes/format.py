@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import cbor2
-import numpy as np
 
 PREFIX = "JKM1:"
 MAX_TEXT_CHARS = 4096
@@ -45,7 +44,6 @@ ALG_IDS = {name: ident for ident, name in ALG_NAMES.items()}
 _BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 # byte -> base45 value, 255 for bytes outside the alphabet
 _BASE45_TABLE = bytes(_BASE45_ALPHABET.index(chr(b)) if chr(b) in _BASE45_ALPHABET else 255 for b in range(256))
-_BASE45_WEIGHTS = np.array([1, 45, 45 * 45], dtype=np.uint32)
 
 _MAX_CBOR_DEPTH = 8
 
@@ -58,7 +56,8 @@ class FormatError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs microseconds per field, on every scan.
+@dataclass(slots=True)
 class Claims:
     """The claims of a code (health-code.md §3), types already checked."""
 
@@ -74,7 +73,7 @@ class Claims:
     name: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParsedCode:
     """A COSE_Sign1 taken apart: what is needed to check the signature and the claims."""
 
@@ -92,36 +91,74 @@ class ParsedCode:
 
 
 def sig_structure(protected: bytes, payload: bytes) -> bytes:
-    """CBOR of ["Signature1", protected, h'', payload]."""
-    return cbor2.dumps(["Signature1", protected, b"", payload])
+    """CBOR of ["Signature1", protected, h'', payload], written directly (it is on every scan)."""
+    return b"".join((_SIG1_PREFIX, _bstr_head(len(protected)), protected, b"\x40", _bstr_head(len(payload)), payload))
+
+
+_SIG1_PREFIX = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
+
+
+def _bstr_head(length: int) -> bytes:
+    """The CBOR head of a byte string of `length` bytes (major type 2, shortest form)."""
+    if length < 24:
+        return bytes((0x40 | length,))
+    if length < 0x100:
+        return bytes((0x58, length))
+    if length < 0x10000:
+        return b"\x59" + length.to_bytes(2, "big")
+    return b"\x5a" + length.to_bytes(4, "big")
 
 
 def b45decode(text: str) -> bytes:
     """Strict base45 (RFC 9285 §4.2 and §6): raises FormatError('malformed') on any fault.
 
-    Vectorised with numpy: a Python loop over the triplets costs as much as half a signature.
+    A Python loop over the triplets would cost half a signature check, so the work is done by
+    C loops: the characters become digit values with one `translate`, and the digits of all
+    triplets are summed at once as three big integers with one 16-bit slot per triplet.
     """
     try:
-        raw = text.encode("ascii")
+        values = text.encode("ascii").translate(_BASE45_TABLE)
     except UnicodeEncodeError:
         raise FormatError("malformed", "character outside the base45 alphabet") from None
-    n = len(raw)
+    n = len(values)
     if n % 3 == 1:
         raise FormatError("malformed", "base45 has a dangling character")
-    values = np.frombuffer(raw.translate(_BASE45_TABLE), dtype=np.uint8)
-    if values.max(initial=0) >= 45:
+    if values.find(0xFF) >= 0:
         raise FormatError("malformed", "character outside the base45 alphabet")
     full = n - n % 3
-    triplets = values[:full].reshape(-1, 3).astype(np.uint32) @ _BASE45_WEIGHTS
-    if triplets.max(initial=0) > 0xFFFF:
+    firsts, seconds, thirds = values[0:full:3], values[1:full:3], values[2:full:3]
+    if thirds and max(thirds) >= 32 and _triplet_overflows(firsts, seconds, thirds):
         raise FormatError("malformed", "base45 triplet above 65535")
-    out = triplets.astype(">u2").tobytes()
+    slots = bytearray(2 * len(thirds))
+    slots[1::2] = firsts
+    number = int.from_bytes(slots, "big")
+    slots[1::2] = seconds
+    number += 45 * int.from_bytes(slots, "big")
+    slots[1::2] = thirds
+    number += 2025 * int.from_bytes(slots, "big")
+    out = number.to_bytes(len(slots), "big")
     if full != n:
-        last = int(values[-2]) + int(values[-1]) * 45
+        last = values[-2] + values[-1] * 45
         if last > 0xFF:
             raise FormatError("malformed", "base45 final pair above 255")
         out += bytes((last,))
     return out
+
+
+def _triplet_overflows(firsts: bytes, seconds: bytes, thirds: bytes) -> bool:
+    """True when a triplet's value c + 45 d + 2025 e passes 65535.
+
+    A third digit below 32 never does (31 * 2025 + 44 * 46 < 65536), one above 32 always
+    does, so only the triplets whose third digit is exactly 32 need their sum.
+    """
+    if max(thirds) > 32:
+        return True
+    at = thirds.find(32)
+    while at >= 0:
+        if firsts[at] + 45 * seconds[at] > 0xFFFF - 32 * 2025:
+            return True
+        at = thirds.find(32, at + 1)
+    return False
 
 
 def b45encode(data: bytes) -> str:

@@ -134,3 +134,29 @@ def pki_store_and_codes(tmp_path_factory, _pki_keys):
     p.write_trust_list(1)
     codes = [(s, p.code(s, issuer=i)) for s in ("green", "yellow", "red") for i in ("jx", "sx")]
     return p.store(), codes
+
+
+def test_keys_sharing_a_kid_are_each_tried(pki):
+    from gate.codes import issue as issuelib
+
+    old = issuelib.trust_entry(pki.jx.private_key.public_key(), "CN-JX", NOW - 10**7, NOW - 10**6, 86400)
+    pki.extra_entries = [old]
+    pki.write_trust_list(2)
+    store = pki.store()
+    assert len(store.trust_list.keys[pki.jx.kid]) == 2
+    assert verify(pki.code(), store, NOW).reason == "ok"
+
+
+def test_of_keys_sharing_a_kid_the_one_that_got_furthest_names_the_reason(pki):
+    from gate.codes import issue as issuelib
+
+    wrong_issuer = issuelib.trust_entry(pki.jx.private_key.public_key(), "CN-OTHER", NOW - 10**7, NOW + 10**7, 86400)
+    expired_key = issuelib.trust_entry(pki.jx.private_key.public_key(), "CN-JX", NOW - 10**7, NOW - 10**6, 86400)
+    pki.extra_entries = [wrong_issuer, expired_key]
+    pki.write_trust_list(2)
+    trust_list = json.loads((pki.trust_dir / "trustlist.json").read_text())
+    trust_list["keys"] = [k for k in trust_list["keys"] if k["issuer"] != "CN-JX" or k["not_after"] < NOW]
+    data = json.dumps(trust_list).encode()
+    (pki.trust_dir / "trustlist.json").write_bytes(data)
+    (pki.trust_dir / "trustlist.json.sig").write_text(pki.sign(data))
+    assert verify(pki.code(), pki.store(), NOW).reason == "key_expired"
