@@ -58,7 +58,7 @@ def _verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> Ver
     if len(candidates) == 1:
         reason = _check_key(code, candidates[0], revoked, now, skew)
     else:  # keys sharing a kid: each is tried; the one that got furthest names the reason
-        reason = min((_check_key(code, key, revoked, now, skew) for key in candidates), key=_ORDER.index)
+        reason = max((_check_key(code, key, revoked, now, skew) for key in candidates), key=_ORDER.index)
     if reason != "ok":
         return _refused(code, reason)
     status = claims.status
