@@ -200,7 +200,10 @@ class Kiosk:
                         self.metrics.frame(dropped=True)
                 self.stats.dropped = capture.dropped
                 if got is None:
-                    self._tick(time.monotonic(), processing=False)
+                    # Alive while the source says it is reconnecting; a camera that claims to be
+                    # open but sends nothing gets no watchdog ping, and systemd restarts us.
+                    reconnecting = self.source.state in (SourceState.LOST, SourceState.RECONNECTING)
+                    self._tick(time.monotonic(), processing=reconnecting)
                     continue
                 self.handle_frame(*got)
         finally:
