@@ -4,7 +4,8 @@
 `plan` tells it what to do with the Nth `POST /v1/scans` instead (1-based):
 
 - "cut": forward it (the collector stores the batch), then cut the connection unanswered;
-- "503": answer 503 with `Retry-After` itself; "413": answer 413 itself;
+- "slow": forward it, then wait `slow_s` before answering (the gate times out meanwhile);
+- "413": answer 413 itself; any other status ("429", "500", "503"): answer it with `Retry-After`;
 - "stop": stop the collector (`on_stop` is called) and cut the connection.
 
 `max_records` answers 413 to any batch longer than that; `too_large_ids` answers 413 to any
@@ -126,7 +127,7 @@ class FaultyProxy:
 
     def __init__(self, upstream: tuple[str, int], *, plan: dict[int, str] | None = None,
                  max_records: int | None = None, too_large_ids: Iterable[str] = (),
-                 retry_after: str = "7", delay_s: float = 0.0,
+                 retry_after: str = "7", delay_s: float = 0.0, slow_s: float = 2.0,
                  on_stop: Callable[[], None] | None = None) -> None:
         self.upstream = upstream
         self.plan = dict(plan or {})
@@ -134,6 +135,7 @@ class FaultyProxy:
         self.too_large_ids = set(too_large_ids)
         self.retry_after = retry_after
         self.delay_s = delay_s
+        self.slow_s = slow_s
         self.on_stop = on_stop
         self.uploads = 0  # POST /v1/scans requests seen
         self.seen: list[tuple[str, str, str]] = []  # (method, target, what was done)
@@ -207,8 +209,8 @@ class FaultyProxy:
             self.seen.append((method, target, action))
             if self.delay_s and method == "POST":
                 time.sleep(self.delay_s)
-            if action == "503":
-                _answer(sock, 503, {"error": "database_unavailable"}, [("Retry-After", self.retry_after)])
+            if action.isdigit() and action != "413":
+                _answer(sock, int(action), {"error": "busy"}, [("Retry-After", self.retry_after)])
                 continue
             if action == "413":
                 _answer(sock, 413, {"error": "too_large", "max_records": self.max_records or 0})
@@ -226,6 +228,8 @@ class FaultyProxy:
             if action == "cut":
                 _cut(sock)
                 return
+            if action == "slow":
+                time.sleep(self.slow_s)
             _write(sock, status, reason, out_headers, out_body)
 
     def _forward(self, method: str, target: str, headers: dict[str, str],
@@ -255,7 +259,8 @@ def _write(sock: socket.socket, status: int, reason: str, headers: list[tuple[st
 
 def _answer(sock: socket.socket, status: int, obj: Any,
             headers: list[tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
-    reasons = {413: "Payload Too Large", 503: "Service Unavailable"}
+    reasons = {413: "Payload Too Large", 429: "Too Many Requests", 500: "Internal Server Error",
+               503: "Service Unavailable"}
     _write(sock, status, reasons.get(status, ""),
            [("Content-Type", "application/json"), *headers], json.dumps(obj).encode())
 

@@ -186,6 +186,35 @@ def test_nothing_is_marked_delivered_before_the_collector_names_it(collector_fac
     assert collector_holds_each_once(collector, ids)
 
 
+@pytest.mark.parametrize("status", ["429", "500", "503"])
+def test_busy_or_failing_collector_stops_the_round_and_keeps_the_records(collector_factory, gate,
+                                                                        proxies, status):
+    collector = collector_factory()
+    ids = gate.add(make_records(30))
+    proxy = proxy_for(proxies, collector, plan={2: status}, retry_after="30")
+    syncer = gate.syncer(proxy.url, batch_size=10, random=lambda: 0.0)
+    result = syncer.round()
+    assert result.stopped_by == "unavailable" and status in result.error
+    assert result.uploaded == 10 and result.remaining == 20
+    assert result.next_attempt_in == 30  # Retry-After, over a jitter of 0
+    assert syncer.round().ok
+    assert collector_holds_each_once(collector, ids)
+
+
+def test_an_answer_slower_than_the_timeout_leaves_the_batch_queued(collector_factory, gate,
+                                                                  proxies):
+    collector = collector_factory()
+    ids = gate.add(make_records(20))
+    proxy = proxy_for(proxies, collector, plan={1: "slow"}, slow_s=1.0)
+    syncer = gate.syncer(proxy.url, batch_size=10, timeout_s=0.3)
+    result = syncer.round()
+    assert result.stopped_by == "network" and "no answer within 0.3 s" in result.error
+    assert result.remaining == 20  # the collector stored the batch; the gate never heard so
+    second = syncer.round()
+    assert second.ok and second.duplicates == 10 and second.uploaded == 10
+    assert collector_holds_each_once(collector, ids)
+
+
 def test_the_collector_stopped_mid_round_then_restarted(collector_factory, backlogged_gate):
     collector = collector_factory()
     syncer = backlogged_gate.syncer(collector.url, batch_size=500)

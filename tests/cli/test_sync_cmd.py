@@ -213,10 +213,11 @@ def test_without_once_it_runs_until_sigterm_and_ends_cleanly(folder, collector_f
         more = folder.queue(5)  # the kiosk goes on recording
         while collector.db.count_records() < 305 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert forever.poll() is None  # still running beside the kiosk
+        running = forever.poll() is None  # still running beside the kiosk
     finally:
         forever.send_signal(signal.SIGTERM)
         out, err = forever.communicate(timeout=10)
+    assert running, err
     assert forever.returncode == 0, err
-    assert collector_holds_each_once(collector, ids + more)
+    assert collector_holds_each_once(collector, ids + more), err
     assert "300 uploaded" in err  # one line per round that did something (stdout is no terminal)
