@@ -149,7 +149,6 @@ def make_footage(out_dir: Path, keys_dir: Path, start_epoch: int | None = None, 
         raise RuntimeError("OpenCV cannot write mp4v video here")
     script: list[dict[str, Any]] = []
     cache: dict[str, str] = {}
-    t = 0.0
     frame_no = 0
 
     # sensor noise, a few fixed fields in turn: real footage is never perfectly still

@@ -12,6 +12,10 @@ from gate.codes import issue as issuelib
 from gate.codes import keys as keylib
 from tests.pki import PKI, VECTORS
 
+# The collector's fixtures (a real collector on loopback, a temporary PostgreSQL, device keys,
+# signed lists) serve the collector's tests and the gate's sync tests alike.
+pytest_plugins = ["tests.collectorkit"]
+
 
 @pytest.fixture(scope="session")
 def _pki_keys() -> tuple[keylib.PrivateKey, keylib.PrivateKey, keylib.PrivateKey]:

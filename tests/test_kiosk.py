@@ -3,7 +3,6 @@ never open the gate; systemd hears READY and WATCHDOG only from a working loop."
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import socket
 import sqlite3
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gate.config import Config, DeviceConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig, load_config
+from gate.config import Config, DeviceConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
 from gate.demo import PEOPLE, make_footage
 from gate.hardware.thermometer import SimulatedThermometer
 from gate.kiosk import Kiosk

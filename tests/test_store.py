@@ -8,7 +8,6 @@ is not permitted.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal

@@ -1,6 +1,6 @@
 """Sync against the real collector on loopback: every record delivered once, whatever goes wrong.
 
-The collector is the real WSGI app under waitress (tests/collector/conftest.py); faults come from
+The collector is the real WSGI app under waitress (tests/collectorkit.py); faults come from
 `FaultyProxy` in front of it (cut connections after the collector stored a batch, 503 with
 Retry-After, 413) and from stopping and restarting the collector itself.
 """
@@ -25,9 +25,6 @@ from gate.store import Store
 from gate.sync import (
     BACKOFF_CAP_S, META_BACKOFF, META_CLOCK_OFFSET, TOO_LARGE_ERROR, RoundResult, Syncer,
     backoff_delay, parse_retry_after, sync_health,
-)
-from tests.collector.conftest import (  # noqa: F401  (fixtures of the collector's tests)
-    anchor_key, collector_factory, device_key, lists_dir, postgres, postgres_db_url, sign_list,
 )
 from tests.synckit import (
     DEVICE_ID, FaultyProxy, bulk_commit, collector_holds_each_once, commit_all, copy_store, make_records,

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+
+from gate.cli.errors import load_config_or_fail
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from gate.config import ConfigError, key_kind, load_config, loads_config, show_value
+from gate.config import ConfigError, key_kind, loads_config, show_value
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 
@@ -53,10 +55,7 @@ def config() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
 def show(config_path: Path, as_json: bool) -> None:
     """Print the effective configuration: every key, defaults filled in, paths resolved."""
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        _fail(str(exc))
+    cfg = load_config_or_fail(config_path)
     if as_json:
         click.echo(json.dumps(cfg.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -68,10 +67,7 @@ def show(config_path: Path, as_json: bool) -> None:
 @_config_option
 def validate(config_path: Path) -> None:
     """Check the file; exit 0 when the gate would start with it, 2 (and why) when not."""
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        _fail(str(exc))
+    cfg = load_config_or_fail(config_path)
     click.echo(f"{config_path}: valid ({cfg.venue.type} gate {cfg.device.id} at {cfg.venue.id})")
 
 

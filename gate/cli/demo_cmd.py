@@ -13,9 +13,8 @@ from pathlib import Path
 
 import click
 
-from gate.cli.errors import fail
+from gate.cli.errors import fail, load_config_or_fail
 from gate.cli.run_cmd import run_until_stopped, start_appliance
-from gate.config import CameraConfig, ConfigError, load_config
 from gate.demo import load_script, make_footage
 from gate.pipeline import ScanOutcome
 
@@ -42,15 +41,11 @@ def demo(headless: bool, seconds: float | None, port: int) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not DEMO_CONFIG.is_file():
         fail(f"{DEMO_CONFIG} is missing: run gate demo from a checkout of the project.")
-    try:
-        config = load_config(DEMO_CONFIG)
-    except ConfigError as exc:
-        fail(str(exc))
+    config = load_config_or_fail(DEMO_CONFIG)
     video = footage_for(DEMO_CONFIG, Path(config.camera.source), ROOT / "keys" / "demo")
     script = load_script(video) or {"people": []}
     config = dataclasses.replace(config, camera=dataclasses.replace(config.camera, source=str(video)))
     seen: list[tuple[dict, ScanOutcome]] = []
-    clock_box: dict[str, float] = {}
 
     def person_at(t: float) -> dict:
         return next((p for p in script["people"] if p["from"] <= t <= p["to"]), {"label": "(nobody in the script)", "expect": "no scan"})

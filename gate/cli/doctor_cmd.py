@@ -16,10 +16,10 @@ from typing import Any, Callable
 
 import click
 
-from gate.cli.errors import fail
+from gate.cli.errors import load_config_or_fail
 from gate.clock import TimeFloor
 from gate.codes.trust import TrustError, TrustStore
-from gate.config import Config, ConfigError, load_config
+from gate.config import Config
 from gate.hardware.thermometer import Thermometer, open_thermometer
 from gate.pipeline import state_paths
 
@@ -238,10 +238,7 @@ def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResu
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every check's result.")
 def doctor(config_path: Path, as_json: bool) -> None:
     """Health check: camera, thermometer, clock, trust list, store and queue, collector."""
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        fail(str(exc))
+    cfg = load_config_or_fail(config_path)
     results = run_checks(cfg)
     failed = any(r.level == "FAIL" for r in results)
     if as_json:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, NoReturn
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from gate.config import Config
 
 
 class GateCommandError(click.ClickException):
@@ -19,3 +23,13 @@ class GateCommandError(click.ClickException):
 def fail(message: str) -> NoReturn:
     """Stop the command with `message` (one sentence that says what to fix)."""
     raise GateCommandError(message)
+
+
+def load_config_or_fail(path: "str | Path") -> "Config":
+    """The configuration at `path`; a bad file stops the command with its one-line reason."""
+    from gate.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc))

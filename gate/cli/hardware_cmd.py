@@ -21,8 +21,7 @@ from typing import Any, Callable
 import click
 from gpiozero.exc import PinFactoryFallback
 
-from gate.cli.errors import fail
-from gate.config import ConfigError, load_config
+from gate.cli.errors import fail, load_config_or_fail
 from gate.hardware.body import GateBody, HardwareError, install_sigterm_handler
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
@@ -93,10 +92,7 @@ def hardware() -> None:
               help="How long each light or beep step lasts.")
 def test(config_path: Path, yes: bool, simulate: bool, step_seconds: float) -> None:
     """Pulse the relay, cycle the lights and beep, one step at a time with a prompt."""
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        fail(str(exc))
+    cfg = load_config_or_fail(config_path)
     pin_factory: Any = None
     if simulate:
         from gpiozero.pins.mock import MockFactory

@@ -11,9 +11,8 @@ from typing import Any, TextIO
 
 import click
 
-from gate.cli.errors import fail
+from gate.cli.errors import fail, load_config_or_fail
 from gate.codes.trust import TrustError
-from gate.config import ConfigError, load_config
 from gate.hardware.body import HardwareError
 from gate.hardware.thermometer import Reading, SimulatedThermometer
 from gate.pipeline import Pipeline, open_pipeline
@@ -97,10 +96,7 @@ def replay_events(pipeline: Pipeline, thermometer: SimulatedThermometer, events:
 def replay(config_path: Path, events_path: Path, db_path: Path | None) -> None:
     """Run events through the kiosk's decision path with simulated pins; one JSON line per event."""
     logging.basicConfig(level=logging.WARNING, format="gate replay: %(message)s")
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        fail(str(exc))
+    config = load_config_or_fail(config_path)
     thermometer = SimulatedThermometer(None)
     try:
         pipeline = open_pipeline(config, db_path=db_path, simulated_io=True, thermometer=thermometer,

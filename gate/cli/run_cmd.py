@@ -12,9 +12,8 @@ from typing import Any
 
 import click
 
-from gate.cli.errors import fail
+from gate.cli.errors import fail, load_config_or_fail
 from gate.codes.trust import TrustError
-from gate.config import ConfigError, load_config
 from gate.hardware.body import HardwareError
 from gate.kiosk import Appliance, assemble
 from gate.pipeline import ScanOutcome
@@ -58,10 +57,7 @@ def run_until_stopped(appliance: Appliance) -> None:
 def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None, port: int) -> None:
     """Run the gate: camera, thermometer, rules, relay, lights, screen."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        fail(str(exc))
+    config = load_config_or_fail(config_path)
 
     def emit(outcome: ScanOutcome) -> None:
         if jsonl:

@@ -20,8 +20,7 @@ from typing import Any
 
 import click
 
-from gate.cli.errors import fail
-from gate.config import ConfigError, load_config
+from gate.cli.errors import fail, load_config_or_fail
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 # A backlog at least this long gets a progress bar (on a terminal).
@@ -54,10 +53,7 @@ def sync(config_path: Path, once: bool) -> None:
     from gate.sync import Syncer, SyncSetupError, load_device_key
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        fail(str(exc))
+    cfg = load_config_or_fail(config_path)
     try:
         store = Store(cfg.store.path)
     except StoreUnavailable as exc:

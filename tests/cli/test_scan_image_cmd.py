@@ -48,7 +48,7 @@ def test_readable_output_without_json(images):
     d, text = images
     result = CliRunner().invoke(main, ["scan-image", str(d / "code.png"), str(d / "empty.jpg")])
     assert result.exit_code == 0
-    assert f"code.png: 1 QR code" in result.stdout and text in result.stdout
+    assert "code.png: 1 QR code" in result.stdout and text in result.stdout
     assert "empty.jpg: no QR code" in result.stdout
 
 

@@ -17,9 +17,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gate.cli import main
 from gate.cli.sync_cmd import PROGRESS_MIN_RECORDS, progress_bar
 from gate.store import Store
-from tests.collector.conftest import (  # noqa: F401  (fixtures of the collector's tests)
-    anchor_key, collector_factory, device_key, lists_dir,
-)
 from tests.synckit import (
     FaultyProxy, bulk_commit, collector_holds_each_once, commit_all, make_records, make_trust_dir,
     write_device_key,
