@@ -25,7 +25,6 @@ import json
 import os
 import pstats
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from gate.codes.trust import TrustStore  # noqa: E402
 from gate.collector.db import open_database  # noqa: E402
 from gate.collector.testing import TemporaryPostgres  # noqa: E402
 from gate.pipeline import state_paths  # noqa: E402
-from gate.record import Record, iso_utc_ms, new_uuid7, parse_iso_utc  # noqa: E402
+from gate.record import Record, iso_utc_ms, new_uuid7  # noqa: E402
 from gate.store import Store  # noqa: E402
 from gate.sync import Syncer  # noqa: E402
 
@@ -75,19 +74,9 @@ def make_records(n: int) -> list[Record]:
 
 
 def fill_store(path: Path, records: list[Record]) -> None:
-    """The rows Store.commit writes, in one transaction (100,000 fsyncs would take minutes)."""
-    Store(path).close()
-    conn = sqlite3.connect(str(path), isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(
-        "INSERT INTO records (id, scanned_at, scanned_epoch, subject_key, decision, alert, body,"
-        " committed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(r.id, r.scanned_at, parse_iso_utc(r.scanned_at), r.subject_key, r.decision,
-          1 if r.alert else 0, json.dumps(r.to_json(), ensure_ascii=False, separators=(",", ":")),
-          time.time()) for r in records],
-    )
-    conn.execute("COMMIT")
-    conn.close()
+    """The backlog, in one transaction (100,000 fsyncs would take minutes)."""
+    with Store(path) as store:
+        store.commit_many(records)
 
 
 def free_port() -> int:

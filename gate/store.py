@@ -124,6 +124,19 @@ def _disk_full(exc: BaseException) -> bool:
 # --- the store ------------------------------------------------------------------------------
 
 
+_INSERT_RECORD = (
+    "INSERT INTO records (id, scanned_at, scanned_epoch, subject_key, decision, alert, body, committed_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _record_row(record: Record) -> tuple[Any, ...]:
+    """The `records` row of one scan: indexed columns and the RECORD JSON as uploaded."""
+    body = json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"))
+    return (record.id, record.scanned_at, parse_iso_utc(record.scanned_at), record.subject_key, record.decision,
+            1 if record.alert else 0, body, time.time())
+
+
 class Store:
     """The record store at `path` (made, with its folder, if missing).
 
@@ -213,15 +226,8 @@ class Store:
         `remember_abnormal` = (subject_key, epoch time of the abnormal reading) sets the memory;
         `forget_abnormal` = subject_key clears it. Returns only once committed.
         """
-        body = json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"))
-        scanned_epoch = parse_iso_utc(record.scanned_at)
         with self._transaction("commit") as db:
-            db.execute(
-                "INSERT INTO records (id, scanned_at, scanned_epoch, subject_key, decision, alert,"
-                " body, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.id, record.scanned_at, scanned_epoch, record.subject_key, record.decision,
-                 1 if record.alert else 0, body, time.time()),
-            )
+            db.execute(_INSERT_RECORD, _record_row(record))
             if forget_abnormal is not None:
                 db.execute("DELETE FROM abnormal_memory WHERE subject_key = ?", (forget_abnormal,))
             if remember_abnormal is not None:
@@ -231,6 +237,17 @@ class Store:
                     " ON CONFLICT(subject_key) DO UPDATE SET at = excluded.at",
                     (key, float(at)),
                 )
+
+    def commit_many(self, records: Iterable[Record]) -> int:
+        """Write many records in one durable transaction (all or none); returns how many.
+
+        For importing a backlog (another gate's records, a benchmark's month of scans): one
+        fsync instead of one per record. Scans at the gate go through `commit`.
+        """
+        rows = [_record_row(record) for record in records]
+        with self._transaction("commit") as db:
+            db.conn.executemany(_INSERT_RECORD, rows)
+        return len(rows)
 
     def last_abnormal_at(self, subject_key: str) -> float | None:
         """When the remembered abnormal reading of this subject was taken, or None."""

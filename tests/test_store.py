@@ -518,3 +518,13 @@ def test_kill_9_loses_no_record_whose_id_was_printed(tmp_path):
         for record_id, i in printed:
             assert record_id in stored
             assert store.last_abnormal_at(f"CN-JX:{i:08x}") is not None
+
+
+def test_commit_many_writes_a_backlog_in_one_transaction(db_path):
+    records = [make_record(T0 + i) for i in range(50)]
+    with Store(db_path) as store:
+        assert store.commit_many(records) == 50
+        assert ids(store.pending(100)) == [r.id for r in records]
+        with pytest.raises(StoreUnavailable):
+            store.commit_many([make_record(T0 + 100), records[0]])  # one duplicate: none is written
+        assert store.queue_depth() == 50
