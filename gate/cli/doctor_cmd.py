@@ -171,7 +171,7 @@ def check_store(cfg: Config) -> list[CheckResult]:
     """The record store opens for writing, has free space, and what waits in its queue."""
     from gate.record import parse_iso_utc
     from gate.store import Store, StoreUnavailable
-    from gate.sync import META_PROBLEM
+    from gate.sync import sync_health
 
     try:
         store = Store(cfg.store.path)
@@ -192,11 +192,20 @@ def check_store(cfg: Config) -> list[CheckResult]:
         results.append(CheckResult("queue", level, f"{depth} records waiting for upload"
                                    + (f", oldest {age_h:.1f} h old" if oldest else ""),
                                    {"depth": depth, "oldest": oldest}))
-        problem = store.meta_get(META_PROBLEM)
+        health = sync_health(store)
+        problem = health["problem"]
         if problem:
             results.append(CheckResult("collector.auth", "FAIL", f"the collector refused this gate "
                                        f"({problem.get('status')}: {problem.get('error')}); uploads are stopped: "
                                        "register the device key (gate collector add-device)", problem))
+        if health["failures"]:
+            results.append(CheckResult("sync", "WARN", f"the last {health['failures']} sync rounds failed "
+                                       f"({health['last_error']}); records stay queued and are retried",
+                                       {"failures": health["failures"], "last_error": health["last_error"],
+                                        "next_attempt_at": health["next_attempt_at"]}))
+        if health["last_success"]:
+            results.append(CheckResult("sync.last", "OK", f"last good sync round {(time.time() - health['last_success']) / 3600:.1f} h ago",
+                                       {"last_success": health["last_success"]}))
     return results
 
 

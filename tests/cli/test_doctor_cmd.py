@@ -196,3 +196,16 @@ def test_doctor_shows_a_collector_that_refused_this_gate(runner, write_config, t
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["collector.auth"]["level"] == "FAIL"
     assert result.exit_code == 1
+
+
+def test_doctor_warns_of_failing_sync_rounds(runner, write_config, tmp_path):
+    from gate.store import Store
+    from gate.sync import META_BACKOFF
+
+    config = write_config('sensor = "simulated"')
+    with Store(tmp_path / "var" / "scans.db") as store:
+        store.meta_set(META_BACKOFF, {"failures": 3, "delay_s": 8, "until": 2e9, "error": "connection refused"})
+    result = runner.invoke(main, ["doctor", "--config", config, "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["sync"]["level"] == "WARN" and "connection refused" in checks["sync"]["message"]
+    assert result.exit_code == 0
