@@ -160,3 +160,15 @@ def test_of_keys_sharing_a_kid_the_one_that_got_furthest_names_the_reason(pki):
     (pki.trust_dir / "trustlist.json").write_bytes(data)
     (pki.trust_dir / "trustlist.json.sig").write_text(pki.sign(data))
     assert verify(pki.code(), pki.store(), NOW).reason == "key_expired"
+
+
+def test_the_copy_of_the_vectors_in_tests_matches_the_shared_ones():
+    from tests.pki import ROOT, SHARED
+
+    shared = SHARED / "vectors"
+    if not (shared / "codes.json").is_file():
+        pytest.skip("no ../shared beside this checkout: the copy in tests/vectors is used")
+    copy = ROOT / "tests" / "vectors"
+    for name in ("codes.json", "trust/trustlist.json", "trust/trustlist.json.sig", "trust/statuslist.json",
+                 "trust/statuslist.json.sig", "trust/anchors/anchor.pem"):
+        assert (copy / name).read_bytes() == (shared / name).read_bytes(), name
