@@ -113,25 +113,32 @@ class Pipeline:
             if reading is None:
                 reading = self.thermometer.read()
             key = subject_key(code.issuer, code.sub) if code.valid else None
+            committed = False
             try:
                 last_abnormal = self._store().last_abnormal_at(key) if key else None
-                decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
-                                  last_abnormal, gate_time.now, gate_time.trusted)
-                record = self._record(code, reading, decision, gate_time)
-                self._store().commit(
-                    record,
-                    remember_abnormal=(key, gate_time.now) if decision.remember_abnormal and key else None,
-                    forget_abnormal=key if decision.forget_abnormal and key else None,
-                )
-                committed = True
             except StoreUnavailable as exc:
-                log.error("scan not recorded, gate stays shut: %s", exc)
-                decision = refuse(decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
-                                         None, gate_time.now, gate_time.trusted), "store_unavailable")
+                last_abnormal, failure = None, exc
+            else:
+                failure = None
+            decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
+                              last_abnormal, gate_time.now, gate_time.trusted)
+            record = self._record(code, reading, decision, gate_time)
+            if failure is None:
+                try:
+                    self._store().commit(
+                        record,
+                        remember_abnormal=(key, gate_time.now) if decision.remember_abnormal and key else None,
+                        forget_abnormal=key if decision.forget_abnormal and key else None,
+                    )
+                    committed = True
+                except StoreUnavailable as exc:
+                    failure = exc
+            if not committed:
+                log.error("scan not recorded, gate stays shut: %s", failure)
+                decision = refuse(decision, "store_unavailable")
                 record = self._record(code, reading, decision, gate_time)
-                committed = False
-            # Only now, with the record on disk, may the gate move.
-            pulsed = self.body.show(decision.decision) if committed else self._show_shut()
+            # Only now, with the record on disk, may the gate move: an unrecorded scan is a deny.
+            pulsed = self.body.show(decision.decision)
             outcome = ScanOutcome(code, reading, decision, record, committed, pulsed, gate_time)
             self.last = outcome
             return outcome
@@ -173,10 +180,6 @@ class Pipeline:
             self.store = Store(self.store_path)
             log.warning("record store %s opened again", self.store_path)
         return self.store
-
-    def _show_shut(self) -> bool:
-        self.body.show("deny")
-        return False
 
     def _raise_floor_to_lists(self) -> None:
         if self.trust.trust_list is not None:
