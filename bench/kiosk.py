@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gate.demo import make_footage
+from gate.demo import make_footage, write_demo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,12 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         video = make_footage(Path(tmp) / "footage", ROOT / "keys" / "demo")
-        text = (ROOT / "firmware_config/demo.toml").read_text()
-        text = text.replace('"../keys/demo/trust"', f'"{ROOT / "keys/demo/trust"}"')
-        text = text.replace('"../var/demo/footage.mp4"', f'"{video}"')
-        text = text.replace('"../var/demo/scans.db"', f'"{tmp}/scans.db"')
-        config = Path(tmp) / "gate.toml"
-        config.write_text(text)
+        config = write_demo_config(Path(tmp) / "gate.toml", ROOT, store=Path(tmp) / "scans.db", footage=video)
         address = f"{tmp}/notify.sock"
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(address)

@@ -18,6 +18,7 @@ from pathlib import Path
 from gate.codes import issue as issuelib
 from gate.codes import keys as keylib
 from gate.config import load_config
+from gate.demo import write_demo_config
 from gate.hardware.thermometer import Reading, SimulatedThermometer
 from gate.pipeline import open_pipeline
 
@@ -32,11 +33,7 @@ def main() -> None:
                                 home="360102-012") for i in range(n)]
     temps = [36.5 if i % 7 else 37.9 for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
-        text = (ROOT / "firmware_config/demo.toml").read_text()
-        text = text.replace('"../keys/demo/trust"', f'"{ROOT / "keys/demo/trust"}"')
-        text = text.replace('"../var/demo/scans.db"', f'"{tmp}/scans.db"')
-        config_path = Path(tmp) / "gate.toml"
-        config_path.write_text(text)
+        config_path = write_demo_config(Path(tmp) / "gate.toml", ROOT, store=Path(tmp) / "scans.db")
         config = load_config(config_path)
         pipeline = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(), persist_floor=False,
                                  body_options={"timer": False})

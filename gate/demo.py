@@ -106,14 +106,10 @@ def _masked(subject: str) -> str:
             "wu": "吴*强", "zheng": "郑*", "feng": "冯*", "qian": "钱*芳"}.get(subject, "*")
 
 
-def _scene(rng: np.random.Generator) -> np.ndarray:
-    return synthetic._background(rng)  # noqa: SLF001  (the gate scene of the vision corpus)
-
-
 def _phone(text: str, seed: int) -> np.ndarray:
     """A phone showing `text` (the vision corpus's phone), scaled to arm's length in the view."""
     rng = np.random.default_rng(seed)
-    phone, _ = synthetic._phone(rng, synthetic.qr_matrix(text), dark=seed % 5 == 3)  # noqa: SLF001
+    phone, _ = synthetic.phone_face(rng, synthetic.qr_matrix(text), dark=seed % 5 == 3)
     scale = 300 / phone.shape[0]
     return cv2.resize(phone, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
@@ -141,7 +137,7 @@ def make_footage(out_dir: Path, keys_dir: Path, start_epoch: int | None = None, 
     start = int(time.time()) if start_epoch is None else start_epoch
     issuers = _issuers(keys_dir)
     rng = np.random.default_rng(seed)
-    scene = _scene(rng)
+    scene = synthetic.background(rng)
     video = out_dir / "footage.mp4"
     tmp = out_dir / "footage.tmp.mp4"
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
@@ -180,6 +176,18 @@ def make_footage(out_dir: Path, keys_dir: Path, start_epoch: int | None = None, 
     (out_dir / "footage.json").write_text(json.dumps({"start_epoch": start, "fps": FPS, "people": script},
                                                      ensure_ascii=False, indent=1))
     return video
+
+
+def write_demo_config(dest: Path, root: Path, *, store: Path, footage: Path | None = None) -> Path:
+    """The demo gate's configuration (firmware_config/demo.toml) at `dest`, with its trust folder
+    made absolute and its store (and footage) elsewhere: for benchmarks and tests."""
+    text = (root / "firmware_config" / "demo.toml").read_text()
+    text = text.replace('"../keys/demo/trust"', f'"{root / "keys" / "demo" / "trust"}"')
+    text = text.replace('"../var/demo/scans.db"', f'"{store}"')
+    if footage is not None:
+        text = text.replace('"../var/demo/footage.mp4"', f'"{footage}"')
+    dest.write_text(text)
+    return dest
 
 
 def load_script(video: Path) -> dict[str, Any] | None:

@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from gate.config import Config, DeviceConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
-from gate.demo import PEOPLE, make_footage
+from gate.demo import PEOPLE, make_footage, write_demo_config
 from gate.hardware.thermometer import SimulatedThermometer
 from gate.kiosk import Kiosk
 from gate.pipeline import open_pipeline
 from gate.sdnotify import Notifier
 from gate.vision.sources import SourceState, V4L2Source
-from gate.vision.synthetic import qr_matrix
+from gate.vision.synthetic import code_picture
 from tests.pki import NOW
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,13 +34,7 @@ def footage(tmp_path_factory) -> Path:
 
 
 def demo_config(tmp_path: Path, footage: Path) -> Path:
-    text = (ROOT / "firmware_config" / "demo.toml").read_text()
-    text = text.replace('"../keys/demo/trust"', f'"{ROOT / "keys/demo/trust"}"')
-    text = text.replace('"../var/demo/footage.mp4"', f'"{footage}"')
-    text = text.replace('"../var/demo/scans.db"', f'"{tmp_path / "var" / "scans.db"}"')
-    path = tmp_path / "gate.toml"
-    path.write_text(text)
-    return path
+    return write_demo_config(tmp_path / "gate.toml", ROOT, store=tmp_path / "var" / "scans.db", footage=footage)
 
 
 def test_gate_run_on_footage_gives_one_record_per_person_with_the_right_decision(tmp_path, footage):
@@ -95,11 +89,7 @@ class FlakyCamera:
 
 
 def code_frame(text: str) -> np.ndarray:
-    modules = np.where(qr_matrix(text), 0, 255).astype(np.uint8)
-    image = np.full((480, 640), 255, np.uint8)
-    big = np.kron(modules, np.ones((4, 4), np.uint8))
-    image[40:40 + big.shape[0], 40:40 + big.shape[1]] = big
-    return np.dstack([image] * 3)
+    return code_picture(text, background_level=255)
 
 
 def test_a_lost_camera_is_reported_and_reopened_and_never_opens_the_gate(pki, tmp_path):

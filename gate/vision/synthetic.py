@@ -77,6 +77,18 @@ def qr_matrix(text: str, ec_level: str = "M") -> np.ndarray:
     return img < 128
 
 
+def code_picture(text: str, module_px: int = 4, size: tuple[int, int] = (WIDTH, HEIGHT),
+                 at: tuple[int, int] = (40, 40), background_level: int = 200) -> np.ndarray:
+    """A plain BGR picture of `text`'s QR code on a flat background: a code any decoder reads."""
+    modules = np.where(qr_matrix(text), 0, 255).astype(np.uint8)
+    big = cv2.resize(modules, None, fx=module_px, fy=module_px, interpolation=cv2.INTER_NEAREST)
+    width, height = size
+    image = np.full((height, width), background_level, np.uint8)
+    x, y = at
+    image[y:y + big.shape[0], x:x + big.shape[1]] = big
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+
+
 def frame(category: str, seed: int) -> SyntheticFrame:
     """The frame of this category and seed (category 'empty': a gate scene with no QR code)."""
     if category != "empty" and category not in CATEGORIES:
@@ -96,7 +108,7 @@ def frames(categories: tuple[str, ...] | list[str] = CATEGORIES, per_category: i
 # --- the scene ---------------------------------------------------------------------------------
 
 
-def _background(rng: np.random.Generator) -> np.ndarray:
+def background(rng: np.random.Generator) -> np.ndarray:
     """A gate scene: lit gradient, walls and posts, a sign, some texture; no QR-like pattern."""
     corners = rng.uniform(40, 170, 3) + rng.uniform(-40, 40, (2, 2, 3))  # lit unevenly
     img = cv2.resize(np.clip(corners, 0, 255).astype(np.uint8), (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
@@ -119,7 +131,7 @@ def _background(rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), 1.2)
 
 
-def _phone(rng: np.random.Generator, matrix: np.ndarray | None, dark: bool) -> tuple[np.ndarray, tuple[float, float]]:
+def phone_face(rng: np.random.Generator, matrix: np.ndarray | None, dark: bool) -> tuple[np.ndarray, tuple[float, float]]:
     """The phone face (bezel + screen) as BGR, and where the QR's centre is on it."""
     bg = (32, 32, 32) if dark else (246, 246, 246)
     fg = (225, 225, 225) if dark else (20, 20, 20)
@@ -204,13 +216,13 @@ def _lcd_grid(phone: np.ndarray) -> np.ndarray:
 
 
 def _render(category: str, seed: int, rng: np.random.Generator) -> SyntheticFrame:
-    img = _background(rng)
+    img = background(rng)
     text = "" if category == "empty" else jkm1_text(rng)
     matrix = qr_matrix(text) if text else None
     if category == "empty" and rng.random() < 0.4:  # nobody there, or a phone without a code
         return SyntheticFrame(_camera(img, rng, jpeg_q=int(rng.integers(80, 95))), "", category, seed)
     dark = category == "dark_mode"
-    phone, qr_center = _phone(rng, matrix, dark)
+    phone, qr_center = phone_face(rng, matrix, dark)
     n = matrix.shape[0] if matrix is not None else 53
     qr_side = n * _MODULE_PX
 

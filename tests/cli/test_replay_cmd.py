@@ -95,15 +95,11 @@ def test_bad_event_lines_are_reported_and_the_replay_goes_on(tmp_path, pki):
 
 def test_an_image_event_is_decoded_by_the_vision_chain(tmp_path, pki):
     import cv2
-    import numpy as np
 
-    from gate.vision.synthetic import qr_matrix
+    from gate.vision.synthetic import code_picture
 
     config = write_config(tmp_path, pki.trust_dir)
-    modules = np.where(qr_matrix(pki.code("green")), 0, 255).astype(np.uint8)
-    picture = cv2.copyMakeBorder(cv2.resize(modules, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST),
-                                 16, 16, 16, 16, cv2.BORDER_CONSTANT, value=255)
-    cv2.imwrite(str(tmp_path / "phone.png"), picture)
+    cv2.imwrite(str(tmp_path / "phone.png"), code_picture(pki.code("green")))
     result, lines = replay(config, [{"t": NOW, "image": "phone.png", "temp_c": 36.4}], tmp_path)
     assert lines[0]["decision"] == "allow", result.output
 

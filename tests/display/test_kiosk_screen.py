@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import cv2
-import numpy as np
 import pytest
 
 from gate.config import Config, DeviceConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
@@ -13,18 +12,10 @@ from gate.hardware.thermometer import SimulatedThermometer
 from gate.kiosk import Kiosk
 from gate.pipeline import open_pipeline
 from gate.vision.sources import ImageFolderSource
-from gate.vision.synthetic import qr_matrix
+from gate.vision.synthetic import code_picture
 from tests.pki import NOW
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no chromium: install Debian's chromium package")
-
-
-def picture(text: str) -> np.ndarray:
-    modules = np.where(qr_matrix(text), 0, 255).astype(np.uint8)
-    big = cv2.resize(modules, None, fx=4, fy=4, interpolation=cv2.INTER_NEAREST)
-    image = np.full((480, 640), 200, np.uint8)
-    image[60:60 + big.shape[0], 60:60 + big.shape[1]] = big
-    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
 
 
 @pytest.mark.parametrize(("status", "decision", "words"), [("green", "allow", "通行"), ("red", "hold", "红码")])
@@ -36,7 +27,7 @@ def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, t
                              clock=lambda: NOW, body_options={"timer": False})
     folder = tmp_path / "frames"
     folder.mkdir()
-    cv2.imwrite(str(folder / "0001.png"), picture(pki.code(status, name="张*明")))
+    cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code(status, name="张*明"), at=(60, 60)))
     with DisplayServer(port=0).start() as screen, HeadlessChromium(width=800, height=480) as browser:
         browser.open(screen.url)
         browser.wait_for("document.body.dataset.seq !== undefined")
