@@ -8,16 +8,14 @@ away in the middle of a sync round.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
-from waitress import wasyncore
 from waitress.server import create_server
 
 from gate.collector.app import MAX_BODY_BYTES
+from gate.webserver import ThreadedServer
 
 DEFAULT_THREADS = 8
-_POLL_S = 0.05  # how soon a BackgroundServer notices stop()
 
 _ADJUSTMENTS: dict[str, Any] = {
     # our own 413 (with a JSON body) answers first; waitress's limit is only a backstop
@@ -37,7 +35,7 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 8470,
     server.run()
 
 
-class BackgroundServer:
+class BackgroundServer(ThreadedServer):
     """A waitress server for `app` on a daemon thread; `url` is its base URL once started.
 
     `port=0` picks a free port at the first start; later starts reuse it.
@@ -45,54 +43,16 @@ class BackgroundServer:
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 4) -> None:
-        self.app = app
-        self.host = host
-        self.port = port
+        super().__init__(app, host, port, name="collector", threads=threads, **_ADJUSTMENTS)
         self.threads = threads
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def start(self) -> "BackgroundServer":
-        if self.running:
-            return self
-        self._server = create_server(
-            self.app, host=self.host, port=self.port, threads=self.threads, **_ADJUSTMENTS
-        )
-        self.port = self._server.effective_port
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(self._server, self._stopping),
-                                        name=f"collector-{self.port}", daemon=True)
-        self._thread.start()
+        super().start()
         return self
-
-    @staticmethod
-    def _run(server: Any, stopping: threading.Event) -> None:
-        # The loop is driven here, one short poll at a time, so that closing the sockets
-        # happens on this thread: no other thread pulls a socket from under select().
-        try:
-            while not stopping.is_set() and server._map:
-                wasyncore.loop(timeout=_POLL_S, map=server._map, count=1)
-        finally:
-            wasyncore.close_all(server._map, ignore_all=True)
-            server.task_dispatcher.shutdown()
-
-    def stop(self) -> None:
-        """Close the listening socket and every open connection; safe to call twice."""
-        if self._thread is None:
-            return
-        self._stopping.set()
-        self._thread.join(10.0)
-        self._server = None
-        self._thread = None
 
     def __enter__(self) -> "BackgroundServer":
         return self.start()
