@@ -1,8 +1,8 @@
 """A waitress server on a background thread that can be stopped and started again on its port.
 
 The kiosk's screen and the collector (in tests, benchmarks and the sync tests that take it away
-mid-round) both need one. Sockets are closed from inside the server's own loop, through its
-trigger, so no other thread pulls a socket from under select().
+mid-round) both need one. The loop is driven here one short poll at a time and closes the
+sockets itself when asked to stop, so no other thread pulls a socket from under select().
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from typing import Any, Callable
 
 from waitress import wasyncore
 from waitress.server import create_server
+
+
+POLL_S = 0.05  # how soon the loop notices stop()
 
 
 class ThreadedServer:
@@ -34,6 +37,7 @@ class ThreadedServer:
         self.adjustments = adjustments
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def running(self) -> bool:
@@ -45,9 +49,19 @@ class ThreadedServer:
             return self
         self._server = create_server(self.app, host=self.host, port=self.port, **self.adjustments)
         self.port = self._server.effective_port
-        self._thread = threading.Thread(target=self._server.run, name=f"{self.name}-{self.port}", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._server, self._stopping),
+                                        name=f"{self.name}-{self.port}", daemon=True)
         self._thread.start()
         return self
+
+    @staticmethod
+    def _run(server: Any, stopping: threading.Event) -> None:
+        try:
+            while not stopping.is_set() and server._map:
+                wasyncore.loop(timeout=POLL_S, map=server._map, count=1)
+        finally:
+            wasyncore.close_all(server._map, ignore_all=True)
 
     def stop(self) -> None:
         """Close the listening socket and every connection; safe to call twice."""
@@ -60,7 +74,7 @@ class ThreadedServer:
         deadline = time.monotonic() + self.drain_s
         while (dispatcher.active_count or dispatcher.queue) and time.monotonic() < deadline:
             time.sleep(0.01)
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
+        self._stopping.set()
         thread.join(5.0)
         dispatcher.shutdown(timeout=5)
         self._server = None

@@ -43,7 +43,7 @@ class BackgroundServer(ThreadedServer):
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 4) -> None:
-        super().__init__(app, host, port, name="collector", threads=threads, **_ADJUSTMENTS)
+        super().__init__(app, host, port, name="collector", drain_s=0.0, threads=threads, **_ADJUSTMENTS)
         self.threads = threads
 
     @property
