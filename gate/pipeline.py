@@ -122,6 +122,8 @@ class Pipeline:
                 failure = None
             decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
                               last_abnormal, gate_time.now, gate_time.trusted)
+            if "temperature_out_of_range" in decision.reasons:
+                reading = reading.not_a_body()  # not a body temperature: recorded and shown as none
             record = self._record(code, reading, decision, gate_time)
             if failure is None:
                 try:

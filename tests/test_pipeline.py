@@ -209,3 +209,15 @@ def test_a_store_that_failed_to_open_is_tried_again(pki, tmp_path, monkeypatch):
         assert p.scan(pki.code("green"), NORMAL, at=NOW + 1).decision.decision == "allow"
     finally:
         p.close()
+
+
+def test_a_reading_that_is_not_a_body_asks_to_measure_again_and_is_recorded_as_none(pipeline, pki, config):
+    pipeline.thermometer.set(24.0)  # the sensor sees a wall: the thermometer reports what it measured
+    outcome = pipeline.scan(pki.code("green"), at=NOW)
+    assert (outcome.decision.decision, outcome.decision.reasons[-1]) == ("manual", "temperature_out_of_range")
+    assert "重新扫码" in outcome.decision.message_zh and "scan again" in outcome.decision.message_en
+    assert outcome.reading.temperature_c is None and outcome.reading.state == "no_body"
+    assert outcome.record.temperature_c is None
+    assert outcome.record.temperature_state == "unavailable"
+    assert outcome.record.temperature_raw == {"object_c": 24.0, "ambient_c": None}
+    assert not outcome.relay_pulsed

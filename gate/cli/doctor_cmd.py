@@ -22,6 +22,7 @@ from gate.codes.trust import TrustError, TrustStore
 from gate.config import Config
 from gate.hardware.thermometer import Thermometer, open_thermometer
 from gate.pipeline import state_paths
+from gate.policy import is_body_temperature
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 CAMERA_WAIT_S = 5.0
@@ -86,7 +87,8 @@ def check_thermometer(cfg: Config, thermometer: Thermometer | None = None) -> li
             + ("" if reading.temperature_c is None else f", {reading.temperature_c:.2f} °C with offset")
             + f", ambient {reading.ambient_c:.2f} °C"
             + ("" if emissivity is None else f", emissivity {emissivity:.3f}"))
-    if reading.state == "no_body":
+    if reading.state == "no_body" or (reading.temperature_c is not None
+                                      and not is_body_temperature(reading.temperature_c)):
         seen += " (no body in front of the sensor)"
     results = [CheckResult("thermometer", "OK", f"{where}: {seen}", details)]
     if emissivity is None:

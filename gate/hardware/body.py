@@ -25,12 +25,9 @@ from gate.hardware.buzzer import PATTERNS, Buzzer, Pattern
 from gate.hardware.inputs import FireRelease, OverrideButton
 from gate.hardware.lights import Lights
 from gate.hardware.relay import Relay
-from gate.policy import DECISIONS, LIGHTS
+from gate.vocabulary import decision_words
 
 log = logging.getLogger(__name__)
-
-# The decision -> relay/light/buzzer table lives with the rules: one table for both.
-SIGNALS = LIGHTS
 
 # [io] keys holding pin numbers, in the order parts are built.
 PIN_KEYS: tuple[str, ...] = (
@@ -143,9 +140,7 @@ class GateBody:
 
         Call it only after the scan's record is committed (write before you open).
         """
-        signal_ = SIGNALS.get(decision)
-        if signal_ is None:
-            raise ValueError(f"unknown decision {decision!r}: use {', '.join(DECISIONS)}")
+        signal_ = decision_words(decision).signal  # ValueError for a decision the gate does not know
         with self._lock:
             if self._closed:
                 return False

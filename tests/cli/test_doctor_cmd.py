@@ -91,7 +91,8 @@ def test_a_healthy_sensor_with_nobody_in_front_is_ok():
     [result] = check_thermometer(cfg(), sensor_on(TinyMLX90614Bus(23.45, 22.05)))
     assert result.level == "OK"
     assert result.message == (
-        "MLX90614 at 0x5A on I2C bus 1: object 23.45 °C raw, ambient 22.05 °C, emissivity 1.000 "
+        "MLX90614 at 0x5A on I2C bus 1: object 23.45 °C raw, 23.45 °C with offset, ambient 22.05 °C, "
+            "emissivity 1.000 "
         "(no body in front of the sensor)"
     )
     assert result.details["object_raw_c"] == 23.45
