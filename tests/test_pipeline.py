@@ -73,9 +73,9 @@ def test_the_record_is_committed_before_the_relay_is_told(pipeline, pki, config)
     seen_on_disk = []
     show = pipeline.body.show
 
-    def spy(decision: str) -> bool:
+    def spy(decision: str, *speech) -> bool:
         seen_on_disk.append(list(stored_ids(config.store.path)))
-        return show(decision)
+        return show(decision, *speech)
 
     pipeline.body.show = spy
     outcome = pipeline.scan(pki.code("green"), NORMAL, at=NOW)
