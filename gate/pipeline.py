@@ -25,7 +25,7 @@ from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
 from gate.record import Record, code_summary, iso_utc_ms, new_uuid7, subject_key
 from gate.store import Store, StoreUnavailable
-from gate.voice import lines_for
+from gate.voice import lines_for, prompt_folder
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def open_pipeline(
         log.warning("trust folder: %s", problem)
     options = dict(body_options or {})
     if "speaker" not in options:
-        options["speaker"] = open_speaker(config.voice, trust_state.parent / "prompts", simulated=simulated_io)
+        options["speaker"] = open_speaker(config.voice, prompt_folder(store_path), simulated=simulated_io)
     body = simulated_body(config.io, **options) if simulated_io else GateBody(config.io, **options)
     return Pipeline(
         config,

@@ -43,6 +43,11 @@ class Line:
     language: str
 
 
+def prompt_folder(store_path: str | Path) -> Path:
+    """Where a gate keeps its prompts' WAV files: `prompts/` beside the record store."""
+    return Path(store_path).parent / "prompts"
+
+
 def languages(setting: str) -> tuple[str, ...]:
     """The languages of `[voice] language`: zh, en, or both (Mandarin first)."""
     return ("zh", "en") if setting == "both" else (setting,)
