@@ -2,7 +2,9 @@
 
 What is said comes from gate.vocabulary (each decision and deciding reason has a short prompt in
 Mandarin and English); `[voice] language` chooses Mandarin, English or both (Mandarin first) and
-`speak_temperature` puts the reading in front ("体温三十六点六度，请通行").
+`speak_temperature` says the reading first ("体温三十六点六度", then "请通行"): two lines, so the
+cache holds each prompt once and each temperature once (91 readings from 34.0 to 43.0 °C) rather
+than every prompt for every temperature.
 
 The WAV files are made offline by Debian's `espeak-ng` (voice `cmn` for Mandarin, `en` for
 English) on first use, or all at once in the background when the gate starts (`PromptCache.warm`),
@@ -63,27 +65,25 @@ def lines_for(decision: str, reasons: tuple[str, ...] | list[str], venue_type: s
     said = vocabulary.saying(decision, reasons[-1] if reasons else None, venue_type)
     out = []
     for language in languages(voice.language):
-        prompt = said.prompt_zh if language == "zh" else said.prompt_en
         if voice.speak_temperature and temperature_c is not None:
-            if language == "zh":
-                prompt = f"{vocabulary.temperature_zh(temperature_c)}，{prompt}"
-            else:
-                prompt = f"{vocabulary.temperature_en(temperature_c)}. {prompt}"
-        out.append(Line(prompt, language))
+            spoken = vocabulary.temperature_zh if language == "zh" else vocabulary.temperature_en
+            out.append(Line(spoken(temperature_c), language))
+        out.append(Line(said.prompt_zh if language == "zh" else said.prompt_en, language))
     return tuple(out)
 
 
 def every_line(voice: Any) -> list[Line]:
     """Every line this gate may say with its `[voice]` settings: what `warm` makes in advance."""
-    temperatures: list[float | None] = [None]
-    if voice.speak_temperature:
-        temperatures += [t / 10 for t in BODY_RANGE_TENTHS]
     pairs = [(None, d, r) for d, r in vocabulary.SAYINGS] + list(vocabulary.VENUE_SAYINGS)
     seen: dict[Line, None] = {}
     for venue_type, decision, reason in pairs:
-        for temperature in temperatures:
-            for line in lines_for(decision, (reason,), venue_type, temperature, voice):
-                seen[line] = None
+        for line in lines_for(decision, (reason,), venue_type, None, voice):
+            seen[line] = None
+    if voice.speak_temperature:
+        for language in languages(voice.language):
+            spoken = vocabulary.temperature_zh if language == "zh" else vocabulary.temperature_en
+            for tenths in BODY_RANGE_TENTHS:
+                seen[Line(spoken(tenths / 10), language)] = None
     return list(seen)
 
 
@@ -146,11 +146,21 @@ class PromptCache:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def warm(self, lines: Iterable[Line]) -> int:
-        """Make every line not yet in the cache; returns how many were made. Raises PromptError."""
+    def warm(self, lines: Iterable[Line], prune: bool = True) -> int:
+        """Make every line not yet in the cache; returns how many were made. Raises PromptError.
+
+        With `prune`, WAV files of other lines (an old volume, a changed prompt) are deleted.
+        """
         made = 0
+        keep = set()
         for line in lines:
-            if not self.path(line).is_file():
+            path = self.path(line)
+            keep.add(path.name)
+            if not path.is_file():
                 self.wav(line)
                 made += 1
+        if prune and self.folder.is_dir():
+            for old in self.folder.glob("*.wav"):
+                if old.name not in keep:
+                    old.unlink(missing_ok=True)
         return made

@@ -204,4 +204,4 @@ def test_the_kiosk_speaks_each_persons_decision_on_the_simulated_speaker(tmp_pat
     assert speaker.player.texts == expected
     assert [o.decision.decision for o in outcomes] == [p.expect for p in PEOPLE]
     said = " | ".join(speaker.player.texts)  # the demo venue speaks both languages and the temperature
-    assert "体温三十六点五度，请通行" in said and "请在原地等候工作人员" in said and "Please go through" in said
+    assert "体温三十六点五度 | 请通行" in said and "请在原地等候工作人员" in said and "Please go through" in said

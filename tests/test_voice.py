@@ -24,7 +24,7 @@ def test_the_temperature_is_spoken_where_the_venue_wants_it():
     reasons = ("code_valid", "green", "temperature_normal")
     both = VoiceConfig(language="both", speak_temperature=True)
     assert [line.text for line in lines_for("allow", reasons, "metro", 36.6, both)] == [
-        "体温三十六点六度，请通行", "Temperature 36.6 degrees. Please go through"]
+        "体温三十六点六度", "请通行", "Temperature 36.6 degrees", "Please go through"]
     assert lines_for("allow", reasons, "metro", 36.6, VoiceConfig())[0].text == "请通行"
     assert lines_for("manual", ("code_valid", "green", "temperature_unavailable"), "metro", None,
                      VoiceConfig(speak_temperature=True))[0].text.startswith("未测到体温")
@@ -34,8 +34,10 @@ def test_every_line_holds_each_prompt_and_each_spoken_temperature():
     plain = every_line(VoiceConfig())
     assert {line.text for line in plain} == {s.prompt_zh for s in vocabulary.SAYINGS.values()} | {
         s.prompt_zh for s in vocabulary.VENUE_SAYINGS.values()}
-    spoken = {line.text for line in every_line(VoiceConfig(speak_temperature=True))}
-    assert "体温三十四点零度，请通行" in spoken and "体温四十三点零度，请通行" in spoken
+    spoken = every_line(VoiceConfig(speak_temperature=True))
+    temperatures = [line.text for line in spoken if line.text.startswith("体温") and line.text.endswith("度")]
+    assert len(temperatures) == 91 and temperatures[0] == "体温三十四点零度" and temperatures[-1] == "体温四十三点零度"
+    assert len(spoken) == len(plain) + 91  # each temperature once, not once per prompt
 
 
 def test_volume_maps_to_espeak_amplitude_and_keys_the_cache(tmp_path):

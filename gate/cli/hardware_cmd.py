@@ -164,9 +164,10 @@ def _run_steps(io: Any, body: GateBody, yes: bool, simulate: bool, step_seconds:
             if answer.strip().lower() == "s":
                 results.append((step.name, "skipped"))
                 continue
+        said_before = len(body.speaker.player.texts) if simulate and pin is None else 0
         step.run(body, step_seconds)
         if simulate and pin is None:
-            click.echo(f"  said: {' / '.join(body.speaker.player.texts[-2:])}")
+            click.echo(f"  said: {' / '.join(body.speaker.player.texts[said_before:])}")
         elif simulate:
             note = " (active-low board: low = energised)" if step.pin_key == "relay_pin" and not io.relay_active_high else ""
             click.echo(f"  GPIO{pin}: {_pin_history(body, pin)}{note}")

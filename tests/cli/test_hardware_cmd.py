@@ -69,6 +69,11 @@ def test_the_voice_step_says_the_venues_languages(runner, write_config):
     assert "  said: 请通行 / Please go through\n" in result.stdout
 
 
+def test_the_voice_step_says_the_temperature_where_the_venue_does(runner, write_config):
+    result = hardware_test(runner, write_config(voice="speak_temperature = true"), "--yes")
+    assert "  said: 体温三十六点六度 / 请通行\n" in result.stdout
+
+
 def test_a_voice_turned_off_is_skipped(runner, write_config):
     result = hardware_test(runner, write_config(voice="enabled = false"), "--yes")
     assert result.exit_code == 0

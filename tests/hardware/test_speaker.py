@@ -170,3 +170,11 @@ def test_warming_makes_every_prompt_of_the_venue_settings(tmp_path):
     lines = every_line(VoiceConfig(language="both"))
     assert all(cache.path(line).is_file() for line in lines)
     assert {line.language for line in lines} == {"zh", "en"}
+
+
+@needs_espeak
+def test_warming_deletes_prompts_of_old_settings(tmp_path):
+    PromptCache(tmp_path, volume=40).wav(GO)
+    cache = PromptCache(tmp_path, volume=80)
+    assert cache.warm([GO]) == 1
+    assert [p.name for p in tmp_path.glob("*.wav")] == [cache.path(GO).name]
