@@ -182,7 +182,7 @@ class Speaker:
         self.voice = voice
         self.fault: str | None = None
         self.problem: str | None = None
-        self.spoken = 0  # lines played to the end
+        self.spoken = 0  # lines played (to the end, or until a newer prompt cut them short)
         self._cond = threading.Condition()
         self._pending: tuple[Line, ...] = ()
         self._generation = 0
