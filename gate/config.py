@@ -26,6 +26,7 @@ from typing import Any
 
 VENUE_TYPES: tuple[str, ...] = ("residential", "public_place", "metro", "bus_taxi", "special_place")
 SENSORS: tuple[str, ...] = ("mlx90614", "simulated", "none")
+VOICE_LANGUAGES: tuple[str, ...] = ("zh", "en", "both")
 
 
 class ConfigError(ValueError):
@@ -122,6 +123,16 @@ class CollectorConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceConfig:
+    """[voice]: the spoken prompt for each decision (gate.hardware.speaker)."""
+
+    enabled: bool = True
+    volume: int = 80  # 0-100; 0 is silent
+    language: str = "zh"  # zh | en | both (Mandarin first)
+    speak_temperature: bool = False  # say the reading too: "体温三十六点六度，请通行"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration of one gate. `source` is the file it was read from, if any."""
 
@@ -133,6 +144,7 @@ class Config:
     io: IOConfig = field(default_factory=IOConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     collector: CollectorConfig = field(default_factory=CollectorConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
     source: Path | None = None
 
     @classmethod
@@ -264,6 +276,12 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "batch_size": _Key("int", low=1, high=10000),
         "timeout_s": _Key("float", low=0.0, high=600.0, low_open=True),
     },
+    "voice": {
+        "enabled": _Key("bool"),
+        "volume": _Key("int", low=0, high=100),
+        "language": _Key("choice", choices=VOICE_LANGUAGES),
+        "speak_temperature": _Key("bool"),
+    },
 }
 
 SECTIONS: tuple[str, ...] = tuple(SCHEMA)
@@ -277,6 +295,7 @@ _CLASSES: dict[str, type] = {
     "io": IOConfig,
     "store": StoreConfig,
     "collector": CollectorConfig,
+    "voice": VoiceConfig,
 }
 
 

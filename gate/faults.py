@@ -55,6 +55,7 @@ _ALL: tuple[Fault, ...] = (
     Fault("device_key_missing", "Device key missing: cannot upload", "设备密钥缺失，无法上传"),
     Fault("upload_refused", "Collector refuses this gate's uploads", "数据中心拒绝本闸机上传"),
     Fault("speaker_missing", "No sound card: voice prompts off", "无声卡，语音提示关闭"),
+    Fault("voice_unavailable", "Voice prompts cannot be made (espeak-ng): voice off", "无法生成语音提示，语音关闭"),
     Fault("config_rejected", "New configuration refused: old one kept", "新配置无效，沿用原配置"),
 )
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Protocol
 
 import cv2
 
+from gate.faults import FAULTS, fault
 from gate.hardware.thermometer import Reading
 from gate.pipeline import Pipeline, ScanOutcome
 from gate.sdnotify import Notifier, watchdog_interval_s
@@ -166,7 +167,8 @@ class Kiosk:
         """Run until `stop` is set or the footage ends; returns what was counted."""
         stop = stop or threading.Event()
         self.pipeline.body.idle()
-        self._publish({"kind": "idle"})
+        self._body_faults()
+        self._publish({"kind": "idle", "faults": sorted(self.faults.values())})
         if self.source.live:
             self._run_live(stop)
         else:
@@ -258,6 +260,7 @@ class Kiosk:
             self.faults["thermometer"] = f"thermometer: {reading.error or 'no reading'}"
         else:
             self.faults.pop("thermometer", None)
+        self._body_faults()
         if self.faults != had_faults:
             self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
         if self.metrics is not None:
@@ -284,6 +287,14 @@ class Kiosk:
             self.faults.pop("camera", None)
             self.pipeline.body.idle()
             self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
+
+    def _body_faults(self) -> None:
+        """The body's parts' faults (a missing sound card) on the screen, in gate.faults' words."""
+        body_faults = self.pipeline.body.faults
+        for code in [c for c in self.faults if c in FAULTS and c not in body_faults]:
+            del self.faults[code]
+        for code in body_faults:
+            self.faults[code] = f"{fault(code).zh} · {fault(code).en}"
 
     def _now_on_timeline(self) -> float:
         return self.footage_clock.t if self.footage_clock is not None else time.monotonic()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
-from gate.policy import DECISIONS
+from gate.vocabulary import DECISIONS
 
 # Frame-to-decision: 5 ms to 500 ms, tighter where the goal (p95 under 50 ms) is.
 FRAME_TO_DECISION_BUCKETS: tuple[float, ...] = (

@@ -25,6 +25,7 @@ from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
 from gate.record import Record, code_summary, iso_utc_ms, new_uuid7, subject_key
 from gate.store import Store, StoreUnavailable
+from gate.voice import lines_for, prompt_folder
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class Pipeline:
                 failure = None
             decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
                               last_abnormal, gate_time.now, gate_time.trusted)
+            if "temperature_out_of_range" in decision.reasons:
+                reading = reading.not_a_body()  # not a body temperature: recorded and shown as none
             record = self._record(code, reading, decision, gate_time)
             if failure is None:
                 try:
@@ -138,7 +141,8 @@ class Pipeline:
                 decision = refuse(decision, "store_unavailable")
                 record = self._record(code, reading, decision, gate_time)
             # Only now, with the record on disk, may the gate move: an unrecorded scan is a deny.
-            pulsed = self.body.show(decision.decision)
+            pulsed = self.body.show(decision.decision, lines_for(
+                decision.decision, decision.reasons, self.config.venue.type, reading.temperature_c, self.config.voice))
             outcome = ScanOutcome(code, reading, decision, record, committed, pulsed, gate_time)
             self.last = outcome
             return outcome
@@ -238,6 +242,7 @@ def open_pipeline(
     `deny` / `store_unavailable` and says so. A trust folder without anchors is (TrustError).
     """
     from gate.hardware.body import simulated_body
+    from gate.hardware.speaker import open_speaker
     from gate.hardware.thermometer import open_thermometer
 
     store_path = Path(db_path) if db_path is not None else config.store.path
@@ -254,6 +259,8 @@ def open_pipeline(
     for problem in trust.load_errors:
         log.warning("trust folder: %s", problem)
     options = dict(body_options or {})
+    if "speaker" not in options:
+        options["speaker"] = open_speaker(config.voice, prompt_folder(store_path), simulated=simulated_io)
     body = simulated_body(config.io, **options) if simulated_io else GateBody(config.io, **options)
     return Pipeline(
         config,

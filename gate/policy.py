@@ -2,8 +2,8 @@
 
 The rules are data. `MATRIX` below is the spec's matrix, one row per situation in step order and
 one column per venue type, so a technician can read it and a test can enumerate it; `decide` only
-walks the steps and looks up the cell. `MESSAGES` says what the screen tells the person and the
-attendant for each decision and deciding reason; `LIGHTS` says what the gate's body does.
+walks the steps and looks up the cell. What each decision and reason is called, shown, said and
+signalled is in gate.vocabulary; `LIGHTS` here is only its signal table, keyed by decision.
 
 `decide` is a pure function: no clock, no I/O. The re-measure memory (who read abnormal, when) is
 kept by the caller, which passes `last_abnormal_at` in and obeys `remember_abnormal` /
@@ -16,11 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gate.codes.result import REASONS as VERIFIER_REASONS
-from gate.codes.result import VerifyResult
+from gate.codes.result import STATUS_NAMES, VerifyResult
 from gate.config import VENUE_TYPES, TemperatureConfig, VenueConfig
-
-DECISIONS: tuple[str, ...] = ("allow", "deny", "recheck", "refer", "hold", "manual")
+from gate.vocabulary import DECISION_WORDS, DECISIONS, REASONS, Signal, is_alert, saying  # noqa: F401
 
 # What a cell of the matrix may hold besides one of the six decisions.
 ADMIT = "admit"  # not decided here: go on to the next step
@@ -63,160 +61,19 @@ RULES: dict[str, dict[str, str]] = {
 }
 
 # A reading outside this range is not a body temperature (a wall, a hat, the sky): no reading.
+# The one place the range is written: the thermometer reports what it measures, the rules judge.
 BODY_RANGE_C: tuple[float, float] = (34.0, 43.0)
+
+
+def is_body_temperature(temperature_c: float) -> bool:
+    """True for a finite reading within BODY_RANGE_C (a person's forehead, not a wall or a hat)."""
+    low, high = BODY_RANGE_C
+    return math.isfinite(temperature_c) and low <= temperature_c <= high
 
 TEMPERATURE_STATES: tuple[str, ...] = ("normal", "abnormal", "unavailable", "not_measured")
 
-# Every reason a decision can carry, in no particular order. A decision's reasons are in the order
-# the steps were taken; the last one is what decided.
-REASONS: tuple[str, ...] = (
-    "clock_untrusted",  # step 0: clock not trusted and strict_clock on
-    "code_invalid",  # step 1, followed by the verifier's reason:
-    *(reason for reason in VERIFIER_REASONS if reason != "ok"),
-    "bad_input",  # the verifier was given something that is not a code at all (cli.md)
-    "code_valid",
-    "status_unknown",  # a valid code whose status is none of green/yellow/red: refused
-    "green",
-    "yellow",
-    "red",
-    "home_matches",  # residential yellow: the code's home is one of the venue's community codes
-    "home_mismatch",  # ... it is not
-    "home_missing",  # ... the code names no home
-    "yellow_admitted",  # yellow admitted without a home check (bus_taxi; yellow_residents_only off)
-    "temperature_normal",
-    "temperature_abnormal",
-    "temperature_unavailable",  # no reading (sensor fault, no reading in time)
-    "temperature_out_of_range",  # a reading outside 34.0-43.0 °C: taken as no reading
-    "temperature_not_measured",  # no thermometer fitted (sensor = "none")
-    "fever_confirmed",  # abnormal again within recheck_window_s of the remembered reading
-    "itinerary_risk",  # step 5: the itinerary mark with itinerary_check on
-    "itinerary_not_checked",  # the itinerary mark, ignored because itinerary_check is off
-    "store_unavailable",  # outside the rules: the record could not be committed (see `refuse`)
-    "attendant_override",  # outside the rules: the attendant let the person through (recorded)
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """What the gate's body does for a decision (venue-rules.md, "Decisions"): the one table
-    both the rules and the hardware read."""
-
-    opens: bool
-    light: str  # green | yellow | red
-    blink: bool
-    buzzer: str | None  # a pattern of gate.hardware.buzzer (short, long, repeat), None for silence
-
-
-LIGHTS: dict[str, Signal] = {
-    "allow": Signal(opens=True, light="green", blink=False, buzzer="short"),
-    "deny": Signal(opens=False, light="red", blink=False, buzzer="long"),
-    "recheck": Signal(opens=False, light="yellow", blink=False, buzzer=None),
-    "refer": Signal(opens=False, light="red", blink=True, buzzer=None),
-    "hold": Signal(opens=False, light="red", blink=True, buzzer="repeat"),
-    "manual": Signal(opens=False, light="yellow", blink=True, buzzer=None),
-}
-
-_NOT_A_CODE = ("请出示健康码二维码后重新扫码", "This is not a health code: show the health code and scan again")
-_NOT_TRUSTED = (
-    "健康码无法验证，请劝返；如有疑问请联系发码平台",
-    "The code cannot be verified: turn the person away; they may ask the issuing platform",
-)
-
-# (decision, deciding reason) -> (Chinese, English); reason None: any other reason for that decision.
-MESSAGES: dict[tuple[str, str | None], tuple[str, str]] = {
-    ("allow", None): ("请通行", "Please go through"),
-    ("deny", None): ("禁止通行，请劝返", "Not admitted: turn the person away"),
-    ("deny", "expired"): (
-        "健康码已过期，请在App中刷新健康码后重新扫码",
-        "The code has expired: refresh it in the app and scan again",
-    ),
-    ("deny", "not_yet_valid"): (
-        "健康码尚未生效，请核对手机时间，刷新后重新扫码",
-        "The code is not valid yet: check the phone's clock, refresh the code and scan again",
-    ),
-    ("deny", "validity_too_long"): (
-        "健康码有效期异常，请在App中刷新后重新扫码",
-        "The code's validity is wrong: refresh it in the app and scan again",
-    ),
-    ("deny", "key_expired"): (
-        "健康码签发密钥已过期，请在App中刷新后重新扫码",
-        "The code was signed with an expired key: refresh it in the app and scan again",
-    ),
-    ("deny", "not_a_health_code"): _NOT_A_CODE,
-    ("deny", "malformed"): _NOT_A_CODE,
-    ("deny", "too_large"): _NOT_A_CODE,
-    ("deny", "bad_input"): _NOT_A_CODE,
-    ("deny", "unsupported_critical_header"): _NOT_TRUSTED,
-    ("deny", "unknown_key"): _NOT_TRUSTED,
-    ("deny", "key_revoked"): _NOT_TRUSTED,
-    ("deny", "alg_mismatch"): _NOT_TRUSTED,
-    ("deny", "bad_signature"): _NOT_TRUSTED,
-    ("deny", "issuer_mismatch"): _NOT_TRUSTED,
-    ("deny", "status_unknown"): ("健康码状态无法识别，请劝返", "The code's status is not known: turn the person away"),
-    ("deny", "red"): (
-        "红码：禁止通行，已上报；请劝返",
-        "Red code: not admitted. Turn the person away; the alert has been sent",
-    ),
-    ("deny", "yellow"): ("黄码人员不得进入本场所，请劝返", "Yellow code: not admitted here. Turn the person away"),
-    ("deny", "home_mismatch"): (
-        "黄码仅限本小区居民出入，请劝返",
-        "Yellow code: only residents of this compound may enter. Turn the person away",
-    ),
-    ("deny", "home_missing"): (
-        "黄码仅限本小区居民出入，请劝返",
-        "Yellow code: only residents of this compound may enter. Turn the person away",
-    ),
-    ("deny", "store_unavailable"): (
-        "记录无法保存，闸机保持关闭，请联系技术人员",
-        "The scan could not be recorded: the gate stays shut. Call the technician",
-    ),
-    ("recheck", None): ("体温偏高，请休息几分钟后重新扫码测温", "Temperature high: rest a few minutes, then scan again"),
-    ("refer", None): (
-        "复测体温仍异常：请登记并引导至发热门诊就诊",
-        "Fever confirmed on re-measure: record it and send the person to a fever clinic",
-    ),
-    ("hold", None): (
-        "请留在原地等候，工作人员立即报告街道/乡镇",
-        "Keep the person here and report to the street/township office now",
-    ),
-    ("hold", "red"): (
-        "红码：请留在原地等候，工作人员立即报告街道/乡镇",
-        "Red code: keep the person here and report to the street/township office now",
-    ),
-    ("hold", "itinerary_risk"): (
-        "行程卡带星号：请留在原地等候，工作人员立即报告街道/乡镇",
-        "Itinerary shows a stay in a risk area: keep the person here and report to the street/township office now",
-    ),
-    ("manual", None): ("请工作人员人工核验，放行将被记录", "Attendant: check by hand and decide; an override is recorded"),
-    ("manual", "clock_untrusted"): (
-        "闸机时间不可信：请工作人员人工核验健康码，放行将被记录",
-        "The gate's clock is not trusted: attendant, check the code by hand; an override is recorded",
-    ),
-    ("manual", "temperature_unavailable"): (
-        "未测到体温：请工作人员人工测温并核验，放行将被记录",
-        "No temperature reading: attendant, measure by hand and decide; an override is recorded",
-    ),
-    ("manual", "temperature_out_of_range"): (
-        "体温读数无效：请摘下帽子、正对测温探头重新扫码，或由工作人员人工测温",
-        "Not a body temperature: take off the hat, face the thermometer and scan again, or the attendant measures by hand",
-    ),
-    ("manual", "temperature_not_measured"): (
-        "本闸机无测温：请工作人员人工测温并核验，放行将被记录",
-        "This gate measures no temperature: attendant, measure by hand and decide; an override is recorded",
-    ),
-}
-
-# Where a venue type says it differently: (venue type, decision, reason) -> (Chinese, English).
-VENUE_MESSAGES: dict[tuple[str, str, str | None], tuple[str, str]] = {
-    ("bus_taxi", "deny", "red"): (
-        "红码人员不得乘车，已上报；请劝返",
-        "Red code: may not ride. Turn the person away; the alert has been sent",
-    ),
-    ("residential", "refer", None): (
-        "复测体温仍异常：请登记，由安排的车辆送往发热门诊",
-        "Fever confirmed on re-measure: record it; the person goes to a fever clinic by the arranged vehicle",
-    ),
-}
+# The decisions, the reasons and what is said and done for each live in gate.vocabulary.
+LIGHTS: dict[str, Signal] = {code: words.signal for code, words in DECISION_WORDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,12 +126,12 @@ def rules_version(venue_type: str) -> str:
 
 
 def message_for(decision: str, reasons: tuple[str, ...], venue_type: str) -> tuple[str, str]:
-    """The screen's message (Chinese, English) for a decision decided by the last of `reasons`."""
-    reason = reasons[-1] if reasons else None
-    for key in ((venue_type, decision, reason), (venue_type, decision, None)):
-        if key in VENUE_MESSAGES:
-            return VENUE_MESSAGES[key]
-    return MESSAGES.get((decision, reason)) or MESSAGES[(decision, None)]
+    """The screen's message (Chinese, English) for a decision decided by the last of `reasons`.
+
+    Raises gate.vocabulary.UnknownSaying (a ValueError) for a pair the vocabulary does not define.
+    """
+    said = saying(decision, reasons[-1] if reasons else None, venue_type)
+    return said.zh, said.en
 
 
 def classify_temperature(temperature_c: float | None, temperature: TemperatureConfig) -> tuple[str, str]:
@@ -283,8 +140,7 @@ def classify_temperature(temperature_c: float | None, temperature: TemperatureCo
         if temperature.sensor == "none":
             return "not_measured", "temperature_not_measured"
         return "unavailable", "temperature_unavailable"
-    low, high = BODY_RANGE_C
-    if not math.isfinite(temperature_c) or not low <= temperature_c <= high:
+    if not is_body_temperature(temperature_c):
         return "unavailable", "temperature_out_of_range"
     if temperature_c >= temperature.fever_c:
         return "abnormal", "temperature_abnormal"
@@ -314,7 +170,6 @@ def decide(
     def done(decision: str, remember: bool = False, forget: bool = False) -> Decision:
         final = tuple(reasons)
         zh, en = message_for(decision, final, venue.type)
-        red = code.valid and code.status == "red"
         return Decision(
             decision=decision,
             reasons=final,
@@ -323,7 +178,7 @@ def decide(
             temperature_state=state,
             remember_abnormal=remember,
             forget_abnormal=forget,
-            alert=red or decision in ("hold", "refer"),
+            alert=is_alert(decision, code.status if code.valid else None),
             rules_version=rules_version(venue.type),
         )
 
@@ -338,7 +193,7 @@ def decide(
         reasons += ["code_invalid", code.reason]
         return done(cells["code_invalid"] if cells["code_invalid"] != ADMIT else "deny")
     reasons.append("code_valid")
-    if code.status not in ("green", "yellow", "red"):
+    if code.status not in STATUS_NAMES:
         reasons.append("status_unknown")
         return done("deny")
     reasons.append(code.status)

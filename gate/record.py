@@ -17,9 +17,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gate.codes.result import VerifyResult
+from gate.vocabulary import DECISIONS, is_alert  # noqa: F401  (is_alert: re-exported for readers of records)
 
-DECISIONS: tuple[str, ...] = ("allow", "deny", "recheck", "refer", "hold", "manual")
-ALERT_DECISIONS: frozenset[str] = frozenset({"hold", "refer"})
 
 _CODE_KEYS: tuple[str, ...] = ("valid", "reason", "issuer", "sub", "cti", "status", "itinerary_risk")
 
@@ -134,9 +133,6 @@ def code_summary(result: VerifyResult) -> dict[str, Any]:
     }
 
 
-def is_alert(decision: str, code_status: str | None) -> bool:
-    """Whether a scan is also sent at once as an alert (upload.md): hold, refer, or a red code."""
-    return decision in ALERT_DECISIONS or code_status == "red"
 
 
 @dataclass(frozen=True)

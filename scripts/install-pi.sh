@@ -16,7 +16,7 @@ set -euo pipefail
 
 venues=(residential public_place metro bus_taxi special_place)
 packages=(python3-venv python3-pip libzbar0 python3-picamera2 i2c-tools chromium-browser cage
-  fonts-wqy-zenhei)
+  fonts-wqy-zenhei espeak-ng alsa-utils)
 units=(gate-kiosk.service gate-sync.service gate-display.service)
 prefix=/opt/gate
 confdir=/etc/gate
@@ -73,16 +73,16 @@ run apt-get update
 run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
 
 echo "== users and groups"
-for group in gpio i2c video render input; do
+for group in gpio i2c video render input audio; do
   if ! getent group "$group" >/dev/null 2>&1; then
     run groupadd --system "$group"
   fi
 done
 if id gate >/dev/null 2>&1; then
-  run usermod --append --groups gpio,i2c,video gate
+  run usermod --append --groups gpio,i2c,video,audio gate
 else
   run useradd --system --user-group --home-dir /var/lib/gate --no-create-home \
-    --shell /usr/sbin/nologin --groups gpio,i2c,video gate
+    --shell /usr/sbin/nologin --groups gpio,i2c,video,audio gate
 fi
 if id gate-screen >/dev/null 2>&1; then
   run usermod --append --groups video,render,input gate-screen

@@ -5,11 +5,13 @@
 #   postgresql   a real server for the collector's PostgreSQL tests
 #   chromium     headless browser for the kiosk screen's test
 #   shellcheck   checks the install scripts in the tests
+#   espeak-ng    makes the spoken prompts (Mandarin voice cmn, English en) as WAV files
+#   alsa-utils   aplay, which plays them through the sound card
 set -euo pipefail
 
-packages=(libzbar0 postgresql chromium shellcheck)
+packages=(libzbar0 postgresql chromium shellcheck espeak-ng alsa-utils)
 if [ "${1:-}" = "--runtime" ]; then
-  packages=(libzbar0)
+  packages=(libzbar0 espeak-ng alsa-utils)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

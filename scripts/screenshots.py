@@ -22,7 +22,7 @@ import numpy as np
 
 from gate.display import DisplayServer
 from gate.display.headless import HeadlessChromium, find_chromium
-from gate.policy import MESSAGES, message_for
+from gate.policy import message_for
 from gate.vision.synthetic import frame
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +50,6 @@ STATES: dict[str, dict[str, Any]] = {
     "fault": {"kind": "idle", "faults": ["摄像头断开，正在重连 · camera lost: reconnecting",
                                          "测温仪无响应 · thermometer not answering"]},
 }
-assert all(key in MESSAGES for key in (("allow", None), ("manual", "temperature_unavailable")))
-
 
 def camera_jpeg(width: int = 320, height: int = 240) -> bytes:
     """A gate camera's picture of a phone held up with a code, as the kiosk would send it."""

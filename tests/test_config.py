@@ -59,6 +59,8 @@ def test_the_examples_differ_where_the_venues_do() -> None:
     assert load_config(EXAMPLES / "residential.toml").venue.community_codes == ("360102-012",)
     assert load_config(EXAMPLES / "bus_taxi.toml").io.relay_pin is None
     assert load_config(EXAMPLES / "special_place.toml").venue.strict_clock is True
+    assert load_config(EXAMPLES / "metro.toml").voice.language == "both"
+    assert load_config(EXAMPLES / "residential.toml").voice.speak_temperature is True
 
 
 def test_the_demo_configuration_uses_the_simulated_sensor_and_paths_beside_the_project() -> None:
@@ -252,3 +254,22 @@ def test_a_key_outside_any_section_or_a_section_that_is_a_value_is_refused(tmp_p
 def test_loads_config_names_the_file_it_would_be(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^/etc/gate/gate.toml: \[venue\] type"):
         loads_config(MINIMAL.replace("residential", "cinema"), "/etc/gate/gate.toml")
+
+
+@pytest.mark.parametrize(("line", "allowed"), [
+    ("volume = 101", "use a whole number from 0 to 100"),
+    ('language = "fr"', "use one of zh, en, both"),
+    ('speak_temperature = "yes"', "use true or false"),
+])
+def test_voice_keys_are_checked(tmp_path, line, allowed) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(MINIMAL + "\n[voice]\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert f"[voice] {line} is not allowed; {allowed}" in str(info.value)
+
+
+def test_the_voice_defaults_to_mandarin_at_volume_80() -> None:
+    cfg = loads_config(MINIMAL, "gate.toml")
+    assert (cfg.voice.enabled, cfg.voice.volume, cfg.voice.language, cfg.voice.speak_temperature) == (
+        True, 80, "zh", False)

@@ -177,3 +177,31 @@ def test_outside_systemd_notifications_do_nothing(monkeypatch):
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     assert not Notifier().enabled
     assert Notifier().watchdog() is False
+
+
+def test_the_kiosk_speaks_each_persons_decision_on_the_simulated_speaker(tmp_path, footage):
+    from gate.config import load_config
+    from gate.kiosk import assemble
+    from gate.voice import lines_for
+
+    outcomes = []
+    holder = {}
+
+    def heard(outcome) -> None:  # each prompt played before the next person (footage runs fast)
+        outcomes.append(outcome)
+        assert holder["speaker"].wait_idle(5)
+
+    config = load_config(demo_config(tmp_path, footage))
+    appliance = assemble(config, headless=True, on_outcome=heard)
+    holder["speaker"] = speaker = appliance.pipeline.body.speaker
+    try:
+        appliance.kiosk.run()
+    finally:
+        appliance.close()
+    assert speaker.player.kind == "simulated" and speaker.fault is None
+    expected = [line.text for o in outcomes for line in lines_for(
+        o.decision.decision, o.decision.reasons, config.venue.type, o.reading.temperature_c, config.voice)]
+    assert speaker.player.texts == expected
+    assert [o.decision.decision for o in outcomes] == [p.expect for p in PEOPLE]
+    said = " | ".join(speaker.player.texts)  # the demo venue speaks both languages and the temperature
+    assert "体温三十六点五度 | 请通行" in said and "请在原地等候工作人员" in said and "Please go through" in said

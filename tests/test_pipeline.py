@@ -9,10 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from gate.config import Config, DeviceConfig, IOConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
+from gate.config import (
+    Config,
+    DeviceConfig,
+    IOConfig,
+    StoreConfig,
+    TemperatureConfig,
+    TrustConfig,
+    VenueConfig,
+    VoiceConfig,
+)
+from gate.hardware.speaker import RecordingPlayer, Speaker
 from gate.hardware.thermometer import Reading, SimulatedThermometer
 from gate.pipeline import open_pipeline
 from gate.store import Store
+from gate.vocabulary import saying
 from tests.pki import NOW
 
 NORMAL = Reading(36.5)
@@ -73,9 +84,9 @@ def test_the_record_is_committed_before_the_relay_is_told(pipeline, pki, config)
     seen_on_disk = []
     show = pipeline.body.show
 
-    def spy(decision: str) -> bool:
+    def spy(decision: str, *speech) -> bool:
         seen_on_disk.append(list(stored_ids(config.store.path)))
-        return show(decision)
+        return show(decision, *speech)
 
     pipeline.body.show = spy
     outcome = pipeline.scan(pki.code("green"), NORMAL, at=NOW)
@@ -207,5 +218,86 @@ def test_a_store_that_failed_to_open_is_tried_again(pki, tmp_path, monkeypatch):
         assert p.scan(pki.code("green"), NORMAL, at=NOW).decision.reasons[-1] == "store_unavailable"
         blocker.unlink()
         assert p.scan(pki.code("green"), NORMAL, at=NOW + 1).decision.decision == "allow"
+    finally:
+        p.close()
+
+
+def test_a_reading_that_is_not_a_body_asks_to_measure_again_and_is_recorded_as_none(pipeline, pki, config):
+    pipeline.thermometer.set(24.0)  # the sensor sees a wall: the thermometer reports what it measured
+    outcome = pipeline.scan(pki.code("green"), at=NOW)
+    assert (outcome.decision.decision, outcome.decision.reasons[-1]) == ("manual", "temperature_out_of_range")
+    assert "重新扫码" in outcome.decision.message_zh and "scan again" in outcome.decision.message_en
+    assert outcome.reading.temperature_c is None and outcome.reading.state == "no_body"
+    assert outcome.record.temperature_c is None
+    assert outcome.record.temperature_state == "unavailable"
+    assert outcome.record.temperature_raw == {"object_c": 24.0, "ambient_c": None}
+    assert not outcome.relay_pulsed
+
+
+# -- the voice ---------------------------------------------------------------------------------
+
+
+def voiced(config: Config, player: RecordingPlayer, **voice: object):
+    """The decision path on mock pins with a simulated speaker playing through `player`."""
+    config = dataclasses.replace(config, voice=VoiceConfig(**voice))
+    return open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
+                         body_options={"timer": False, "speaker": Speaker(player, voice=config.voice)})
+
+
+def test_each_decision_speaks_its_prompt_from_the_vocabulary(config, pki):
+    player = RecordingPlayer()
+    p = voiced(config, player, language="both")
+    try:
+        scans = [
+            (pki.code("green"), NORMAL, NOW),  # allow
+            ("HTTPS://EXAMPLE.COM/PAY?ID=42", NORMAL, NOW),  # deny: not a health code
+            (pki.code("green", subject="wu"), FEVER, NOW),  # recheck
+            (pki.code("green", subject="wu"), FEVER, NOW + 60),  # refer
+            (pki.code("red"), NORMAL, NOW),  # hold
+            (pki.code("green"), Reading(None, state="sensor_fault", error="x"), NOW),  # manual
+        ]
+        seen = []
+        for qr, reading, at in scans:
+            outcome = p.scan(qr, reading, at=at)
+            assert p.body.speaker.wait_idle(5)
+            said = saying(outcome.decision.decision, outcome.decision.reasons[-1], "residential")
+            assert player.texts[-2:] == [said.prompt_zh, said.prompt_en]
+            seen.append(outcome.decision.decision)
+        assert seen == ["allow", "deny", "recheck", "refer", "hold", "manual"]
+    finally:
+        p.close()
+
+
+def test_the_temperature_is_spoken_where_the_venue_sets_it(config, pki):
+    player = RecordingPlayer()
+    p = voiced(config, player, speak_temperature=True)
+    try:
+        p.scan(pki.code("green"), Reading(36.6), at=NOW)
+        assert p.body.speaker.wait_idle(5)
+        assert player.texts == ["体温三十六点六度", "请通行"]
+    finally:
+        p.close()
+
+
+def test_the_relay_pulses_before_the_prompt_has_finished(config, pki):
+    player = RecordingPlayer(blocking=True)  # a prompt that plays until released
+    p = voiced(config, player)
+    try:
+        outcome = p.scan(pki.code("green"), NORMAL, at=NOW)
+        assert outcome.relay_pulsed and p.body.relay_open  # scan returned with the prompt still held
+        assert player.started.wait(5) and not p.body.speaker.wait_idle(0)
+        player.release()
+        assert p.body.speaker.wait_idle(5) and player.texts == ["请通行"]
+    finally:
+        p.close()
+
+
+def test_a_missing_sound_card_is_a_body_fault_and_the_gate_still_decides(config, pki):
+    player = RecordingPlayer(missing=True)
+    p = voiced(config, player)
+    try:
+        assert p.body.faults == ["speaker_missing"]
+        outcome = p.scan(pki.code("green"), NORMAL, at=NOW)
+        assert outcome.relay_pulsed and outcome.committed and player.played == []
     finally:
         p.close()

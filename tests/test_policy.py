@@ -25,6 +25,7 @@ from gate.policy import (
     Decision,
     classify_temperature,
     decide,
+    message_for,
     refuse,
 )
 
@@ -380,3 +381,14 @@ def test_decision_to_json_has_every_field() -> None:
         "decision", "reasons", "message_zh", "message_en", "temperature_state",
         "remember_abnormal", "forget_abnormal", "alert", "rules_version",
     }
+
+
+@pytest.mark.parametrize(("decision", "reasons"), [
+    ("allow", ("code_valid", "red")),  # a pair no rule gives
+    ("deny", ("code_valid", "no_such_reason")),
+    ("open_sesame", ("code_valid",)),
+    ("hold", ()),
+])
+def test_message_for_refuses_a_pair_it_does_not_know(decision, reasons):
+    with pytest.raises(ValueError):
+        message_for(decision, reasons, "metro")

@@ -17,11 +17,11 @@ from gate.cli.errors import fail, load_config_or_fail
 from gate.cli.run_cmd import run_until_stopped, start_appliance
 from gate.demo import load_script, make_footage
 from gate.pipeline import ScanOutcome
+from gate.vocabulary import decision_words
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = ROOT / "firmware_config" / "demo.toml"
 
-COLOURS = {"allow": "green", "deny": "red", "recheck": "yellow", "refer": "red", "hold": "magenta", "manual": "yellow"}
 
 
 def footage_for(config_path: Path, video: Path, keys_dir: Path) -> Path:
@@ -57,7 +57,7 @@ def demo(headless: bool, seconds: float | None, port: int) -> None:
         decision = outcome.decision.decision
         temp = "  --  " if outcome.reading.temperature_c is None else f"{outcome.reading.temperature_c:4.1f}°C"
         mark = "" if person["expect"] == decision else f"   (expected {person['expect']})"
-        click.echo(f"{t:5.1f}s  " + click.style(f"{decision.upper():8}", fg=COLOURS[decision], bold=True)
+        click.echo(f"{t:5.1f}s  " + click.style(f"{decision.upper():8}", fg=decision_words(decision).signal.light, bold=True)
                    + f" {person['label']:<29} {temp}  {outcome.decision.message_en}{mark}")
         click.echo(f"{'':16}{outcome.decision.message_zh}   [{', '.join(outcome.decision.reasons)}]")
 

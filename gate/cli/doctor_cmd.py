@@ -21,7 +21,11 @@ from gate.clock import TimeFloor
 from gate.codes.trust import TrustError, TrustStore
 from gate.config import Config
 from gate.hardware.thermometer import Thermometer, open_thermometer
+from gate.faults import fault
+from gate.hardware.speaker import AplayPlayer, Player, Speaker
 from gate.pipeline import state_paths
+from gate.policy import is_body_temperature
+from gate.voice import PromptCache, every_line, prompt_folder
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 CAMERA_WAIT_S = 5.0
@@ -86,7 +90,8 @@ def check_thermometer(cfg: Config, thermometer: Thermometer | None = None) -> li
             + ("" if reading.temperature_c is None else f", {reading.temperature_c:.2f} °C with offset")
             + f", ambient {reading.ambient_c:.2f} °C"
             + ("" if emissivity is None else f", emissivity {emissivity:.3f}"))
-    if reading.state == "no_body":
+    if reading.state == "no_body" or (reading.temperature_c is not None
+                                      and not is_body_temperature(reading.temperature_c)):
         seen += " (no body in front of the sensor)"
     results = [CheckResult("thermometer", "OK", f"{where}: {seen}", details)]
     if emissivity is None:
@@ -226,7 +231,27 @@ def check_collector(cfg: Config) -> list[CheckResult]:
     return [CheckResult("collector", "OK", f"{cfg.collector.url} reachable")]
 
 
-CHECKS: list[Check] = [check_camera, check_thermometer, check_clock, check_trust, check_store, check_collector]
+def check_speaker(cfg: Config, player: Player | None = None) -> list[CheckResult]:
+    """The voice: where `[voice]` is on, a sound card to play on and espeak-ng to make prompts."""
+    voice = cfg.voice
+    if not voice.enabled or voice.volume == 0:
+        return [CheckResult("speaker", "OK", "voice prompts off ([voice] enabled = false or volume = 0)")]
+    prompts = PromptCache(prompt_folder(cfg.store.path), voice.volume)
+    speaker = Speaker(player or AplayPlayer(prompts), voice=voice)
+    try:
+        if speaker.fault is not None:
+            line = fault(speaker.fault)
+            return [CheckResult("speaker", "WARN", f"{line.en} ({speaker.problem}); lights and screen still "
+                                "say each decision", {"fault": line.code})]
+        made = sum(prompts.path(line).is_file() for line in every_line(voice))
+        return [CheckResult("speaker", "OK", f"sound card found; prompts in {voice.language}, volume {voice.volume}, "
+                            f"{made} of {len(every_line(voice))} made in {prompts.folder}", {"prompts_made": made})]
+    finally:
+        speaker.close()
+
+
+CHECKS: list[Check] = [check_camera, check_thermometer, check_clock, check_trust, check_store, check_collector,
+                       check_speaker]
 
 
 def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResult]:
@@ -246,7 +271,7 @@ def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResu
               default=DEFAULT_CONFIG, show_default=True, help="The gate's configuration file.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every check's result.")
 def doctor(config_path: Path, as_json: bool) -> None:
-    """Health check: camera, thermometer, clock, trust list, store and queue, collector."""
+    """Health check: camera, thermometer, clock, trust list, store and queue, collector, speaker."""
     cfg = load_config_or_fail(config_path)
     results = run_checks(cfg)
     failed = any(r.level == "FAIL" for r in results)

@@ -1,7 +1,7 @@
 """`gate hardware test --config FILE`: the technician's walk through the gate's outputs.
 
 One step at a time, each announced and run on Enter: pulse the relay, light green, yellow and
-red, sound the short and the long beep, then show the inputs. After each step the technician
+red, sound the short and the long beep, say the allow prompt on the speaker, then show the inputs. After each step the technician
 says whether it worked; the summary lists what did not. `--yes` runs every step without asking
 (for a bench check); `--simulate` drives gpiozero's mock pins and prints what each pin did, on a
 machine without GPIO.
@@ -22,7 +22,10 @@ import click
 from gpiozero.exc import PinFactoryFallback
 
 from gate.cli.errors import fail, load_config_or_fail
+from gate.faults import fault
 from gate.hardware.body import GateBody, HardwareError, install_sigterm_handler
+from gate.hardware.speaker import open_speaker
+from gate.voice import lines_for, prompt_folder
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 
@@ -32,7 +35,7 @@ class Step:
     """One thing to try: what it is, the `[io]` key of its pin, what to look or listen for."""
 
     name: str
-    pin_key: str
+    pin_key: str | None  # None: not on a GPIO pin (the speaker)
     expect: str
     run: Callable[[GateBody, float], None]
 
@@ -63,6 +66,12 @@ def _beep(pattern: str) -> Callable[[GateBody, float], None]:
     return run
 
 
+def _speak(body: GateBody, step_s: float) -> None:
+    voice = body.speaker.voice
+    body.speaker.say(lines_for("allow", ("temperature_normal",), None, 36.6, voice))
+    body.speaker.wait_idle(SPEAK_TIMEOUT_S)  # the first time, the prompt is made first (espeak-ng)
+
+
 STEPS: tuple[Step, ...] = (
     Step("relay", "relay_pin", "the lock clicks open for relay_pulse_s, then shuts", _pulse_relay),
     Step("green light", "led_green_pin", "the green light is on", _light("green")),
@@ -70,7 +79,9 @@ STEPS: tuple[Step, ...] = (
     Step("red light", "led_red_pin", "the red light is on", _light("red")),
     Step("short beep", "buzzer_pin", "one short beep (allow)", _beep("short")),
     Step("long beep", "buzzer_pin", "one long beep (deny)", _beep("long")),
+    Step("voice", None, "the speaker says the allow prompt (请通行 / Please go through)", _speak),
 )
+SPEAK_TIMEOUT_S = 30.0
 
 
 def _pin_history(body: GateBody, pin: int) -> str:
@@ -101,7 +112,8 @@ def test(config_path: Path, yes: bool, simulate: bool, step_seconds: float) -> N
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PinFactoryFallback)  # the one-line error below says it all
-            body = GateBody(cfg.io, pin_factory=pin_factory)
+            speaker = open_speaker(cfg.voice, prompt_folder(cfg.store.path), simulated=simulate, warm=False)
+            body = GateBody(cfg.io, pin_factory=pin_factory, speaker=speaker)
     except HardwareError as exc:
         fail(f"{exc}: run this on the gate's Raspberry Pi, or add --simulate")
     previous_handler: Any = None
@@ -125,13 +137,25 @@ def _run_steps(io: Any, body: GateBody, yes: bool, simulate: bool, step_seconds:
     """Each step announced, run (after Enter unless --yes) and judged; returns (name, outcome)."""
     results: list[tuple[str, str]] = []
     for step in STEPS:
-        pin = getattr(io, step.pin_key)
-        if pin is None:
-            click.echo(f"- {step.name}: not fitted (io.{step.pin_key} = false), skipped")
-            results.append((step.name, "not fitted"))
-            continue
-        click.echo(f"- {step.name} on GPIO{pin}: expect {step.expect}")
-        if simulate:
+        if step.pin_key is None:
+            if not body.speaker.fitted:
+                click.echo(f"- {step.name}: not fitted ([voice] enabled = false or volume = 0), skipped")
+                results.append((step.name, "not fitted"))
+                continue
+            if body.speaker.fault is not None:
+                click.echo(f"- {step.name}: {fault(body.speaker.fault).en} ({body.speaker.problem})")
+                results.append((step.name, "FAILED"))
+                continue
+            click.echo(f"- {step.name}: expect {step.expect}")
+            pin = None
+        else:
+            pin = getattr(io, step.pin_key)
+            if pin is None:
+                click.echo(f"- {step.name}: not fitted (io.{step.pin_key} = false), skipped")
+                results.append((step.name, "not fitted"))
+                continue
+            click.echo(f"- {step.name} on GPIO{pin}: expect {step.expect}")
+        if simulate and pin is not None:
             body.pin_factory.pin(pin).clear_states()
         if not yes:
             answer = click.prompt("  Enter to run, s to skip, q to stop", default="", show_default=False)
@@ -140,8 +164,11 @@ def _run_steps(io: Any, body: GateBody, yes: bool, simulate: bool, step_seconds:
             if answer.strip().lower() == "s":
                 results.append((step.name, "skipped"))
                 continue
+        said_before = len(body.speaker.player.texts) if simulate and pin is None else 0
         step.run(body, step_seconds)
-        if simulate:
+        if simulate and pin is None:
+            click.echo(f"  said: {' / '.join(body.speaker.player.texts[said_before:])}")
+        elif simulate:
             note = " (active-low board: low = energised)" if step.pin_key == "relay_pin" and not io.relay_active_high else ""
             click.echo(f"  GPIO{pin}: {_pin_history(body, pin)}{note}")
         if yes:

@@ -5,23 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# health-code.md §4: every reason a verification can end with, in check order.
-REASONS: tuple[str, ...] = (
-    "ok",
-    "not_a_health_code",
-    "too_large",
-    "malformed",
-    "unsupported_critical_header",
-    "unknown_key",
-    "key_revoked",
-    "alg_mismatch",
-    "bad_signature",
-    "issuer_mismatch",
-    "key_expired",
-    "not_yet_valid",
-    "expired",
-    "validity_too_long",
-)
+from gate.vocabulary import VERIFIER_REASONS as REASONS  # health-code.md §4, in check order
 
 STATUS_NAMES: tuple[str, ...] = ("green", "yellow", "red")
 

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from gate.codes import keys as keylib
 from gate.codes.format import ALG_IDS, FormatError, ParsedCode, parse_text
-from gate.codes.result import STATUS_NAMES, VerifyResult
+from gate.codes.result import REASONS, STATUS_NAMES, VerifyResult
 from gate.codes.trust import TrustedKey, TrustList
 
 DEFAULT_SKEW_S = 300
@@ -19,8 +19,7 @@ DEFAULT_SKEW_S = 300
 log = logging.getLogger(__name__)
 
 # The checks of §4 after parsing, in order: a candidate key that fails later got further.
-_ORDER = ("key_revoked", "alg_mismatch", "bad_signature", "issuer_mismatch", "key_expired",
-          "not_yet_valid", "expired", "validity_too_long", "ok")
+_ORDER = (*REASONS[REASONS.index("key_revoked"):], "ok")
 
 
 class TrustSource(Protocol):

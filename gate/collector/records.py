@@ -23,8 +23,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gate.collector.db import RecordRow
+from gate.vocabulary import DECISIONS
 
-DECISIONS: frozenset[str] = frozenset({"allow", "deny", "recheck", "refer", "hold", "manual"})
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

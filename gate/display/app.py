@@ -9,7 +9,11 @@ of streams is capped (`max_streams`) and a further one gets 503.
 
 Routes: `/` the page, `/static/<file>` its CSS/JS, `/events` server-sent events, `/frame.jpg` the
 newest frame, `/live.mjpg` the frames as an MJPEG stream, `/state.json` what the screen shows now,
-`/metrics` Prometheus text (once a registry is set), `/healthz`.
+`/metrics` Prometheus text (once a registry is set), `/healthz`, `/vocabulary.json` every
+decision's headline and colour class and every message (gate.vocabulary).
+
+The page holds no list of decisions and no texts of its own: a decision state is published with
+its headline and the panel's colour class from gate.vocabulary (`screen_words`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.exposition import generate_latest
+
+from gate import vocabulary
 
 KINDS: tuple[str, ...] = ("decision", "idle", "fault")
 HEARTBEAT_S = 10.0
@@ -92,6 +98,8 @@ class DisplayApp:
         """
         if not isinstance(state, dict) or state.get("kind") not in KINDS:
             raise ValueError(f"a screen state is a dict whose kind is one of {', '.join(KINDS)}")
+        if state["kind"] == "decision":
+            state = {**state, **screen_words(state.get("decision"))}
         with self._cond:
             if "faults" in state or state["kind"] == "fault":
                 self._faults = [str(f) for f in state.get("faults") or ()]
@@ -235,6 +243,8 @@ class DisplayApp:
             start_response("200 OK", [("Content-Type", "image/jpeg"),
                                       ("Content-Length", str(len(frame))), *_NO_STORE])
             return [frame]
+        if path == "/vocabulary.json":
+            return _json(start_response, "200 OK", vocabulary.to_json())
         if path == "/state.json":
             return _json(start_response, "200 OK", self.snapshot())
         if path == "/metrics":
@@ -269,6 +279,13 @@ class DisplayApp:
         start_response("200 OK", [("Content-Type", content_type), *_NO_STORE,
                                   ("X-Accel-Buffering", "no")])
         return body
+
+
+def screen_words(decision: Any) -> dict[str, str]:
+    """The headline and panel colour class the page shows for `decision` (ValueError if unknown)."""
+    words = vocabulary.decision_words(decision)
+    return {"headline_zh": words.headline_zh, "headline_en": words.headline_en,
+            "panel_class": words.panel_class}
 
 
 def _text(start_response: StartResponse, status: str, text: str,

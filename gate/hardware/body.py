@@ -1,7 +1,8 @@
-"""The gate's body: relay, lights, buzzer and inputs assembled from the `[io]` configuration.
+"""The gate's body: relay, lights, buzzer, speaker and inputs assembled from the configuration.
 
-This is what the kiosk and `gate replay` drive: `show(decision)` lights and sounds the
-decision and, for `allow` only, pulses the relay. Every part whose pin is null is simply not
+This is what the kiosk and `gate replay` drive: `show(decision, speech)` lights and sounds the
+decision and, for `allow` only, pulses the relay, then hands the spoken prompt to the speaker,
+which plays it on its own thread (the relay never waits for the voice). Every part whose pin is null is simply not
 fitted. On a Raspberry Pi the default gpiozero pin factory drives the real pins; anywhere else
 pass `pin_factory=gpiozero.pins.mock.MockFactory()` (`simulated_body()` does that).
 
@@ -25,12 +26,11 @@ from gate.hardware.buzzer import PATTERNS, Buzzer, Pattern
 from gate.hardware.inputs import FireRelease, OverrideButton
 from gate.hardware.lights import Lights
 from gate.hardware.relay import Relay
-from gate.policy import DECISIONS, LIGHTS
+from gate.hardware.speaker import Speaker
+from gate.voice import Line
+from gate.vocabulary import decision_words
 
 log = logging.getLogger(__name__)
-
-# The decision -> relay/light/buzzer table lives with the rules: one table for both.
-SIGNALS = LIGHTS
 
 # [io] keys holding pin numbers, in the order parts are built.
 PIN_KEYS: tuple[str, ...] = (
@@ -74,6 +74,7 @@ class GateBody:
         input_bounce_s: float | None = 0.05,
         on_override: Callable[[str | None], None] | None = None,
         on_fire_release: Callable[[bool], None] | None = None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.io = io
         self.pin_factory = pin_factory
@@ -87,6 +88,7 @@ class GateBody:
         self.buzzer: Buzzer | None = None
         self.override_button: OverrideButton | None = None
         self.fire_release: FireRelease | None = None
+        self.speaker: Speaker = speaker if speaker is not None else Speaker(None)
         _check_pins(io)
         try:
             self.relay = Relay(
@@ -132,20 +134,24 @@ class GateBody:
         return self.relay is not None and self.relay.is_open
 
     @property
+    def faults(self) -> list[str]:
+        """The gate.faults codes the body's parts are in now (a missing sound card, ...)."""
+        return [self.speaker.fault] if self.speaker.fault else []
+
+    @property
     def fire_release_active(self) -> bool:
         """True while the fire-release input holds the gate open (every record should say so)."""
         return self.fire_release is not None and self.fire_release.active
 
     # -- what the kiosk does ----------------------------------------------------------------
 
-    def show(self, decision: str) -> bool:
-        """Light and sound a decision; pulse the relay on `allow`. Returns whether it pulsed.
+    def show(self, decision: str, speech: tuple[Line, ...] = ()) -> bool:
+        """Light and sound a decision; pulse the relay on `allow`; then say `speech` in the
+        background (gate.voice.lines_for). Returns whether the relay pulsed.
 
         Call it only after the scan's record is committed (write before you open).
         """
-        signal_ = SIGNALS.get(decision)
-        if signal_ is None:
-            raise ValueError(f"unknown decision {decision!r}: use {', '.join(DECISIONS)}")
+        signal_ = decision_words(decision).signal  # ValueError for a decision the gate does not know
         with self._lock:
             if self._closed:
                 return False
@@ -156,7 +162,8 @@ class GateBody:
                 self.buzzer.silence()
             else:
                 self.buzzer.sound(signal_.buzzer)
-            return pulsed
+        self.speaker.say(speech)  # after the relay: the voice never delays the gate
+        return pulsed
 
     def pulse_relay(self, seconds: float | None = None) -> bool:
         """Open the gate for a pulse (default `relay_pulse_s`); True when a relay opened."""
@@ -214,6 +221,7 @@ class GateBody:
             for part in (self.relay, self.override_button, self.fire_release, self.buzzer, self.lights):
                 if part is not None:
                     part.close()
+        self.speaker.close()
 
     def __enter__(self) -> "GateBody":
         return self

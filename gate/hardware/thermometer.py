@@ -7,9 +7,11 @@ will be, pointing straight at it; the breakout's field of view is wide (about 90
 "AAA" part), so a reading from further away averages the forehead with the background.
 
 One measurement (`read()`) takes several samples over a short window, keeps the median, adds
-the configured calibration offset, and refuses a value that cannot be a body temperature
-(outside 34.0-43.0 °C: a wall, a hat, nobody there). Every answer is a `Reading`; a broken or
-missing sensor is a `Reading` with `state="sensor_fault"` and the reason, never an exception.
+the configured calibration offset. Whether a value is a body temperature at all (not a wall, a
+hat, nobody there) is the venue rules' call (`gate.policy.BODY_RANGE_C`): the thermometer reports
+what it measured, and the pipeline turns a reading the rules refused into no reading
+(`Reading.not_a_body`). Every answer is a `Reading`; a broken or missing sensor is a `Reading`
+with `state="sensor_fault"` and the reason, never an exception.
 """
 
 from __future__ import annotations
@@ -17,11 +19,8 @@ from __future__ import annotations
 import errno
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Protocol
-
-BODY_MIN_C = 34.0
-BODY_MAX_C = 43.0
 
 STATES: tuple[str, ...] = ("ok", "no_body", "sensor_fault")
 
@@ -38,10 +37,11 @@ _TRANSIENT_ERRNOS = frozenset({errno.EREMOTEIO})
 class Reading:
     """One temperature measurement, as the venue rules and the scan record see it.
 
-    `temperature_c` is the calibrated body temperature, or None when there is none to use
-    (`state` says why: "no_body" for a value outside 34.0-43.0 °C, "sensor_fault" for a sensor
-    that did not answer properly, with `error` saying how). `object_raw_c` (median object
-    temperature before the offset) and `ambient_c` are kept whenever the sensor answered.
+    `temperature_c` is the calibrated temperature measured, or None when there is none to use
+    (`state` says why: "no_body" for nothing, or something that is not a body, in front of the
+    sensor; "sensor_fault" for a sensor that did not answer properly, with `error` saying how).
+    `object_raw_c` (median object temperature before the offset) and `ambient_c` are kept
+    whenever the sensor answered.
     """
 
     temperature_c: float | None
@@ -58,20 +58,25 @@ class Reading:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def not_a_body(self) -> "Reading":
+        """This reading taken as no reading: the rules found it is not a body temperature.
+
+        The measured values stay in `object_raw_c` and `ambient_c` for the record.
+        """
+        if self.temperature_c is None:
+            return self
+        return replace(self, temperature_c=None, state="no_body",
+                       error=f"{self.temperature_c:.2f} °C is not a body temperature: nobody in front of the sensor")
+
 
 def judge(object_c: float, ambient_c: float | None, offset_c: float) -> Reading:
-    """Turn a raw object temperature into a Reading: offset added, non-body values refused."""
+    """Turn a raw object temperature into a Reading: the calibration offset added.
+
+    Whether it is a body temperature is for the rules to say (gate.policy.BODY_RANGE_C).
+    """
     final = round(object_c + offset_c, 2)
     raw = round(object_c, 2)
     ambient = None if ambient_c is None else round(ambient_c, 2)
-    if not BODY_MIN_C <= final <= BODY_MAX_C:
-        return Reading(
-            temperature_c=None,
-            object_raw_c=raw,
-            ambient_c=ambient,
-            state="no_body",
-            error=f"{final:.2f} °C is outside {BODY_MIN_C}-{BODY_MAX_C} °C: no body in front of the sensor",
-        )
     return Reading(temperature_c=final, object_raw_c=raw, ambient_c=ambient, state="ok")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import main
-from gate.cli.doctor_cmd import CheckResult, check_thermometer, run_checks
-from gate.config import Config, TemperatureConfig, VenueConfig
+from gate.cli.doctor_cmd import CheckResult, check_speaker, check_thermometer, run_checks
+from gate.config import Config, StoreConfig, TemperatureConfig, VenueConfig, VoiceConfig
+from gate.hardware.speaker import RecordingPlayer
 from gate.hardware.thermometer import MLX90614, crc8
+from tests.hardware.test_speaker import has_sound_card
 
 CONFIG = """\
 [device]
@@ -91,7 +94,8 @@ def test_a_healthy_sensor_with_nobody_in_front_is_ok():
     [result] = check_thermometer(cfg(), sensor_on(TinyMLX90614Bus(23.45, 22.05)))
     assert result.level == "OK"
     assert result.message == (
-        "MLX90614 at 0x5A on I2C bus 1: object 23.45 °C raw, ambient 22.05 °C, emissivity 1.000 "
+        "MLX90614 at 0x5A on I2C bus 1: object 23.45 °C raw, 23.45 °C with offset, ambient 22.05 °C, "
+            "emissivity 1.000 "
         "(no body in front of the sensor)"
     )
     assert result.details["object_raw_c"] == 23.45
@@ -149,7 +153,7 @@ def test_doctor_prints_one_line_per_check(runner, write_config):
     assert "WARN  thermometer: simulated thermometer reading 36.4 °C: not for a gate people pass through" in lines
     assert [line.split(":")[0] for line in lines] == [
         "OK    camera", "WARN  thermometer", "OK    clock", "OK    trust", "OK    store", "OK    queue",
-        "WARN  collector"]
+        "WARN  collector", ("OK    speaker" if has_sound_card() else "WARN  speaker")]
 
 
 def test_doctor_json(runner, write_config):
@@ -209,3 +213,18 @@ def test_doctor_warns_of_failing_sync_rounds(runner, write_config, tmp_path):
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["sync"]["level"] == "WARN" and "connection refused" in checks["sync"]["message"]
     assert result.exit_code == 0
+
+
+def test_a_missing_sound_card_is_the_speaker_missing_fault_on_the_health_check(tmp_path):
+    config = dataclasses.replace(cfg(), store=StoreConfig(path=tmp_path / "scans.db"))
+    [result] = check_speaker(config, RecordingPlayer(missing=True))
+    assert result.level == "WARN" and result.details == {"fault": "speaker_missing"}
+    assert result.message.startswith("No sound card: voice prompts off (no sound card found")
+
+
+def test_a_working_speaker_and_a_voice_turned_off_are_ok(tmp_path):
+    config = dataclasses.replace(cfg(), store=StoreConfig(path=tmp_path / "scans.db"))
+    [result] = check_speaker(config, RecordingPlayer())
+    assert result.level == "OK" and "prompts in zh, volume 80" in result.message
+    [off] = check_speaker(dataclasses.replace(config, voice=VoiceConfig(enabled=False)))
+    assert (off.level, off.message) == ("OK", "voice prompts off ([voice] enabled = false or volume = 0)")

@@ -20,6 +20,9 @@ type = "residential"
 [io]
 relay_pulse_s = 0.1
 {io}
+
+[voice]
+{voice}
 """
 
 
@@ -30,9 +33,9 @@ def runner() -> CliRunner:
 
 @pytest.fixture
 def write_config(tmp_path: Path):
-    def write(io: str = "") -> str:
+    def write(io: str = "", voice: str = "") -> str:
         path = tmp_path / "gate.toml"
-        path.write_text(CONFIG.format(io=io), encoding="utf-8")
+        path.write_text(CONFIG.format(io=io, voice=voice), encoding="utf-8")
         return str(path)
 
     return write
@@ -55,8 +58,26 @@ def test_yes_runs_every_step_and_shows_what_each_pin_did(runner, write_config):
     assert "override button on GPIO25: not pressed" in out
     assert "fire release on GPIO5: not asserted" in out
     assert out.rstrip().endswith(
-        "Summary: relay done, green light done, yellow light done, red light done, short beep done, long beep done"
+        "Summary: relay done, green light done, yellow light done, red light done, short beep done, long beep done, "
+        "voice done"
     )
+    assert "- voice: expect the speaker says the allow prompt" in out and "  said: 请通行\n" in out
+
+
+def test_the_voice_step_says_the_venues_languages(runner, write_config):
+    result = hardware_test(runner, write_config(voice='language = "both"'), "--yes")
+    assert "  said: 请通行 / Please go through\n" in result.stdout
+
+
+def test_the_voice_step_says_the_temperature_where_the_venue_does(runner, write_config):
+    result = hardware_test(runner, write_config(voice="speak_temperature = true"), "--yes")
+    assert "  said: 体温三十六点六度 / 请通行\n" in result.stdout
+
+
+def test_a_voice_turned_off_is_skipped(runner, write_config):
+    result = hardware_test(runner, write_config(voice="enabled = false"), "--yes")
+    assert result.exit_code == 0
+    assert "- voice: not fitted ([voice] enabled = false or volume = 0), skipped" in result.stdout
 
 
 def test_active_high_relay_board(runner, write_config):

@@ -15,6 +15,8 @@ import pytest
 from gate.display import DisplayServer
 from gate.display.app import STREAM_BACKLOG, _Stream
 from gate.metrics import GateMetrics
+from gate import vocabulary
+from gate.vocabulary import decision_words
 
 DENY = {"kind": "decision", "decision": "deny", "message_zh": "禁止通行，请劝返",
         "message_en": "Not admitted: turn the person away", "temperature_c": 36.5,
@@ -163,6 +165,26 @@ def test_a_state_without_a_known_kind_is_refused(screen):
     for bad in ({"decision": "allow"}, {"kind": "open"}, ["idle"]):
         with pytest.raises(ValueError, match="kind is one of decision, idle, fault"):
             screen.publish(bad)  # type: ignore[arg-type]
+
+
+def test_a_decision_goes_out_with_its_headline_and_colour_class_from_the_vocabulary(screen):
+    screen.publish(DENY)
+    state = screen.app.snapshot()
+    words = decision_words("deny")
+    assert (state["headline_zh"], state["headline_en"], state["panel_class"]) == (
+        words.headline_zh, words.headline_en, "light-red")
+
+
+def test_a_decision_the_vocabulary_does_not_know_is_refused(screen):
+    with pytest.raises(ValueError, match="unknown decision 'open'"):
+        screen.publish({**DENY, "decision": "open"})
+    assert "decision" not in screen.app.snapshot()
+
+
+def test_the_vocabulary_is_served_as_json(screen):
+    status, headers, body = get(screen, "/vocabulary.json")
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    assert json.loads(body) == json.loads(json.dumps(vocabulary.to_json()))
 
 
 def test_the_newest_frame_is_served_and_announced(screen):

@@ -8,6 +8,8 @@ import pytest
 from gate.config import Config, DeviceConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
 from gate.display import DisplayServer
 from gate.display.headless import HeadlessChromium, find_chromium
+from gate.faults import fault
+from gate.hardware.speaker import RecordingPlayer, Speaker
 from gate.hardware.thermometer import SimulatedThermometer
 from gate.kiosk import Kiosk
 from gate.pipeline import open_pipeline
@@ -39,3 +41,23 @@ def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, t
         assert words in text
         assert "张*明" in text
         assert "36.4" in text
+
+
+def test_a_missing_sound_card_is_on_the_screens_fault_banner_and_the_gate_still_works(pki, tmp_path):
+    config = Config(device=DeviceConfig(id="g1"), venue=VenueConfig(id="v", type="metro"),
+                    temperature=TemperatureConfig(sensor="simulated"), trust=TrustConfig(dir=pki.trust_dir),
+                    store=StoreConfig(path=tmp_path / "scans.db"))
+    pipeline = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.4), persist_floor=False,
+                             clock=lambda: NOW, body_options={"timer": False,
+                                                              "speaker": Speaker(RecordingPlayer(missing=True))})
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code("green"), at=(60, 60)))
+    with DisplayServer(port=0).start() as screen, HeadlessChromium(width=800, height=480) as browser:
+        browser.open(screen.url)
+        browser.wait_for("document.body.dataset.seq !== undefined")
+        stats = Kiosk(pipeline, ImageFolderSource(folder), display=screen).run()
+        pipeline.close()
+        assert stats.decisions == {"allow": 1}
+        browser.wait_for("document.getElementById('fault').hidden === false")
+        assert fault("speaker_missing").zh in str(browser.evaluate("document.body.innerText"))

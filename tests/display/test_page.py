@@ -15,6 +15,7 @@ import pytest
 from gate.display import DisplayServer
 from gate.display.headless import HeadlessChromium, find_chromium
 from gate.policy import DECISIONS, message_for
+from gate.vocabulary import decision_words
 
 pytestmark = pytest.mark.skipif(find_chromium() is None,
                                 reason="no chromium: install Debian's chromium package")
@@ -79,6 +80,9 @@ def test_each_decision_appears_on_the_rendered_page(screen, browser, decision):
     text = visible_text(browser)
     assert state["message_zh"] in text and state["message_en"] in text
     assert "36.6 °C" in text and "张*明" in text
+    words = decision_words(decision)  # the headline comes from the server's vocabulary, not the page
+    assert words.headline_zh in text and words.headline_en in text
+    assert browser.evaluate("document.getElementById('panel').className") == words.panel_class
     assert state["message_zh"] in browser.dom()
     assert browser.evaluate("document.body.dataset.decision") == decision
     blinking = browser.evaluate("document.getAnimations().length > 0")

@@ -9,14 +9,15 @@ import pytest
 
 from gate.config import IOConfig
 from gate.hardware.body import (
-    DECISIONS,
-    SIGNALS,
     GateBody,
     HardwareError,
     install_sigterm_handler,
     simulated_body,
 )
 from gate.hardware.buzzer import Pattern
+from gate.vocabulary import DECISION_WORDS, DECISIONS
+
+SIGNALS = {code: words.signal for code, words in DECISION_WORDS.items()}
 
 IO = IOConfig(relay_active_high=True)  # active-high in most tests: pin high == relay energised
 RELAY, GREEN, YELLOW, RED, BUZZER, OVERRIDE, FIRE = 17, 22, 27, 23, 24, 25, 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gate.config import TemperatureConfig
+from gate.policy import is_body_temperature
 from gate.hardware.thermometer import (
     MLX90614,
     NoThermometer,
@@ -89,21 +90,30 @@ def test_other_address(make_bus, clock):
 
 
 @pytest.mark.parametrize("object_c", [24.0, 33.9, 43.2, 80.0])
-def test_outside_body_range_is_no_body(sensor, fake_bus, object_c):
+def test_outside_body_range_is_reported_as_measured_for_the_rules_to_judge(sensor, fake_bus, object_c):
     fake_bus.object_c = object_c
     reading = sensor.read()
-    assert reading.state == "no_body"
-    assert reading.temperature_c is None
-    assert reading.object_raw_c == pytest.approx(object_c, abs=0.02)
+    assert reading.state == "ok"
+    assert reading.temperature_c == pytest.approx(object_c, abs=0.02)
+    assert not is_body_temperature(reading.temperature_c)
+
+
+def test_not_a_body_turns_a_reading_into_no_reading_and_keeps_what_was_measured(sensor, fake_bus):
+    fake_bus.object_c = 24.0
+    reading = sensor.read().not_a_body()
+    assert reading.temperature_c is None and reading.state == "no_body"
+    assert reading.object_raw_c == pytest.approx(24.0, abs=0.02)
     assert reading.ambient_c is not None
-    assert "no body" in reading.error
+    assert "not a body temperature" in reading.error
+    assert Reading(None, state="sensor_fault", error="x").not_a_body().state == "sensor_fault"
 
 
 def test_range_is_judged_after_the_offset():
     assert judge(33.5, 20.0, 1.0).temperature_c == 34.5
-    assert judge(42.5, 20.0, 1.0).state == "no_body"
-    assert judge(34.0, None, 0.0).state == "ok"
-    assert judge(43.0, None, 0.0).state == "ok"
+    assert is_body_temperature(judge(33.5, 20.0, 1.0).temperature_c)
+    assert not is_body_temperature(judge(42.5, 20.0, 1.0).temperature_c)
+    assert is_body_temperature(judge(34.0, None, 0.0).temperature_c)
+    assert is_body_temperature(judge(43.0, None, 0.0).temperature_c)
 
 
 # -- faults ---------------------------------------------------------------------------------
@@ -189,7 +199,7 @@ def test_simulated_reads_what_it_is_told():
     sim.set(None)
     assert sim.read().state == "no_body"
     sim.set(25.0)
-    assert sim.read().state == "no_body"
+    assert sim.read().temperature_c == 25.0  # the rules say it is no body (gate.policy)
     sim.fail("wire cut")
     assert sim.read() == Reading(None, state="sensor_fault", error="wire cut")
     sim.set(36.6)

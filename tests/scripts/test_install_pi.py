@@ -36,7 +36,7 @@ def test_a_dry_run_prints_every_step_for_each_venue_type(venue):
     done = steps(result.stdout)
     assert any(s.startswith("env DEBIAN_FRONTEND=noninteractive apt-get install") and all(
         p in s for p in ("python3-venv", "libzbar0", "python3-picamera2", "chromium-browser",
-                         "i2c-tools")) for s in done)
+                         "i2c-tools", "espeak-ng", "alsa-utils")) for s in done)
     assert f"install -m 0640 -o root -g gate {ROOT}/firmware_config/{venue}.toml " \
            "/etc/gate/gate.toml" in done
     assert "python3 -m venv --system-site-packages /opt/gate/venv" in done

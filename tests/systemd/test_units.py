@@ -64,7 +64,7 @@ def test_the_kiosk_is_a_notify_service_with_a_watchdog_that_always_restarts():
     s = dict(settings("gate-kiosk.service"))
     assert s["Type"] == "notify" and s["WatchdogSec"] == "10" and s["Restart"] == "always"
     assert s["ExecStart"] == "/opt/gate/venv/bin/gate run --config /etc/gate/gate.toml"
-    assert s["User"] == "gate" and set(s["SupplementaryGroups"].split()) == {"gpio", "i2c", "video"}
+    assert s["User"] == "gate" and set(s["SupplementaryGroups"].split()) == {"gpio", "i2c", "video", "audio"}
     assert s["StateDirectory"] == "gate" and s["ConfigurationDirectory"] == "gate"
 
 
@@ -74,7 +74,7 @@ def test_the_kiosk_is_locked_down_but_reaches_gpio_i2c_and_the_camera():
     assert s["ProtectSystem"] == "strict" and s["NoNewPrivileges"] == "yes"
     assert s["PrivateDevices"] == "no" and s["DevicePolicy"] == "closed"
     allowed = {value.split()[0] for key, value in pairs if key == "DeviceAllow"}
-    assert {"char-gpiochip", "char-i2c", "char-video4linux"} <= allowed
+    assert {"char-gpiochip", "char-i2c", "char-video4linux", "char-alsa"} <= allowed
     assert s["IPAddressDeny"] == "any"  # the scan path never uses the network
 
 

@@ -2,14 +2,8 @@
 // Every text comes from a code or the kiosk and is set with textContent, never as HTML.
 "use strict";
 
-const HEADLINES = {
-  allow: ["可以通行", "GO AHEAD"],
-  deny: ["禁止通行", "NO ENTRY"],
-  recheck: ["请复测体温", "RE-MEASURE"],
-  refer: ["发热请登记", "FEVER: REFER"],
-  hold: ["请原地等候", "WAIT HERE"],
-  manual: ["人工核验", "ATTENDANT CHECK"],
-};
+// The page knows no decisions: the server sends each decision with its headline and the
+// panel's colour class (gate.vocabulary).
 const NO_PICTURE_AFTER_MS = 3000;
 
 const $ = (id) => document.getElementById(id);
@@ -32,15 +26,15 @@ function renderFaults(faults) {
 function render(state) {
   body.dataset.seq = String(state.seq);
   renderFaults(state.faults);
-  const decision = state.kind === "decision" && HEADLINES[state.decision] ? state.decision : "";
+  const decision = state.kind === "decision" && state.panel_class ? String(state.decision) : "";
   body.dataset.kind = decision ? "decision" : "idle";
   body.dataset.decision = decision;
+  $("panel").className = decision ? String(state.panel_class) : "";
   $("idle-view").hidden = Boolean(decision);
   $("decision-view").hidden = !decision;
   if (!decision) return;
-  const [zh, en] = HEADLINES[decision];
-  text("headline-zh", zh);
-  text("headline-en", en);
+  text("headline-zh", state.headline_zh);
+  text("headline-en", state.headline_en);
   text("message-zh", state.message_zh);
   text("message-en", state.message_en);
   const t = state.temperature_c;
@@ -88,6 +82,7 @@ function connect() {
     // The kiosk is gone or restarting: never leave an old decision on the screen.
     body.dataset.kind = "connecting";
     body.dataset.decision = "";
+    $("panel").className = "";
     $("decision-view").hidden = true;
     renderFaults([]);
   });

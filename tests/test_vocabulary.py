@@ -1,0 +1,206 @@
+"""The one vocabulary: every decision and reason the rules can produce has every output defined,
+unknown pairs are refused, and no other module spells a list of decisions or reasons."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+import gate
+from gate import policy, vocabulary
+from gate.codes.result import REASONS as VERIFIER_REASONS
+from gate.codes.result import STATUS_NAMES, VerifyResult
+from gate.config import TemperatureConfig, VenueConfig
+from gate.hardware.buzzer import PATTERNS
+from gate.hardware.lights import COLOURS
+from gate.vocabulary import DECISIONS, REASONS, UnknownSaying, decision_words, is_alert, saying
+
+HOME = "360102-012"
+NOW = 1_700_000_000.0
+
+# Reasons given outside `policy.decide`, each by the one place that gives it.
+OUTSIDE_DECIDE = {
+    "store_unavailable": "policy.refuse, when the record cannot be committed",
+    "attendant_override": "pipeline.record_override",
+    "bad_input": "gate verify --jsonl, for a line that is not a code at all",
+    "status_list_missing": "venue-rules step 7 (the fail-closed branch adds it to policy.decide)",
+}
+
+
+def every_code() -> list[VerifyResult]:
+    """A code for every verifier outcome, status, home and itinerary mark (from their own tables)."""
+    codes = [VerifyResult.refused(r) for r in VERIFIER_REASONS if r != "ok"]
+    for status, home, itinerary in itertools.product((*STATUS_NAMES, "purple"), (None, HOME, "999999-999"),
+                                                    (False, True)):
+        codes.append(VerifyResult(valid=True, reason="ok", status=status, issuer="CN-JX", sub="s", home=home,
+                                  itinerary_risk=itinerary))
+    return codes
+
+
+STATUS_OF: dict[int, str | None] = {}  # id(decision) -> the status of the code it was made for
+
+
+def every_decision() -> list[tuple[str, policy.Decision]]:
+    """(venue type, decision) for every combination of input the rules look at, for every venue type."""
+    out = []
+    for venue_type in policy.RULES:
+        for residents_only, itinerary_check, strict in itertools.product((True, False), repeat=3):
+            venue = VenueConfig(id="v", type=venue_type, community_codes=(HOME,), yellow_residents_only=residents_only,
+                                itinerary_check=itinerary_check, strict_clock=strict)
+            for sensor, required in itertools.product(("simulated", "none"), (True, False)):
+                temperature = TemperatureConfig(sensor=sensor, required=required)
+                for code, reading, last, trusted in itertools.product(
+                        every_code(), (None, 36.5, 38.2, 24.0, float("nan")), (None, NOW - 60), (True, False)):
+                    decision = policy.decide(code, reading, venue, temperature, last, NOW, trusted)
+                    out.append((venue_type, decision))
+                    STATUS_OF[id(decision)] = code.status if code.valid else None
+    return out
+
+
+@pytest.fixture(scope="module")
+def decided() -> list[tuple[str, policy.Decision]]:
+    return every_decision()
+
+
+def test_every_pair_the_rules_produce_has_every_output_defined(decided):
+    pairs = {(venue, d.decision, d.reasons[-1]) for venue, d in decided}
+    pairs |= {(venue, "deny", policy.refuse(d, "store_unavailable").reasons[-1]) for venue, d in decided[:50]}
+    for venue, decision, reason in sorted(pairs):
+        said = saying(decision, reason, venue)
+        assert all((said.zh, said.en, said.prompt_zh, said.prompt_en)), (venue, decision, reason)
+        words = decision_words(decision)
+        assert words.headline_zh and words.headline_en and words.panel_class
+        assert words.signal.light in COLOURS
+        assert words.signal.buzzer is None or words.signal.buzzer in PATTERNS
+    assert {d for _, d, _ in pairs} == set(DECISIONS), "every decision is reachable and defined"
+
+
+def test_every_reason_is_given_by_the_rules_or_by_one_named_place_outside_them(decided):
+    given = {r for _, d in decided for r in d.reasons}
+    assert given | set(OUTSIDE_DECIDE) == set(REASONS)
+    assert not given & {"store_unavailable", "attendant_override"}
+
+
+def test_every_defined_saying_names_a_known_decision_and_reason():
+    for (decision, reason), said in vocabulary.SAYINGS.items():
+        assert decision in DECISIONS and reason in REASONS
+        assert all((said.zh, said.en, said.prompt_zh, said.prompt_en))
+    for (venue_type, decision, reason) in vocabulary.VENUE_SAYINGS:
+        assert venue_type in policy.RULES and (decision, reason) in vocabulary.SAYINGS
+
+
+def test_the_record_path_reasons_have_words():
+    assert saying("manual", "status_list_missing").prompt_zh
+    assert saying("deny", "store_unavailable").zh.startswith("记录无法保存")
+    assert saying("allow", "attendant_override").prompt_zh == "请通行"
+
+
+def test_unknown_pair_is_an_unknown_saying():
+    with pytest.raises(UnknownSaying, match="no words for decision 'allow' decided by 'red'"):
+        saying("allow", "red")
+
+
+def test_a_venue_type_may_say_it_differently():
+    assert saying("deny", "red", "bus_taxi").zh.startswith("红码人员不得乘车")
+    assert saying("deny", "red", "metro").zh.startswith("红码：禁止通行")
+    assert "车辆" in saying("refer", "fever_confirmed", "residential").zh
+
+
+@pytest.mark.parametrize(("decision", "status", "alert"), [
+    ("hold", "red", True), ("deny", "red", True), ("refer", "green", True), ("hold", "green", True),
+    ("deny", "yellow", False), ("allow", "green", False), ("manual", None, False), ("recheck", "yellow", False),
+])
+def test_the_alert_rule_hold_refer_or_a_red_code(decision, status, alert):
+    assert is_alert(decision, status) is alert
+
+
+def test_the_rules_and_the_record_use_the_one_alert_rule(decided):
+    for _, d in decided:
+        assert d.alert == is_alert(d.decision, STATUS_OF[id(d)])
+    assert {d.decision for _, d in decided if d.alert} == {"hold", "refer", "deny", "manual"}  # red at a bus: deny
+
+
+def test_the_screen_colour_is_the_light_colour():
+    assert decision_words("hold").panel_class == "light-red blink"
+    assert decision_words("allow").panel_class == "light-green"
+    assert decision_words("manual").panel_class == "light-yellow blink"
+    assert [d for d in DECISIONS if decision_words(d).signal.opens] == ["allow"]
+
+
+@pytest.mark.parametrize(("celsius", "words"), [
+    (36.6, "体温三十六点六度"), (37.0, "体温三十七点零度"), (40.2, "体温四十点二度"), (38.06, "体温三十八点一度"), (38.04, "体温三十八点零度"),
+])
+def test_a_temperature_in_mandarin_words(celsius, words):
+    assert vocabulary.temperature_zh(celsius) == words
+
+
+def test_the_vocabulary_as_json_has_every_decision_and_reason():
+    data = vocabulary.to_json()
+    assert list(data["decisions"]) == list(DECISIONS)
+    assert list(data["reasons"]) == list(REASONS)
+
+
+# -- no other copy ------------------------------------------------------------------------------
+
+PACKAGE = Path(gate.__file__).parent
+# The spec's matrix is keyed by situations (which share names with reasons) and holds cells.
+ALLOWED = {("policy.py", "MATRIX"), ("policy.py", "STEPS")}
+STATUSES = set(STATUS_NAMES)
+
+
+def _name_of(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> str:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            return getattr(target, "id", "")
+    return ""
+
+
+def lists_of_words(path: Path) -> list[str]:
+    """Literal collections in one module that name 3+ decisions or 3+ reasons (statuses aside)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            items = node.elts
+        elif isinstance(node, ast.Dict):
+            items = [k for k in node.keys if k is not None]
+        else:
+            continue
+        words = {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)}
+        if len(words & set(DECISIONS)) >= 3 or len((words & set(REASONS)) - STATUSES) >= 3:
+            name = _name_of(node, parents)
+            if (path.name, name) not in ALLOWED:
+                found.append(f"{path.name}:{node.lineno} {name or '(unnamed)'}")
+    return found
+
+
+def test_no_module_but_the_vocabulary_spells_a_list_of_decisions_or_reasons():
+    found = [hit for path in sorted(PACKAGE.rglob("*.py")) if path.name != "vocabulary.py"
+             for hit in lists_of_words(path)]
+    assert found == []
+
+
+def test_the_list_finder_finds_a_list(tmp_path):
+    """The test above can fail: a module with its own decision list is found."""
+    module = tmp_path / "probe.py"
+    module.write_text('COLOURS = {"allow": "green", "deny": "red", "hold": "magenta"}\n'
+                      'WHY = ("expired", "bad_signature", "fever_confirmed")\n'
+                      'STATUS = ("green", "yellow", "red")\n')
+    assert [h.split(" ")[1] for h in lists_of_words(module)] == ["COLOURS", "WHY"]
+
+
+def test_the_page_names_no_decision():
+    static = resources.files("gate.display").joinpath("static")
+    for name in ("display.js", "display.css", "index.html"):
+        text = static.joinpath(name).read_text(encoding="utf-8")
+        spelled = [d for d in DECISIONS if re.search(rf"[\"'\s:=]{d}[\"'\s:\]]", text)]
+        assert spelled == [], name
+        assert not any(words.headline_zh in text for words in vocabulary.DECISION_WORDS.values()), name
