@@ -20,7 +20,7 @@ A flaky link on every path: `fail_rate` of the requests are answered 503 (no Ret
 `max_records` answers 413 to any batch longer than that; `too_large_ids` answers 413 to any
 batch holding one of these ids; `delay_s` slows every upload down. `sends` counts how often
 each record id went to the collector (in /v1/scans and /v1/alerts bodies), `counts` the
-requests per path.
+requests per path, `answered` the collector's status for each request forwarded.
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ class FaultyProxy:
         self.on_stop = on_stop
         self.uploads = 0  # POST /v1/scans requests seen
         self.seen: list[tuple[str, str, str]] = []  # (method, target, what was done)
+        self.answered: list[tuple[str, int]] = []  # (path, the collector's status) forwarded
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         proxy = self
@@ -256,6 +257,7 @@ class FaultyProxy:
                 return
             try:
                 status, reason, out_headers, out_body = self._forward(method, target, headers, body)
+                self.answered.append((target.split("?")[0], status))
             except OSError:
                 _cut(sock)  # the collector is away: the gate sees its connection drop
                 return
