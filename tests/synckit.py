@@ -8,6 +8,7 @@ same for the Nth request to another path (`{"/v1/heartbeat": {1: "silent"}}`):
 - "slow": forward it, then wait `slow_s` before answering (the gate times out meanwhile);
 - "drip": forward it, then send the collector's answer one byte every `drip_s`;
 - "drip-body": the same, but the status line and headers at once, only the body dripped;
+- "drip-head": answer a header line that never ends, one byte every `drip_s`;
 - "huge": forward it, then answer 200 with an endless body (`huge_declared`: announced as 3 GB
   in Content-Length; otherwise no length, the body runs until the gate hangs up);
 - "silent": read the request and never answer (until the gate hangs up);
@@ -239,6 +240,11 @@ class FaultyProxy:
             if action == "flaky":
                 _answer(sock, 503, {"error": "busy"})
                 continue
+            if action == "drip-head":
+                sock.sendall(b"HTTP/1.1 200 OK\r\nX-Pad: ")
+                while True:  # until the gate hangs up
+                    sock.sendall(b"a")
+                    time.sleep(self.drip_s)
             if action == "silent":
                 while sock.recv(65536):  # the gate's request is read; nothing is ever said
                     pass

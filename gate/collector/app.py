@@ -20,7 +20,8 @@ Endpoints (every ``/v1/`` request is signed, see `gate.devicesig`):
 
 Status codes and JSON error bodies (``{"error": ...}``):
 
-- 400 ``bad_json`` / ``bad_batch`` / ``bad_heartbeat`` / ``device_mismatch`` / ``bad_gzip`` / ``bad_query`` / ``unsupported_encoding``
+- 400 ``bad_json`` / ``bad_batch`` / ``bad_gzip`` / ``bad_query`` / ``unsupported_encoding`` /
+  ``bad_heartbeat`` (not an object) / ``device_mismatch`` (a heartbeat naming another device)
 - 401 ``unknown_device`` (also: headers missing), ``bad_signature`` (also: timestamp not an
   integer), ``clock`` with ``"server_time": N`` when the signed timestamp is more than
   600 s from the collector's clock (checked after the signature)

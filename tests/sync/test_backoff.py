@@ -1,4 +1,4 @@
-"""The backoff between rounds: full jitter, base 2 s, cap 300 s; grows only on rounds that delivered nothing."""
+"""The backoff between rounds: full jitter, base 2 s, cap 300 s; grows only on rounds that moved nothing."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def test_a_gate_clock_far_off_is_corrected_for_signing_and_the_request_goes_agai
     assert learned and learned[0] == pytest.approx(7200, abs=5) and c.requests_sent == 2
 
 
-@pytest.mark.parametrize("peer", ["drip", "drip-body", "silent"])
+@pytest.mark.parametrize("peer", ["drip", "drip-body", "drip-head", "silent"])
 def test_an_answer_that_does_not_complete_within_the_deadline_is_a_network_failure(
         collector_server, device_key, proxies, peer):
     proxy = proxy_for(proxies, collector_server, plans={"/v1/trustlist": {1: peer}}, drip_s=0.02)

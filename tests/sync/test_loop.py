@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from gate.sync import RoundResult
-from tests.synckit import ALERT_EVERY, BACKLOG, FakeTime, closed_port_url, collector_holds_each_once, make_records, proxy_for
+from tests.synckit import (
+    ALERT_EVERY, BACKLOG, FakeTime, closed_port_url, collector_holds_each_once, make_records, proxy_for,
+)
 
 
 def test_it_backs_off_while_the_collector_is_away(gate):

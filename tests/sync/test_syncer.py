@@ -171,7 +171,7 @@ def test_thousands_through_a_flaky_link_in_once_rounds_each_delivered_once(
 # --- peers that hold the gate: drips, endless answers, silence -------------------------------
 
 
-@pytest.mark.parametrize("peer", ["drip", "drip-body", "huge", "huge-declared", "silent"])
+@pytest.mark.parametrize("peer", ["drip", "drip-body", "drip-head", "huge", "huge-declared", "silent"])
 def test_a_peer_that_holds_the_answer_ends_the_round_with_nothing_marked_then_the_next_goes_on(
         collector_factory, gate, proxies, peer):
     collector = collector_factory()

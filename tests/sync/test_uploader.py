@@ -1,4 +1,4 @@
-"""The uploader: every pending alert in one request ahead of the batches, batches oldest first, 413 halving."""
+"""The uploader: pending alerts in one request ahead of the batches, oldest first, 413 halving."""
 
 from __future__ import annotations
 
