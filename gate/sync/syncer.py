@@ -36,9 +36,6 @@ from gate.sync.uploader import GZIP_LEVEL, Uploader
 
 log = logging.getLogger("gate.sync")
 
-TIME_FLOOR_FILE = "timefloor.json"  # beside the record store, as gate.pipeline.state_paths says
-
-
 class Syncer:
     """Talks to the collector for one gate: `round()` once, or `run_forever()` beside the kiosk.
 
@@ -95,7 +92,9 @@ class Syncer:
         self.uploader = Uploader(self.client, store, self.retrier, batch_size=batch_size,
                                  gzip_level=gzip_level, clock=clock)
         if clock_trusted is None:
-            clock_trusted = floor_clock_trusted(Path(store.path).parent / TIME_FLOOR_FILE, clock)
+            from gate.pipeline import state_paths  # the kiosk's time floor, beside the store
+
+            clock_trusted = floor_clock_trusted(state_paths(Path(store.path))[1], clock)
         if faults is None:
             faults = SyncFaults(store, trust, clock_trusted=clock_trusted,
                                 device_key_path=device_key_path, clock=clock)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 
 import gate as gate_package
 from gate.faults import FAULTS
+from gate.pipeline import state_paths
 from gate.sync import META_PROBLEM, SyncFaults
 from tests.synckit import make_records, proxy_for
 
@@ -68,3 +71,12 @@ def test_the_sync_process_reports_what_it_knows_in_the_fault_vocabulary(gate, tm
     assert set(faults()) <= set(FAULTS)
     assert SyncFaults(gate.store, None, clock_trusted=lambda: True)() == [
         "status_list_missing", "trust_list_missing", "upload_refused"]
+
+
+def test_a_clock_below_the_kiosks_time_floor_is_reported_untrusted(collector_factory, gate):
+    collector = collector_factory()
+    floor = state_paths(gate.store.path)[1]
+    floor.write_text(json.dumps({"floor": time.time() + 86400}))  # the kiosk has seen tomorrow
+    gate.syncer(collector.url).round()
+    beat = collector.latest_heartbeat()[1]
+    assert beat["clock_trusted"] is False and "clock_untrusted" in beat["faults"]
