@@ -1,6 +1,7 @@
 """Sync: the gate's side of spec/upload.md, in parts that each do one thing.
 
 - `client`: signed requests with a total deadline and a size cap on every answer;
+- `deadline`: the watchdog that shuts a request's socket when its time is up;
 - `retry`: a transient failure tried twice more inside the round;
 - `backoff`: when the next round may start after one that stopped;
 - `lists`: trust and status lists, when due;

@@ -7,21 +7,18 @@ offset is used for signing only, and the request goes once more.
 Every answer is bounded (upload.md): the whole request, from connecting to the last byte of the
 answer, has `timeout_s`, and the answer at most `cap` bytes (`ANSWER_CAP` for POSTs, `LIST_CAP`
 for lists). The answer is read streamed, a chunk at a time as it arrives, with the deadline and
-the cap checked per chunk; a watchdog shuts the connection's socket when the deadline passes,
-so a peer that drips its headers or never answers cannot hold the request either. A slower or
+the cap checked per chunk; a watchdog (`gate.sync.deadline`) shuts the connection's socket when
+the deadline passes, so a peer that drips its headers or never answers cannot hold it either. A slower or
 larger answer is a transient failure (`Stop("network")`), never a hang or a MemoryError.
 Retries are not made here (urllib3's are off): see `gate.sync.retry`.
 """
 
 from __future__ import annotations
 
-import contextvars
 import email.utils
 import http.client
 import json
 import logging
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from datetime import timezone
@@ -31,11 +28,10 @@ from typing import Any, Callable, Mapping
 import requests
 import urllib3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from gate import devicesig
 from gate.codes import keys as keylib
+from gate.sync.deadline import Deadline, DeadlineAdapter, watching
 from gate.sync.errors import Stop, SyncSetupError, one_line
 
 log = logging.getLogger("gate.sync")
@@ -103,97 +99,6 @@ class Answer:
         return ""
 
 
-# --- the deadline watchdog -------------------------------------------------------------------
-
-
-class _Deadline:
-    """Shuts the socket of the request in flight when its time is up."""
-
-    def __init__(self, seconds: float) -> None:
-        self.expired = False
-        self._conn: Any = None
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def attach(self, conn: Any) -> None:
-        with self._lock:
-            self._conn = conn
-            if self.expired:
-                _shut(conn)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            if self._conn is not None:
-                _shut(self._conn)
-
-
-def _shut(conn: Any) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is None:
-        return
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-_WATCH: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("gate_sync_deadline",
-                                                                          default=None)
-
-
-class _Watched:
-    """Mixin for urllib3 connections: tell the request's deadline which socket to shut."""
-
-    def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        self._watch()
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        self._watch()
-        return super().request(*args, **kwargs)  # type: ignore[misc]
-
-    def _watch(self) -> None:
-        deadline = _WATCH.get()
-        if deadline is not None:
-            deadline.attach(self)
-
-
-class _WatchedHTTPConnection(_Watched, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """An adapter without retries whose connections answer to the request's deadline."""
-
-    def __init__(self) -> None:
-        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=1)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool,
-                                                   "https": _WatchedHTTPSPool}
-
-
 _READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
                 OSError)
 
@@ -223,7 +128,7 @@ class SignedClient:
         self.clock_offset_s = float(clock_offset_s)
         self._on_offset = on_offset
         self.session = session or requests.Session()
-        adapter = _WatchedAdapter()
+        adapter = DeadlineAdapter()
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = f"gate-sync ({device_id})"
@@ -264,12 +169,9 @@ class SignedClient:
             all_headers["Content-Encoding"] = "gzip"
         all_headers.update(headers or {})
         what = f"{method} {path.split('?')[0]}"
-        deadline = _Deadline(self.timeout_s)
-        token = _WATCH.set(deadline)
         started = time.monotonic()
         self.requests_sent += 1
-        deadline.start()
-        try:
+        with watching(self.timeout_s) as deadline:
             try:
                 resp = self.session.request(
                     method, self.base_url + path, data=body or None, headers=all_headers,
@@ -282,12 +184,9 @@ class SignedClient:
             finally:
                 resp.close()
             return Answer(resp.status_code, resp.headers, data)
-        finally:
-            deadline.cancel()
-            _WATCH.reset(token)
 
     def _read(self, resp: requests.Response, cap: int, started: float, what: str,
-              deadline: _Deadline) -> bytes:
+              deadline: Deadline) -> bytes:
         """The body, chunk by chunk as it arrives, within the deadline and the cap."""
         declared = resp.headers.get("Content-Length", "")
         if declared.strip().isdigit() and int(declared) > cap:
@@ -314,7 +213,7 @@ class SignedClient:
     def _too_slow(self, what: str) -> Stop:
         return Stop("network", f"{what}: no complete answer within {self.timeout_s:g} s")
 
-    def _network(self, what: str, exc: BaseException, deadline: _Deadline) -> Stop:
+    def _network(self, what: str, exc: BaseException, deadline: Deadline) -> Stop:
         if deadline.expired or isinstance(exc, requests.Timeout):
             return self._too_slow(what)
         return Stop("network", f"{what}: {one_line(exc)}")
