@@ -120,6 +120,7 @@ class CollectorConfig:
     url: str = ""
     batch_size: int = 500
     timeout_s: float = 10.0
+    lists_interval_s: float = 300.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,6 +276,7 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "url": _Key("url"),
         "batch_size": _Key("int", low=1, high=10000),
         "timeout_s": _Key("float", low=0.0, high=600.0, low_open=True),
+        "lists_interval_s": _Key("float", low=0.0, high=86400.0, low_open=True),
     },
     "voice": {
         "enabled": _Key("bool"),

@@ -323,6 +323,17 @@ class Store:
             ).fetchone()
         return None if row is None else str(row[0])
 
+    def rejected_count(self) -> int:
+        """How many records the collector rejected (kept for a technician)."""
+        with self._use("count rejected") as db:
+            return int(db.execute("SELECT count(*) FROM records WHERE rejected_at IS NOT NULL").fetchone()[0])
+
+    def last_scanned_at(self) -> str | None:
+        """scanned_at of the newest record held, or None when the store is empty."""
+        with self._use("read records") as db:
+            row = db.execute("SELECT scanned_at FROM records ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else str(row[0])
+
     def count(self) -> int:
         """How many records the store holds, delivered or not."""
         with self._use("count records") as db:

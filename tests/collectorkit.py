@@ -88,6 +88,28 @@ class Collector:
     def db(self) -> Any:
         return self.app.db
 
+    # What the gate's sync tests look at, kept here so that they run unchanged against another
+    # implementation of the collector: only these need to follow it.
+
+    def stored_count(self) -> int:
+        """How many scan records the collector holds."""
+        return self.db.count_records()
+
+    def stored_record(self, record_id: str) -> dict[str, Any] | None:
+        """The stored RECORD with this id, or None."""
+        return self.db.record(record_id)
+
+    def alert_ids(self) -> set[str]:
+        """The ids of the records that arrived as alerts."""
+        return {a.id for a in self.db.recent_alerts(10_000)}
+
+    def latest_heartbeat(self, device_id: str | None = None) -> tuple[float, dict[str, Any]] | None:
+        """(arrival time, body) of the device's latest heartbeat, or None."""
+        return self.db.heartbeat(device_id or self.device_id)
+
+    def disable_device(self, device_id: str | None = None) -> None:
+        self.db.set_device_enabled(device_id or self.device_id, False)
+
     def request(self, method: str, path: str, body: bytes = b"", *, gzip: bool = False,
                 timestamp: int | None = None, key: Ed25519PrivateKey | None = None,
                 device_id: str | None = None, headers: dict[str, str] | None = None,

@@ -88,6 +88,7 @@ def test_a_minimal_file_takes_every_default_of_the_spec(tmp_path: Path) -> None:
     assert (cfg.io.relay_pin, cfg.io.relay_active_high, cfg.io.fire_release_pin) == (17, False, 5)
     assert (cfg.trust.skew_s, cfg.store.retention_days) == (300, 28)
     assert (cfg.collector.url, cfg.collector.batch_size, cfg.collector.timeout_s) == ("", 500, 10.0)
+    assert cfg.collector.lists_interval_s == 300.0
     assert cfg.store.path == Path("/var/lib/gate/scans.db")
 
 
@@ -205,6 +206,8 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
         ("[store]\npath = \"\"\n", '[store] path = "" is not allowed; use a non-empty path in quotes'),
         ("[collector]\nbatch_size = 10001\n", "[collector] batch_size = 10001 is not allowed"),
         ("[collector]\ntimeout_s = 0\n", "[collector] timeout_s = 0 is not allowed; use a number above 0.0 and at most 600.0"),
+        ("[collector]\nlists_interval_s = 0\n",
+         "[collector] lists_interval_s = 0 is not allowed; use a number above 0.0 and at most 86400.0"),
         ("[collector]\nurl = \"ftp://x\"\n", '[collector] url = "ftp://x" is not allowed; use "" (no uploads) or an http:// or https:// address'),
         ("[venue.extra]\nx = 1\n", '[venue] unknown key "extra"'),
         # two keys on one pin

@@ -1,4 +1,4 @@
-"""`gate sync --config FILE [--once]`: upload queued records, fetch trust and status lists (cli.md).
+"""`gate sync --config FILE [--once]`: upload queued records, fetch trust and status lists, report in (cli.md).
 
 `--once`: one round, no waiting; exit 0 when nothing is left queued, 1 when records remain
 (collector away or failing). Without it the command runs beside the kiosk until SIGTERM: a round

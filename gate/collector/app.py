@@ -7,8 +7,11 @@ Endpoints (every ``/v1/`` request is signed, see `gate.devicesig`):
                             ``Content-Encoding: gzip``. 200 ``{"accepted": [...],
                             "duplicates": [...], "rejected": [{"id", "error"}]}``: every distinct
                             id sent is in exactly one list, echoed as sent.
-``POST /v1/alerts``         one RECORD; the same answer. A newly seen alert is written to the
+``POST /v1/alerts``         the batch body of ``/v1/scans`` (or one bare RECORD, the first
+                            version); the same answer. A newly seen alert is written to the
                             alert log and POSTed to the webhook.
+``POST /v1/heartbeat``      the gate's health (upload.md); the latest of each device is kept
+                            with its arrival time. 200 ``{"ok": true, "server_time": N}``.
 ``GET /v1/trustlist``       the trust list bytes, ``X-Signature``, ``ETag``.
 ``GET /v1/statuslist``      ``?since=N``: a delta, the full list or 304 (see `lists`).
 ``GET /`` or ``/status``    a read-only HTML page: recent alerts, per-gate counts by hour.
@@ -17,7 +20,8 @@ Endpoints (every ``/v1/`` request is signed, see `gate.devicesig`):
 
 Status codes and JSON error bodies (``{"error": ...}``):
 
-- 400 ``bad_json`` / ``bad_batch`` / ``bad_gzip`` / ``bad_query`` / ``unsupported_encoding``
+- 400 ``bad_json`` / ``bad_batch`` / ``bad_gzip`` / ``bad_query`` / ``unsupported_encoding`` /
+  ``bad_heartbeat`` (not an object) / ``device_mismatch`` (a heartbeat naming another device)
 - 401 ``unknown_device`` (also: headers missing), ``bad_signature`` (also: timestamp not an
   integer), ``clock`` with ``"server_time": N`` when the signed timestamp is more than
   600 s from the collector's clock (checked after the signature)
@@ -133,6 +137,7 @@ class CollectorApp:
         self._routes: dict[str, dict[str, Callable[[dict[str, Any]], Response]]] = {
             "/v1/scans": {"POST": self._post_scans},
             "/v1/alerts": {"POST": self._post_alert},
+            "/v1/heartbeat": {"POST": self._post_heartbeat},
             "/v1/trustlist": {"GET": self._get_trustlist},
             "/v1/statuslist": {"GET": self._get_statuslist},
             "/": {"GET": self._status_page},
@@ -289,21 +294,46 @@ class CollectorApp:
 
     def _post_alert(self, environ: dict[str, Any]) -> Response:
         device_id, body = self._authenticate(environ)
-        record = self._decoded(environ, body)
+        doc = self._decoded(environ, body)
+        if isinstance(doc, dict) and "records" in doc:
+            records = doc["records"]
+            if not isinstance(records, list):
+                raise HTTPError(400, "bad_batch")
+        else:
+            records = [doc]  # one bare RECORD: the first version of the protocol
+        if len(records) > MAX_RECORDS:
+            raise _too_large()
         received_at = self.clock()
-        rid = record_id(record)
-        try:
-            row = check_record(record, device_id, received_at)
-        except RecordError as exc:
-            return Response.json(200, {"accepted": [], "duplicates": [],
-                                       "rejected": [{"id": rid, "error": exc.code}]})
-        record_new, alert_new = self.db.store_alert(row)
-        if alert_new:
-            self.notifier.notify({"received_at": received_at, "device_id": device_id,
-                                  "record": record})
-        answer = {"accepted": [rid] if record_new else [],
-                  "duplicates": [] if record_new else [rid], "rejected": []}
+        answer: dict[str, list[Any]] = {"accepted": [], "duplicates": [], "rejected": []}
+        seen: set[str] = set()
+        for record in records:
+            rid = record_id(record)
+            if isinstance(rid, str):
+                if rid.lower() in seen:
+                    continue
+                seen.add(rid.lower())
+            try:
+                row = check_record(record, device_id, received_at)
+            except RecordError as exc:
+                answer["rejected"].append({"id": rid, "error": exc.code})
+                continue
+            record_new, alert_new = self.db.store_alert(row)
+            if alert_new:
+                self.notifier.notify({"received_at": received_at, "device_id": device_id,
+                                      "record": record})
+            answer["accepted" if record_new else "duplicates"].append(rid)
         return Response.json(200, answer)
+
+    def _post_heartbeat(self, environ: dict[str, Any]) -> Response:
+        device_id, body = self._authenticate(environ)
+        heartbeat = self._decoded(environ, body)
+        if not isinstance(heartbeat, dict):
+            raise HTTPError(400, "bad_heartbeat")
+        if heartbeat.get("device_id", device_id) != device_id:
+            raise HTTPError(400, "device_mismatch")
+        now = self.clock()
+        self.db.store_heartbeat(device_id, now, json.dumps(heartbeat, ensure_ascii=False))
+        return Response.json(200, {"ok": True, "server_time": int(now)})
 
     # --- lists ------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ Tables (created on open, idempotently):
   ``received_at`` is the collector's unix time.
 - ``alerts(id PK -> records.id, received_at)``: records that arrived through ``/v1/alerts``.
   An alert is logged and paged only when its row here is new.
+- ``heartbeats(device_id PK, received_at, heartbeat)``: the latest heartbeat of each device
+  (upload.md) and when it arrived.
 
 Every write is one transaction. Errors that mean "the database is away or busy" are raised as
 `DatabaseUnavailable`, which the web application answers with 503 and ``Retry-After``.
@@ -116,6 +118,14 @@ class Database:
         """Store an alert's record and mark it an alert: (record was new, alert was new)."""
         raise NotImplementedError
 
+    def store_heartbeat(self, device_id: str, received_at: float, heartbeat_json: str) -> None:
+        """Keep `heartbeat_json` as the latest heartbeat of the device, arrived at `received_at`."""
+        raise NotImplementedError
+
+    def heartbeat(self, device_id: str) -> tuple[float, dict[str, Any]] | None:
+        """(received_at, heartbeat) of the device's latest heartbeat, or None."""
+        raise NotImplementedError
+
     def count_records(self, device_id: str | None = None) -> int:
         raise NotImplementedError
 
@@ -162,6 +172,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     received_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_received ON alerts (received_at);
+CREATE TABLE IF NOT EXISTS heartbeats (
+    device_id TEXT PRIMARY KEY,
+    received_at REAL NOT NULL,
+    heartbeat TEXT NOT NULL
+);
 """
 
 _INSERT_RECORD_SQLITE = (
@@ -261,6 +276,22 @@ class SQLiteDatabase(Database):
             alert_new = cur.rowcount == 1
         return record_new, alert_new
 
+    def store_heartbeat(self, device_id: str, received_at: float, heartbeat_json: str) -> None:
+        with self._cursor(write=True) as cur:
+            cur.execute(
+                "INSERT INTO heartbeats (device_id, received_at, heartbeat) VALUES (?, ?, ?)"
+                " ON CONFLICT (device_id) DO UPDATE SET received_at = excluded.received_at,"
+                " heartbeat = excluded.heartbeat",
+                (device_id, received_at, heartbeat_json),
+            )
+
+    def heartbeat(self, device_id: str) -> tuple[float, dict[str, Any]] | None:
+        with self._cursor() as cur:
+            row = cur.execute(
+                "SELECT received_at, heartbeat FROM heartbeats WHERE device_id = ?", (device_id,)
+            ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
     def count_records(self, device_id: str | None = None) -> int:
         with self._cursor() as cur:
             if device_id is None:
@@ -328,6 +359,11 @@ CREATE TABLE IF NOT EXISTS alerts (
     received_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_received ON alerts (received_at);
+CREATE TABLE IF NOT EXISTS heartbeats (
+    device_id TEXT PRIMARY KEY,
+    received_at DOUBLE PRECISION NOT NULL,
+    heartbeat JSONB NOT NULL
+);
 """
 
 # An arbitrary constant: serialises schema creation between collector processes starting at once.
@@ -449,6 +485,24 @@ class PostgresDatabase(Database):
             )
             alert_new = bool(cur.fetchall())
         return record_new, alert_new
+
+    def store_heartbeat(self, device_id: str, received_at: float, heartbeat_json: str) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO heartbeats (device_id, received_at, heartbeat)"
+                " VALUES (%s, %s, %s::jsonb)"
+                " ON CONFLICT (device_id) DO UPDATE SET received_at = excluded.received_at,"
+                " heartbeat = excluded.heartbeat",
+                (device_id, received_at, heartbeat_json),
+            )
+
+    def heartbeat(self, device_id: str) -> tuple[float, dict[str, Any]] | None:
+        with self._transaction() as cur:
+            cur.execute(
+                "SELECT received_at, heartbeat FROM heartbeats WHERE device_id = %s", (device_id,)
+            )
+            row = cur.fetchone()
+        return (row[0], row[1]) if row else None
 
     def count_records(self, device_id: str | None = None) -> int:
         with self._transaction() as cur:

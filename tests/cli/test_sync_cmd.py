@@ -42,7 +42,7 @@ path = "data/scans.db"
 [collector]
 url = "{url}"
 batch_size = {batch_size}
-timeout_s = 5
+timeout_s = {timeout_s}
 """
 
 
@@ -58,11 +58,11 @@ class GateFolder:
         make_trust_dir(root / "trust", anchor)
         self.configure("")
 
-    def configure(self, url: str, batch_size: int = 100) -> None:
-        self.config.write_text(CONFIG.format(url=url, batch_size=batch_size))
+    def configure(self, url: str, batch_size: int = 100, timeout_s: float = 5) -> None:
+        self.config.write_text(CONFIG.format(url=url, batch_size=batch_size, timeout_s=timeout_s))
 
-    def queue(self, n: int, bulk: bool = False) -> list[str]:
-        records = make_records(n)
+    def queue(self, n: int, bulk: bool = False, **options: Any) -> list[str]:
+        records = make_records(n, **options)
         if bulk:
             Store(self.store_path).close()
             return bulk_commit(self.store_path, records)
@@ -112,6 +112,33 @@ def test_once_exits_0_when_the_queue_is_emptied(folder, collector_factory):
     assert "250 uploaded" in result.output and "0 still queued" in result.output
     assert collector_holds_each_once(collector, ids)
     assert folder.queue_depth() == 0
+
+
+def test_once_counts_what_the_collector_newly_stored_alerts_included(folder, collector_factory):
+    collector = collector_factory()
+    ids = folder.queue(3, alert_every=3)  # three new records, one of them an alert
+    folder.configure(collector.url)
+    result = run(folder, "--once")
+    assert result.exit_code == 0, result.output
+    assert "3 uploaded, 0 already there, 0 rejected, 1 alerts, 0 still queued" in result.output
+    assert collector_holds_each_once(collector, ids)
+
+
+@pytest.mark.parametrize("peer", ["drip", "silent", "huge"])
+def test_once_against_a_peer_that_holds_its_answers_ends_with_exit_1_and_keeps_everything(
+        folder, collector_factory, proxies, peer):
+    collector = collector_factory()
+    every = {n: peer for n in range(1, 20)}
+    proxy = FaultyProxy(("127.0.0.1", collector.server.port), drip_s=0.05,
+                        plans={path: every for path in ("/v1/trustlist", "/v1/statuslist",
+                                                        "/v1/scans", "/v1/heartbeat")})
+    proxies.append(proxy)
+    folder.queue(5)
+    folder.configure(proxy.url, timeout_s=0.5)
+    result = run(folder, "--once")
+    assert result.exit_code == 1, result.output
+    assert "5 still queued" in result.output and "/v1/scans" in result.output
+    assert "Traceback" not in result.output and folder.queue_depth() == 5
 
 
 def test_once_exits_1_when_records_remain_because_the_collector_is_away(folder):

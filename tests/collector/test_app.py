@@ -293,6 +293,62 @@ def test_an_invalid_alert_is_rejected(collector_server, make_record):
                              "rejected": [{"id": record["id"], "error": "bad_type:clock_trusted"}]}
 
 
+def test_alerts_as_one_batch_are_each_stored_logged_and_paged_once(any_collector, make_record):
+    alerts = [make_record(decision="hold"), make_record(decision="refer"), make_record(clock_trusted="x")]
+    body = {"batch_id": str(uuid.uuid4()), "records": alerts}
+    first = any_collector.post_json("/v1/alerts", body, gzip=True)
+    assert first.json() == {"accepted": [alerts[0]["id"], alerts[1]["id"]], "duplicates": [],
+                            "rejected": [{"id": alerts[2]["id"], "error": "bad_type:clock_trusted"}]}
+    again = any_collector.post_json("/v1/alerts", {"batch_id": "b2", "records": alerts[:2]})
+    assert again.json()["duplicates"] == [alerts[0]["id"], alerts[1]["id"]]
+    assert any_collector.upload(alerts[:2]).json()["duplicates"] == [alerts[0]["id"], alerts[1]["id"]]
+    assert any_collector.stored_count() == 2
+    assert any_collector.alert_ids() == {alerts[0]["id"], alerts[1]["id"]}
+
+
+def test_an_alert_batch_whose_records_are_not_a_list_is_refused(collector_server):
+    answer = collector_server.post_json("/v1/alerts", {"batch_id": "b", "records": "all"})
+    assert (answer.status_code, answer.json()) == (400, {"error": "bad_batch"})
+
+
+# --- heartbeats -----------------------------------------------------------------------------
+
+def test_the_latest_heartbeat_of_each_device_is_kept_with_its_arrival_time(any_collector):
+    beat = {"device_id": any_collector.device_id, "queue_depth": 12, "faults": ["clock_untrusted"]}
+    first = any_collector.post_json("/v1/heartbeat", beat, gzip=True)
+    assert first.status_code == 200
+    assert first.json()["ok"] is True and abs(first.json()["server_time"] - time.time()) < 60
+    newer = dict(beat, queue_depth=0, faults=[])
+    assert any_collector.post_json("/v1/heartbeat", newer).status_code == 200
+    arrived_at, kept = any_collector.latest_heartbeat()
+    assert kept == newer and abs(arrived_at - time.time()) < 60
+
+
+@pytest.mark.parametrize("who", ["unknown", "disabled", "bad_signature"])
+def test_a_heartbeat_from_a_device_that_may_not_upload_is_refused(collector_server, who):
+    beat = {"device_id": collector_server.device_id, "queue_depth": 0}
+    if who == "disabled":
+        collector_server.disable_device()
+        answer = collector_server.post_json("/v1/heartbeat", beat)
+        assert (answer.status_code, answer.json()["error"]) == (403, "device_disabled")
+    elif who == "unknown":
+        answer = collector_server.post_json("/v1/heartbeat", dict(beat, device_id="gate-x"),
+                                            device_id="gate-x")
+        assert (answer.status_code, answer.json()["error"]) == (401, "unknown_device")
+    else:
+        answer = collector_server.post_json("/v1/heartbeat", beat, key=Ed25519PrivateKey.generate())
+        assert (answer.status_code, answer.json()["error"]) == (401, "bad_signature")
+    assert collector_server.latest_heartbeat() is None
+
+
+@pytest.mark.parametrize("body,error", [([1, 2], "bad_heartbeat"),
+                                        ({"device_id": "gate-other"}, "device_mismatch")])
+def test_a_heartbeat_that_is_not_this_devices_object_is_refused(collector_server, body, error):
+    answer = collector_server.post_json("/v1/heartbeat", body)
+    assert (answer.status_code, answer.json()) == (400, {"error": error})
+    assert collector_server.latest_heartbeat() is None
+
+
 # --- pages for people -----------------------------------------------------------------------
 
 def test_the_status_page_lists_alerts_and_hourly_counts(collector_factory, make_record):

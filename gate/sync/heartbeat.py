@@ -1,0 +1,174 @@
+"""The heartbeat: at the end of every round, delivered or not, the gate reports its health.
+
+``POST /v1/heartbeat`` with the body of upload.md "Heartbeat". The collector keeps the latest
+heartbeat of each device with the time it arrived: that is how an operator sees which gates are
+online, what they run and what is wrong with them.
+
+`faults` comes from a provider callable, so that the gate's shared health module can be wired
+in; until then `SyncFaults` reports what the sync process can know of itself (clock, lists,
+device key, the collector's refusal, the store), in the codes of `gate.faults`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import gate
+from gate.clock import TimeFloor
+from gate.codes.trust import TrustStore
+from gate.faults import fault
+from gate.record import iso_utc_ms
+from gate.store import Store, StoreUnavailable
+from gate.sync.client import SignedClient
+from gate.sync.errors import Stop
+from gate.sync.retry import Retrier
+from gate.sync.state import META_HEARTBEAT, META_PROBLEM
+
+log = logging.getLogger("gate.sync")
+
+BULLETIN_VERSION = 0  # no bulletins yet (directives.md)
+
+
+def system_uptime() -> float | None:
+    """Seconds since the machine booted (Linux /proc/uptime), or None where unknown."""
+    try:
+        return float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def file_sha256(path: Path | None) -> str | None:
+    """SHA-256 (hex) of a file's bytes, or None without a file or when it cannot be read."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def floor_clock_trusted(floor_path: Path | None,
+                        clock: Callable[[], float] = time.time) -> Callable[[], bool]:
+    """Whether the system clock is trusted against the kiosk's time floor, read afresh each call."""
+    def trusted() -> bool:
+        path = floor_path if floor_path is not None and Path(floor_path).exists() else None
+        return TimeFloor(path, clock).now().trusted
+    return trusted
+
+
+class SyncFaults:
+    """The fault codes the sync process can know of itself, for the heartbeat."""
+
+    def __init__(self, store: Store, trust: TrustStore | None, *,
+                 clock_trusted: Callable[[], bool], device_key_path: Path | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.trust = trust
+        self.clock_trusted = clock_trusted
+        self.device_key_path = device_key_path
+        self._clock = clock
+
+    def __call__(self) -> list[str]:
+        codes: set[str] = set()
+        if not self.clock_trusted():
+            codes.add("clock_untrusted")
+        if self.trust is None:
+            codes.update({"trust_list_missing", "status_list_missing"})
+        else:
+            self.trust.refresh()
+            if self.trust.trust_list is None:
+                codes.add("trust_list_missing")
+            elif self.trust.trust_list.is_stale(self._clock()):
+                codes.add("trust_list_stale")
+            if not self.trust.status_version:
+                codes.add("status_list_missing")
+        if self.device_key_path is not None and not Path(self.device_key_path).is_file():
+            codes.add("device_key_missing")
+        try:
+            if self.store.meta_get(META_PROBLEM):
+                codes.add("upload_refused")
+        except StoreUnavailable:
+            codes.add("store_unavailable")
+        return sorted(fault(c).code for c in codes)
+
+
+class Heartbeat:
+    """Builds and sends one gate's heartbeat. `uptime()` is seconds since boot (or None)."""
+
+    def __init__(self, client: SignedClient, store: Store, trust: TrustStore | None, *,
+                 device_id: str, venue_id: str = "", venue_type: str = "",
+                 config_path: Path | None = None, faults: Callable[[], list[str]],
+                 clock_trusted: Callable[[], bool], clock: Callable[[], float] = time.time,
+                 uptime: Callable[[], float | None] = system_uptime,
+                 software_version: str = gate.__version__) -> None:
+        self.client = client
+        self.store = store
+        self.trust = trust
+        self.device_id = device_id
+        self.venue_id = venue_id
+        self.venue_type = venue_type
+        self.config_path = config_path
+        self.faults = faults
+        self.clock_trusted = clock_trusted
+        self._clock = clock
+        self._uptime = uptime
+        self.software_version = software_version
+
+    def body(self) -> dict[str, Any]:
+        """The heartbeat of upload.md, as of now."""
+        queue_depth: int | None = None
+        oldest = last_scan = None
+        rejected: int | None = None
+        try:
+            queue_depth = self.store.queue_depth()
+            oldest = self.store.oldest_pending_scanned_at()
+            rejected = self.store.rejected_count()
+            last_scan = self.store.last_scanned_at()
+        except StoreUnavailable as exc:
+            log.warning("heartbeat without the queue: %s", exc)
+        trust_version = status_version = None
+        if self.trust is not None:
+            self.trust.refresh()
+            trust_version = self.trust.trust_version
+            status_version = self.trust.status_version or None
+        uptime = self._uptime()
+        return {
+            "device_id": self.device_id,
+            "sent_at": iso_utc_ms(self._clock()),
+            "software_version": self.software_version,
+            "venue_id": self.venue_id,
+            "venue_type": self.venue_type,
+            "config_sha256": file_sha256(self.config_path),
+            "queue_depth": queue_depth,
+            "oldest_pending_at": oldest,
+            "rejected_count": rejected,
+            "trust_list_version": trust_version,
+            "status_list_version": status_version,
+            "bulletin_version": BULLETIN_VERSION,
+            "clock_trusted": bool(self.clock_trusted()),
+            "faults": list(self.faults()),
+            "last_scan_at": last_scan,
+            "uptime_s": None if uptime is None else int(uptime),
+        }
+
+    def send(self, retrier: Retrier, *, tries: int | None = None) -> bool:
+        """Send the heartbeat; False (logged) when the collector did not take it."""
+        raw = json.dumps(self.body(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = gzip.compress(raw, compresslevel=1, mtime=0)
+        try:
+            retrier(lambda: self.client.send("POST", "/v1/heartbeat", body, what="heartbeat"),
+                    tries=tries)
+        except Stop as exc:
+            log.warning("heartbeat not sent: %s", exc)
+            return False
+        try:
+            self.store.meta_set(META_HEARTBEAT, {"at": self._clock()})
+        except StoreUnavailable as exc:
+            log.warning("could not record the heartbeat: %s", exc)
+        return True

@@ -1,0 +1,203 @@
+"""The Syncer: one gate's parts of sync put together, and one round in the spec's order.
+
+A round (upload.md "Order of a sync round"): the lists when they are due (`ListFetcher`),
+pending alerts in one request, batches oldest first (`Uploader`), retention, then the heartbeat,
+delivered or not (`Heartbeat`). Transient failures are tried again inside the round (`Retrier`);
+a round that still stops schedules the next one (`Backoff`). 401/403 are written to the store's
+meta (`META_PROBLEM`) so `gate doctor` shows them until a later round runs to its end.
+
+A round can be interrupted at any point (a kill -9 included): nothing is marked delivered before
+the collector's answer names it, and a record sent twice is stored once by the collector.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as random_module
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gate.codes.trust import TrustStore
+from gate.store import Store, StoreUnavailable
+from gate.sync.backoff import Backoff
+from gate.sync.client import SignedClient, load_device_key
+from gate.sync.errors import Stop
+from gate.sync.heartbeat import Heartbeat, SyncFaults, floor_clock_trusted, system_uptime
+from gate.sync.lists import LISTS_INTERVAL_S, ListFetcher
+from gate.sync.result import RoundResult
+from gate.sync.retention import MIN_FREE_BYTES, apply_retention
+from gate.sync.retry import Retrier
+from gate.sync.state import META_CLOCK_OFFSET, META_LAST_SUCCESS
+from gate.sync.uploader import GZIP_LEVEL, Uploader
+
+log = logging.getLogger("gate.sync")
+
+class Syncer:
+    """Talks to the collector for one gate: `round()` once, or `run_forever()` beside the kiosk.
+
+    `store` is the gate's record store; `trust` its trust store opened on the same state file
+    as the kiosk's (`gate.pipeline.state_paths`), or None to skip the lists. `clock` is wall
+    time (signing, record marks, Retry-After dates), `monotonic` schedules rounds and lists,
+    `sleep` and `random` (pauses, jitter) are injectable for tests. `faults()` gives the
+    heartbeat's fault codes (default: `SyncFaults`); `clock_trusted()` whether the clock is
+    trusted (default: the kiosk's time floor beside the store).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        trust: TrustStore | None,
+        *,
+        url: str,
+        device_id: str,
+        device_key: Ed25519PrivateKey,
+        batch_size: int = 500,
+        timeout_s: float = 10.0,
+        retention_days: int = 28,
+        lists_interval_s: float = LISTS_INTERVAL_S,
+        venue_id: str = "",
+        venue_type: str = "",
+        config_path: Path | None = None,
+        device_key_path: Path | None = None,
+        faults: Callable[[], list[str]] | None = None,
+        clock_trusted: Callable[[], bool] | None = None,
+        uptime: Callable[[], float | None] = system_uptime,
+        min_free_bytes: int = MIN_FREE_BYTES,
+        gzip_level: int = GZIP_LEVEL,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = random_module.random,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.store = store
+        self.trust = trust
+        self.retention_days = retention_days
+        self.min_free_bytes = min_free_bytes
+        self._clock = clock
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self.client = SignedClient(
+            url, device_id, device_key, timeout_s=timeout_s, clock=clock,
+            clock_offset_s=float(store.meta_get(META_CLOCK_OFFSET, 0.0) or 0.0),
+            on_offset=lambda offset: store.meta_set(META_CLOCK_OFFSET, offset), session=session)
+        self.retrier = Retrier(sleep=sleep, random=random)
+        self.backoff = Backoff(store, clock=clock, monotonic=monotonic, random=random)
+        self.lists = ListFetcher(self.client, self.retrier, trust, store,
+                                 interval_s=lists_interval_s, monotonic=monotonic)
+        self.uploader = Uploader(self.client, store, self.retrier, batch_size=batch_size,
+                                 gzip_level=gzip_level, clock=clock)
+        if clock_trusted is None:
+            from gate.pipeline import state_paths  # the kiosk's time floor, beside the store
+
+            clock_trusted = floor_clock_trusted(state_paths(Path(store.path))[1], clock)
+        if faults is None:
+            faults = SyncFaults(store, trust, clock_trusted=clock_trusted,
+                                device_key_path=device_key_path, clock=clock)
+        self.heartbeat = Heartbeat(self.client, store, trust, device_id=device_id,
+                                   venue_id=venue_id, venue_type=venue_type,
+                                   config_path=config_path, faults=faults,
+                                   clock_trusted=clock_trusted, clock=clock, uptime=uptime)
+
+    @classmethod
+    def from_config(cls, cfg: Any, store: Store, trust: TrustStore | None,
+                    **kwargs: Any) -> "Syncer":
+        """A Syncer for a loaded gate configuration (collector, device, venue, store sections)."""
+        key = kwargs.pop("device_key", None) or load_device_key(cfg.device.key)
+        return cls(
+            store, trust, url=cfg.collector.url, device_id=cfg.device.id, device_key=key,
+            batch_size=cfg.collector.batch_size, timeout_s=cfg.collector.timeout_s,
+            lists_interval_s=cfg.collector.lists_interval_s, venue_id=cfg.venue.id,
+            venue_type=cfg.venue.type, config_path=cfg.source, device_key_path=cfg.device.key,
+            retention_days=cfg.store.retention_days, **kwargs,
+        )
+
+    # --- what the parts know ------------------------------------------------------------------
+
+    @property
+    def failures(self) -> int:
+        """Rounds in a row that stopped without delivering anything (the backoff exponent)."""
+        return self.backoff.failures
+
+    @property
+    def clock_offset_s(self) -> float:
+        """The collector's clock minus this gate's, used for signing."""
+        return self.client.clock_offset_s
+
+    @property
+    def session(self) -> requests.Session:
+        return self.client.session
+
+    def due_in(self) -> float:
+        """Seconds until the next round may start (0 when it may start now)."""
+        return self.backoff.due_in()
+
+    def work_waiting(self) -> bool:
+        """Whether records or alerts wait for upload (False when the store cannot say)."""
+        try:
+            return self.store.oldest_pending_scanned_at() is not None
+        except StoreUnavailable as exc:
+            log.warning("cannot read the queue: %s", exc)
+            return False
+
+    # --- the round ----------------------------------------------------------------------------
+
+    def round(self, *, lists: bool | None = None, progress: Callable[[int], None] | None = None,
+              stop: Callable[[], bool] | None = None) -> RoundResult:
+        """One sync round in the spec's order; never raises for network or collector trouble.
+
+        `lists`: True fetches the lists, False skips them, None (default) fetches them when due.
+        `progress(n)` is told of every n records dealt with; `stop()` is asked between batches.
+        """
+        result = RoundResult()
+        retries_before = self.retrier.retries
+        stopped: Stop | None = None
+        try:
+            if lists or (lists is None and self.lists.due()):
+                self.lists.fetch(result)
+            self.uploader.send_alerts(result)
+            self.uploader.send_batches(result, progress=progress, stop=stop or (lambda: False))
+        except Stop as exc:
+            stopped = exc
+        except StoreUnavailable as exc:
+            stopped = Stop("store", str(exc))
+        if stopped is not None:
+            result.error = str(stopped)
+            result.stopped_by = stopped.kind
+            result.next_attempt_in = self.backoff.stopped(stopped, moved=result.moved)
+            log.warning("sync stopped: %s; next try in %.0f s", stopped, result.next_attempt_in)
+        else:
+            try:
+                self.backoff.completed()
+                self.store.meta_set(META_LAST_SUCCESS, {
+                    "at": self._clock(), "uploaded": result.uploaded,
+                    "duplicates": result.duplicates, "rejected": result.rejected,
+                    "alerts_sent": result.alerts_sent})
+            except StoreUnavailable as exc:
+                log.warning("could not record the sync round: %s", exc)
+        result.pruned = apply_retention(self.store, self.retention_days, self._clock(),
+                                        self.min_free_bytes)
+        try:
+            result.remaining = self.store.queue_depth()
+        except StoreUnavailable as exc:
+            log.warning("could not count the queue: %s", exc)
+            result.remaining = -1
+        # After a round the network ended, one try: the heartbeat must not hold the round.
+        cut_off = stopped is not None and (stopped.transient or stopped.kind == "auth")
+        result.heartbeat_sent = self.heartbeat.send(self.retrier, tries=1 if cut_off else None)
+        result.retries = self.retrier.retries - retries_before
+        return result
+
+    def run_forever(self, stop: Callable[[], bool], **kwargs: Any) -> None:
+        """Rounds beside the kiosk until `stop()`; see `gate.sync.loop.run_forever`."""
+        from gate.sync.loop import run_forever
+
+        run_forever(self, stop, monotonic=self._monotonic, sleep=self._sleep, **kwargs)
+
+    def close(self) -> None:
+        """Close the HTTP session; the store and trust store belong to the caller."""
+        self.client.close()

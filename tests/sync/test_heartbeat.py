@@ -1,0 +1,82 @@
+"""The heartbeat: after every round, delivered or not, the gate's health reaches the collector."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import gate as gate_package
+from gate.faults import FAULTS
+from gate.pipeline import state_paths
+from gate.sync import META_PROBLEM, SyncFaults
+from tests.synckit import make_records, proxy_for
+
+UPLOAD_MD_KEYS = {
+    "device_id", "sent_at", "software_version", "venue_id", "venue_type", "config_sha256",
+    "queue_depth", "oldest_pending_at", "rejected_count", "trust_list_version",
+    "status_list_version", "bulletin_version", "clock_trusted", "faults", "last_scan_at", "uptime_s",
+}
+
+
+def test_after_a_round_the_heartbeat_arrives_with_the_queue_as_the_round_left_it(
+        collector_factory, gate, proxies, tmp_path):
+    collector = collector_factory()
+    config = tmp_path / "gate.toml"
+    config.write_text("[device]\nid = 'gate-test-0001'\n")
+    ids = gate.add(make_records(10))
+    gate.add(make_records(1, start=1_795_000_100.0, venue_id="x\x00"))  # rejected by the collector
+    proxy = proxy_for(proxies, collector, plan={3: "503"}, retry_after="30")
+    result = gate.syncer(proxy.url, batch_size=4, config_path=config, uptime=lambda: 3600.5).round()
+    assert result.stopped_by == "unavailable" and result.heartbeat_sent
+
+    arrived_at, beat = collector.latest_heartbeat()
+    assert set(beat) == UPLOAD_MD_KEYS
+    assert beat["queue_depth"] == 3 == gate.store.queue_depth()
+    assert beat["oldest_pending_at"] == gate.store.get(ids[8]).scanned_at
+    assert beat["last_scan_at"] == gate.store.last_scanned_at()
+    assert beat["device_id"] == "gate-test-0001" and beat["venue_type"] == "residential"
+    assert beat["software_version"] == gate_package.__version__
+    assert beat["config_sha256"] == hashlib.sha256(config.read_bytes()).hexdigest()
+    assert (beat["trust_list_version"], beat["status_list_version"], beat["bulletin_version"]) == (7, 1040, 0)
+    assert beat["rejected_count"] == 0 and beat["uptime_s"] == 3600 and beat["clock_trusted"] is True
+    assert beat["faults"] == ["trust_list_stale"]  # the test trust list expired in 2025
+    assert arrived_at > 0
+
+
+def test_a_round_that_delivered_nothing_still_reports_in(collector_factory, gate, proxies):
+    collector = collector_factory()
+    gate.add(make_records(5))
+    proxy = proxy_for(proxies, collector, plan={1: "cut", 2: "cut", 3: "cut"})
+    result = gate.syncer(proxy.url).round()
+    assert result.stopped_by == "network" and result.heartbeat_sent
+    assert collector.latest_heartbeat()[1]["queue_depth"] == 5
+
+
+def test_the_faults_come_from_the_provider_given(collector_factory, gate):
+    collector = collector_factory()
+    gate.syncer(collector.url, faults=lambda: ["camera_lost"]).round()
+    assert collector.latest_heartbeat()[1]["faults"] == ["camera_lost"]
+
+
+def test_the_sync_process_reports_what_it_knows_in_the_fault_vocabulary(gate, tmp_path):
+    trusted = [True]
+    faults = SyncFaults(gate.store, gate.trust, clock_trusted=lambda: trusted[0],
+                        device_key_path=tmp_path / "device.key")
+    assert faults() == ["device_key_missing", "status_list_missing", "trust_list_missing"]
+    trusted[0] = False
+    gate.store.meta_set(META_PROBLEM, {"status": 401, "error": "unknown_device"})
+    assert faults() == ["clock_untrusted", "device_key_missing", "status_list_missing",
+                        "trust_list_missing", "upload_refused"]
+    assert set(faults()) <= set(FAULTS)
+    assert SyncFaults(gate.store, None, clock_trusted=lambda: True)() == [
+        "status_list_missing", "trust_list_missing", "upload_refused"]
+
+
+def test_a_clock_below_the_kiosks_time_floor_is_reported_untrusted(collector_factory, gate):
+    collector = collector_factory()
+    floor = state_paths(gate.store.path)[1]
+    floor.write_text(json.dumps({"floor": time.time() + 86400}))  # the kiosk has seen tomorrow
+    gate.syncer(collector.url).round()
+    beat = collector.latest_heartbeat()[1]
+    assert beat["clock_trusted"] is False and "clock_untrusted" in beat["faults"]
