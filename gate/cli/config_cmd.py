@@ -8,9 +8,6 @@ Every error is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import json
-import os
-import stat
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,6 +19,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from gate.config import ConfigError, key_kind, loads_config, show_value
+from gate.fileio import replace_atomically
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 
@@ -128,23 +126,4 @@ def parse_value(key: str, raw: str) -> Any:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` so that a crash leaves either the old file or the new one."""
-    target = Path(os.path.realpath(path))
-    folder = target.parent
-    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    replace_atomically(path, text.encode("utf-8"), follow_link=True)
