@@ -76,6 +76,7 @@ class TrustConfig:
 
     dir: Path = Path("keys/trust")
     skew_s: int = 300
+    status_max_age_h: int = 48  # an older status list is in force but stale (trust-list.md)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -236,6 +237,7 @@ SCHEMA: dict[str, dict[str, _Key]] = {
     "trust": {
         "dir": _Key("path"),
         "skew_s": _Key("int", low=0, high=3600),
+        "status_max_age_h": _Key("int", low=1, high=8760),
     },
     "camera": {
         "source": _Key("source"),

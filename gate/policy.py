@@ -37,6 +37,7 @@ STEPS: tuple[tuple[int, str, str], ...] = (
     (4, "temperature_abnormal", "temperature abnormal"),
     (5, "itinerary_risk", "itinerary_risk and itinerary_check on"),
     (6, "otherwise", "otherwise"),
+    (7, "status_list_missing", "an allow, but no status list in force"),
 )
 
 # fmt: off
@@ -50,11 +51,12 @@ MATRIX: dict[str, tuple[str, str, str, str, str]] = {
     "temperature_abnormal":    (REMEASURE,    REMEASURE,    REMEASURE,   REMEASURE,   REMEASURE),
     "itinerary_risk":          ("hold",       "hold",       "hold",      "hold",      "hold"),
     "otherwise":               ("allow",      "allow",      "allow",     "allow",     "allow"),
+    "status_list_missing":     ("manual",     "manual",     "manual",    "manual",    "manual"),
 }
 # fmt: on
 
 # Bump a venue type's number whenever its column changes; recorded with every scan ("metro@1").
-RULES_VERSION: dict[str, int] = {venue_type: 1 for venue_type in VENUE_TYPES}
+RULES_VERSION: dict[str, int] = {venue_type: 2 for venue_type in VENUE_TYPES}  # 2: step 7
 
 # venue type -> situation -> cell
 RULES: dict[str, dict[str, str]] = {
@@ -91,6 +93,7 @@ REASONS: tuple[str, ...] = (
     "fever_confirmed",  # abnormal again within recheck_window_s of the remembered reading
     "itinerary_risk",  # step 5: the itinerary mark with itinerary_check on
     "itinerary_not_checked",  # the itinerary mark, ignored because itinerary_check is off
+    "status_list_missing",  # step 7: an allow, but no status list in force (trust-list.md)
     "store_unavailable",  # outside the rules: the record could not be committed (see `refuse`)
     "attendant_override",  # outside the rules: the attendant let the person through (recorded)
 )
@@ -200,6 +203,10 @@ MESSAGES: dict[tuple[str, str | None], tuple[str, str]] = {
         "体温读数无效：请摘下帽子、正对测温探头重新扫码，或由工作人员人工测温",
         "Not a body temperature: take off the hat, face the thermometer and scan again, or the attendant measures by hand",
     ),
+    ("manual", "status_list_missing"): (
+        "闸机无状态列表，无法确认红黄码变化：请工作人员人工核验，放行将被记录",
+        "No status list on this gate, so a raised status cannot be seen: attendant, check by hand; an override is recorded",
+    ),
     ("manual", "temperature_not_measured"): (
         "本闸机无测温：请工作人员人工测温并核验，放行将被记录",
         "This gate measures no temperature: attendant, measure by hand and decide; an override is recorded",
@@ -299,11 +306,16 @@ def decide(
     last_abnormal_at: float | None,
     now: float,
     clock_trusted: bool,
+    *,
+    status_list_in_force: bool,
 ) -> Decision:
     """The decision for one scan: the steps of venue-rules.md in order, the first that decides, decides.
 
     `temperature_c` is the calibrated reading or None; `last_abnormal_at` is when this gate last
-    remembered an abnormal reading for the code's subject (None: nothing remembered).
+    remembered an abnormal reading for the code's subject (None: nothing remembered);
+    `status_list_in_force` is False while the gate has never applied a good status list (step 7:
+    nobody is admitted on the code alone). It has no default: a caller that does not know must
+    not be taken to know.
     """
     if venue.type not in RULES:
         raise ValueError(f"unknown venue type {venue.type!r}; use one of {', '.join(VENUE_TYPES)}")
@@ -381,7 +393,14 @@ def decide(
 
     # step 6
     cell = cells["otherwise"]
-    return done(cell if cell != ADMIT else "allow", forget=forget)
+    decision = cell if cell != ADMIT else "allow"
+
+    # step 7
+    if decision == "allow" and not status_list_in_force:
+        reasons.append("status_list_missing")
+        if cells["status_list_missing"] != ADMIT:
+            decision = cells["status_list_missing"]
+    return done(decision, forget=forget)
 
 
 def _home_check(code: VerifyResult, venue: VenueConfig) -> tuple[str, str]:
