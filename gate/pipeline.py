@@ -20,6 +20,8 @@ from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
 from gate.codes.verify import verify
 from gate.config import Config
+from gate.faults import record_flags
+from gate.health import state_faults
 from gate.hardware.body import GateBody
 from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
@@ -103,7 +105,8 @@ class Pipeline:
     def scan(self, qr_text: str, reading: Reading | None = None, at: float | None = None) -> ScanOutcome:
         """Judge one QR text. `reading` defaults to measuring now; `at` to the system clock."""
         with self._lock:
-            gate_time = self.floor.at(self.clock() if at is None else at)
+            system = self.clock() if at is None else at
+            gate_time = self.floor.at(system)
             self.trust.refresh()
             self._raise_floor_to_lists()
             skew = self.config.trust.skew_s
@@ -121,8 +124,10 @@ class Pipeline:
             else:
                 failure = None
             decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
-                              last_abnormal, gate_time.now, gate_time.trusted)
-            record = self._record(code, reading, decision, gate_time)
+                              last_abnormal, gate_time.now, gate_time.trusted,
+                              status_list_in_force=self.trust.status_in_force)
+            flags = record_flags(state_faults(self.trust, self.floor, system, self.config))
+            record = self._record(code, reading, decision, gate_time, flags)
             if failure is None:
                 try:
                     self._store().commit(
@@ -136,7 +141,7 @@ class Pipeline:
             if not committed:
                 log.error("scan not recorded, gate stays shut: %s", failure)
                 decision = refuse(decision, "store_unavailable")
-                record = self._record(code, reading, decision, gate_time)
+                record = self._record(code, reading, decision, gate_time, flags)
             # Only now, with the record on disk, may the gate move: an unrecorded scan is a deny.
             pulsed = self.body.show(decision.decision)
             outcome = ScanOutcome(code, reading, decision, record, committed, pulsed, gate_time)
@@ -152,7 +157,8 @@ class Pipeline:
             last = self.last
             if last is None or not last.committed or overridden is None:
                 raise RuntimeError("no recorded scan left to override; the gate stays shut")
-            gate_time = self.floor.at(self.clock())
+            system = self.clock()
+            gate_time = self.floor.at(system)
             record = dataclasses.replace(
                 last.record,
                 id=new_uuid7(gate_time.now),
@@ -165,6 +171,7 @@ class Pipeline:
                 fire_release=self.body.fire_release_active,
                 temperature_raw=None,
                 alert=False,
+                faults=record_flags(state_faults(self.trust, self.floor, system, self.config)),
             )
             self._store().commit(record)
 
@@ -186,7 +193,14 @@ class Pipeline:
             self.floor.raise_to(self.trust.trust_list.issued_at)
         self.floor.raise_to(self.trust.status_issued_at)
 
-    def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime) -> Record:
+    def faults(self) -> list[str]:
+        """The fault codes in force now from the lists and the clock (gate.health.state_faults)."""
+        with self._lock:
+            self.trust.refresh()
+            return state_faults(self.trust, self.floor, self.clock(), self.config)
+
+    def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime,
+                faults: list[str]) -> Record:
         trust_list = self.trust.trust_list
         raw = None
         if reading.object_raw_c is not None or reading.ambient_c is not None:
@@ -209,6 +223,7 @@ class Pipeline:
             fire_release=self.body.fire_release_active,
             temperature_raw=raw,
             alert=decision.alert,
+            faults=list(faults),
         )
 
     def close(self) -> None:

@@ -73,9 +73,8 @@ TEMPERATURE_STATES: tuple[str, ...] = ("normal", "abnormal", "unavailable", "not
 # the steps were taken; the last one is what decided.
 REASONS: tuple[str, ...] = (
     "clock_untrusted",  # step 0: clock not trusted and strict_clock on
-    "code_invalid",  # step 1, followed by the verifier's reason:
+    "code_invalid",  # step 1, followed by the verifier's reason (bad_input: not a code at all):
     *(reason for reason in VERIFIER_REASONS if reason != "ok"),
-    "bad_input",  # the verifier was given something that is not a code at all (cli.md)
     "code_valid",
     "status_unknown",  # a valid code whose status is none of green/yellow/red: refused
     "green",

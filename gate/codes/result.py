@@ -21,6 +21,7 @@ REASONS: tuple[str, ...] = (
     "not_yet_valid",
     "expired",
     "validity_too_long",
+    "bad_input",  # not a code to judge at all: a `now` that is not a finite number (cli.md)
 )
 
 STATUS_NAMES: tuple[str, ...] = ("green", "yellow", "red")

@@ -7,11 +7,13 @@ The algorithm is always the trust list's; the code's own `alg` is only compared 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Protocol
 
 from gate.codes import keys as keylib
 from gate.codes.format import ALG_IDS, FormatError, ParsedCode, parse_text
 from gate.codes.result import STATUS_NAMES, VerifyResult
+from gate.codes.text import shown_or_none
 from gate.codes.trust import TrustedKey, TrustList
 
 DEFAULT_SKEW_S = 300
@@ -32,7 +34,13 @@ class TrustSource(Protocol):
 
 
 def verify(text: str | bytes, trust: TrustSource, now: float, skew: int = DEFAULT_SKEW_S) -> VerifyResult:
-    """Judge one QR text against the lists in force at time `now` (seconds since the epoch)."""
+    """Judge one QR text against the lists in force at time `now` (seconds since the epoch).
+
+    A `now` that is not a finite number (NaN, infinity, not a number at all) is `bad_input`:
+    every comparison with NaN is false, which would pass an expired code.
+    """
+    if not _finite_number(now) or not _finite_number(skew):
+        return VerifyResult.refused("bad_input")
     try:
         return _verify(text, trust, now, skew)
     except FormatError as exc:
@@ -42,6 +50,10 @@ def verify(text: str | bytes, trust: TrustSource, now: float, skew: int = DEFAUL
     except Exception:  # noqa: BLE001
         log.exception("verification fault; code refused as malformed")
         return VerifyResult.refused("malformed")
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> VerifyResult:
@@ -75,8 +87,8 @@ def _verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> Ver
         iat=claims.iat,
         exp=claims.exp,
         itinerary_risk=claims.itinerary_risk,
-        home=claims.home,
-        name=claims.name,
+        home=shown_or_none(claims.home),
+        name=shown_or_none(claims.name),
         status_raised=raised,
     )
 
@@ -109,7 +121,7 @@ def _refused(code: ParsedCode, reason: str) -> VerifyResult:
     return VerifyResult(
         valid=False,
         reason=reason,
-        issuer=claims.iss,
+        issuer=shown_or_none(claims.iss),  # not vouched for by any trusted key
         sub=claims.sub.hex(),
         cti=claims.cti.hex() if claims.cti is not None else None,
         iat=claims.iat,
