@@ -18,7 +18,7 @@ from gate.cli.errors import load_config_or_fail
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from gate.config import ConfigError, key_kind, loads_config, show_value
+from gate.config import ConfigError, key_kind, loads_config, problems, show_value
 from gate.fileio import replace_atomically
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
@@ -64,12 +64,18 @@ def show(config_path: Path, as_json: bool) -> None:
 @config.command("validate")
 @_config_option
 def validate(config_path: Path) -> None:
-    """Check the file; exit 0 when the gate would start with it, 2 (and why) when not."""
+    """Check the file; exit 0 when the gate would start with it, 2 and every problem (one a line) when not."""
+    found = problems(config_path)
+    if found:
+        for line in found:
+            click.echo(line, err=True)
+        click.get_current_context().exit(2)
     cfg = load_config_or_fail(config_path)
     click.echo(f"{config_path}: valid ({cfg.venue.type} gate {cfg.device.id} at {cfg.venue.id})")
 
 
-@config.command("set")
+# A VALUE may be a negative number ("-0.5"): unknown "options" are taken as the value.
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @_config_option
 @click.argument("key")
 @click.argument("value")
