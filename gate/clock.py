@@ -10,6 +10,7 @@ says so on every record.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from gate.fileio import read_regular, replace_atomically
 # How far the floor may run ahead of what is on disk before it is written again: bounds the
 # writes to one per minute of progress, and the loss after a power cut to one minute.
 SAVE_STEP_S = 60.0
-FLOOR_FILE_MAX = 4096  # {"floor": ...} is a few dozen bytes
+FLOOR_FILE_MAX = 4096
+log = logging.getLogger(__name__)  # {"floor": ...} is a few dozen bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class TimeFloor:
         self._clock = clock
         self.floor = 0.0
         self._saved = 0.0
+        self._save_failed = False
         if self.path is not None and (self.path.exists() or self.path.is_symlink()):
             try:
                 self.floor = self._saved = float(json.loads(read_regular(self.path, limit=FLOOR_FILE_MAX))["floor"])
@@ -83,6 +86,16 @@ class TimeFloor:
         if self.path is None:
             self._saved = self.floor
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(self.path, json.dumps({"floor": self.floor}).encode())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(self.path, json.dumps({"floor": self.floor}).encode())
+        except OSError as exc:
+            # A read-only or full disk must not stop the gate: the floor is kept in memory and
+            # written again at the next step; lost at a restart, the lists' issued_at raise it.
+            if not self._save_failed:
+                log.error("time floor %s cannot be written (%s); kept in memory", self.path, exc.strerror or exc)
+            self._save_failed = True
+            self._saved = self.floor
+            return
+        self._save_failed = False
         self._saved = self.floor

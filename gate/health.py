@@ -374,3 +374,15 @@ def state_faults(trust: TrustStore, floor: TimeFloor, now: float, cfg: Config) -
     for code in codes:
         fault(code)  # each one is in the vocabulary
     return sorted(codes)
+
+
+def store_fault(store_path: Path) -> str:
+    """The fault code of a record store that cannot be opened: read-only file system, or unavailable."""
+    folder = Path(store_path).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return "store_read_only" if read_only else "store_unavailable"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from gate.codes.trust import TrustStore
 from gate.codes.verify import verify
 from gate.config import Config
 from gate.faults import record_flags
-from gate.health import state_faults
+from gate.health import state_faults, store_fault
 from gate.hardware.body import GateBody
 from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
@@ -96,6 +97,7 @@ class Pipeline:
         self.floor = floor
         self.clock = clock
         self.last: ScanOutcome | None = None
+        self.store_error: str | None = None  # why the store could not be opened, while it cannot
         self._lock = threading.Lock()
         self._raise_floor_to_lists()
         body.on_override = self.record_override
@@ -184,7 +186,12 @@ class Pipeline:
             if self.store_path is None or now - self._store_tried_at < STORE_RETRY_S:
                 raise StoreUnavailable("the record store could not be opened")
             self._store_tried_at = now
-            self.store = Store(self.store_path)
+            try:
+                self.store = Store(self.store_path)
+            except StoreUnavailable as exc:
+                self.store_error = str(exc)
+                raise
+            self.store_error = None
             log.warning("record store %s opened again", self.store_path)
         return self.store
 
@@ -194,10 +201,14 @@ class Pipeline:
         self.floor.raise_to(self.trust.status_issued_at)
 
     def faults(self) -> list[str]:
-        """The fault codes in force now from the lists and the clock (gate.health.state_faults)."""
+        """The fault codes in force now: the lists and the clock (gate.health.state_faults), and a
+        record store that could not be opened (the gate is shut until it can be)."""
         with self._lock:
             self.trust.refresh()
-            return state_faults(self.trust, self.floor, self.clock(), self.config)
+            codes = state_faults(self.trust, self.floor, self.clock(), self.config)
+            if self.store is None and self.store_path is not None:
+                codes = sorted({*codes, store_fault(self.store_path)})
+            return codes
 
     def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime,
                 faults: list[str]) -> Record:
@@ -257,20 +268,22 @@ def open_pipeline(
 
     store_path = Path(db_path) if db_path is not None else config.store.path
     trust_state, floor_path = state_paths(store_path)
+    store_error = None
     try:
         store: Store | None = Store(store_path)
     except StoreUnavailable as exc:
         log.error("%s; every scan will be refused until it is fixed", exc)
-        store = None
+        store, store_error = None, str(exc)
     try:
         trust = TrustStore(config.trust.dir, trust_state)
-    except OSError:
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("trust state %s cannot be kept (%s); kept in memory", trust_state, exc)
         trust = TrustStore(config.trust.dir, None)  # state folder not writable: keep it in memory
     for problem in trust.load_errors:
         log.warning("trust folder: %s", problem)
     options = dict(body_options or {})
     body = simulated_body(config.io, **options) if simulated_io else GateBody(config.io, **options)
-    return Pipeline(
+    pipeline = Pipeline(
         config,
         trust=trust,
         store=store,
@@ -280,3 +293,5 @@ def open_pipeline(
         clock=clock,
         store_path=store_path,
     )
+    pipeline.store_error = store_error
+    return pipeline

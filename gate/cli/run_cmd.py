@@ -76,6 +76,13 @@ def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None
             sys.stdout.flush()
 
     appliance = start_appliance(config, headless=headless, simulate_io=simulate_io, on_outcome=emit, display_port=port)
+    if appliance.pipeline.store is None:
+        if appliance.display is None:  # nothing to show the fault on: say it once and stop
+            appliance.close()
+            fail(f"Cannot open the record store: {appliance.pipeline.store_error}")
+        # With a screen the gate stays up, shut, showing the fault, and retries the store.
+        logging.getLogger("gate").error("record store unavailable, the gate stays shut: %s",
+                                        appliance.pipeline.store_error)
     if appliance.display is not None:
         logging.getLogger("gate").info("screen at %s", appliance.display.url)
     run_until_stopped(appliance)

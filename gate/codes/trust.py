@@ -267,8 +267,8 @@ class TrustStore:
         try:
             self._open_db()
         except (sqlite3.DatabaseError, TrustError) as exc:
-            if self.state_path is None:
-                raise
+            if self.state_path is None or not _is_damage(exc):
+                raise  # a locked, unreadable or read-only file is not a damaged one: nothing is moved
             self._rebuild(exc)
         self._load_files()
 
@@ -283,7 +283,7 @@ class TrustStore:
                 db.execute("PRAGMA synchronous=FULL")
                 problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
                 if problems != ["ok"]:
-                    raise sqlite3.DatabaseError(f"quick_check: {problems[0]}")
+                    raise _DamagedCache(f"quick_check: {problems[0]}")
             db.executescript(_SCHEMA)
         except BaseException:
             db.close()
@@ -448,6 +448,25 @@ class TrustStore:
                 fileio.replace_atomically(target, content)
         except OSError as exc:
             self.load_errors.append(f"{path}: could not keep a copy ({exc})")
+
+
+class _DamagedCache(sqlite3.DatabaseError):
+    """The state database's own check found it damaged."""
+
+
+# SQLite's result codes for a file that is damaged or not a database at all.
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """True for a cache that is damaged (rebuild it), False for one that is busy, locked or unwritable."""
+    if isinstance(exc, (_DamagedCache, TrustError)):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    message = str(exc)
+    return "malformed" in message or "not a database" in message
 
 
 class _Transaction:

@@ -274,3 +274,22 @@ def test_a_corrupt_cache_is_moved_aside_and_rebuilt_from_the_files_that_verify(p
     assert rebuilt.status_of("CN-JX", (19_999).to_bytes(16, "big")) == (2, NOW)
     rebuilt.close()
     assert TrustStore(pki.trust_dir, state).cache_rebuilt is None  # healthy again
+
+
+def test_a_locked_cache_is_not_mistaken_for_a_damaged_one(tmp_path):
+    from gate.codes.trust import _is_damage
+
+    (tmp_path / "junk.db").write_bytes(os.urandom(4096))
+    with pytest.raises(sqlite3.DatabaseError) as not_a_database:
+        sqlite3.connect(tmp_path / "junk.db").execute("PRAGMA journal_mode=WAL")
+    assert _is_damage(not_a_database.value)
+    holder = sqlite3.connect(tmp_path / "ok.db", isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as locked:
+            sqlite3.connect(tmp_path / "ok.db", timeout=0).execute("SELECT * FROM t").fetchall()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not _is_damage(locked.value)
