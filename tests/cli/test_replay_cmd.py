@@ -192,3 +192,19 @@ def test_gate_run_headless_on_a_read_only_store_is_one_line_and_exit_2(tmp_path,
         assert done.stderr.splitlines()[-1].startswith("Cannot open the record store: store ")
     finally:
         mount.__exit__(None, None, None)
+
+
+def test_a_red_listed_person_is_not_let_in_when_the_status_list_fails_its_signature(tmp_path, pki):
+    from tests.pki import subject_id
+
+    pki.write_status_list(2, [("CN-JX", subject_id("mallory"), 2, NOW - 10)])
+    (pki.trust_dir / "statuslist.json").write_bytes(pki.status_list(2, []))  # the entry cut after signing
+    config = write_config(tmp_path, pki.trust_dir, "metro")
+    result, lines = replay(config, [{"t": NOW, "qr": pki.code("green", subject="mallory"), "temp_c": 36.5}], tmp_path)
+    assert result.exit_code == 0
+    assert lines[0]["decision"] == "manual" and lines[0]["reasons"][-1] == "status_list_missing"
+    assert lines[0]["relay_pulsed"] is False
+    conn = sqlite3.connect(tmp_path / "var" / "scans.db")
+    [(body,)] = conn.execute("SELECT body FROM records").fetchall()
+    conn.close()
+    assert json.loads(body)["faults"] == ["status_list_missing"]
