@@ -23,6 +23,7 @@ id = "gate-test-0001"
 [venue]
 id = "test-gate"
 type = "residential"
+community_codes = ["360102-012"]
 
 [trust]
 dir = "{trust}"
