@@ -569,8 +569,8 @@ def _trust_problems(config: Config, name: str) -> list[str]:
     except (TrustError, ValueError, OSError) as exc:
         return [f"{name}: [trust] dir: {exc}"]
     try:
-        return [f"{name}: [trust] dir: the trust list does not verify: {problem}"
-                for problem in trust.load_errors if Path(problem.partition(": ")[0]).name.startswith(TRUST_FILE)]
+        problem = trust.file_errors.get(TRUST_FILE)
+        return [f"{name}: [trust] dir: the trust list does not verify: {problem}"] if problem else []
     finally:
         trust.close()
 

@@ -27,13 +27,11 @@ def open_trust(trust_dir: Path, no_status_list: bool = False) -> TrustStore:
         store = TrustStore(trust_dir)
     except (TrustError, ValueError, OSError) as exc:
         fail(f"Cannot use the trust folder {trust_dir}: {exc}")
-    problems = {name: [p for p in store.load_errors if Path(p.partition(": ")[0]).name.startswith(name)]
-                for name in (TRUST_FILE, STATUS_FILE)}
     if store.trust_list is None:
-        why = problems[TRUST_FILE][0] if problems[TRUST_FILE] else f"{TRUST_FILE} is absent"
+        why = store.file_errors.get(TRUST_FILE, f"{TRUST_FILE} is absent")
         fail(f"Cannot use the trust folder {trust_dir}: no trust list in force ({why})")
     if not store.status_in_force and not no_status_list:
-        why = problems[STATUS_FILE][0] if problems[STATUS_FILE] else f"{STATUS_FILE} is absent"
+        why = store.file_errors.get(STATUS_FILE, f"{STATUS_FILE} is absent")
         fail(f"Cannot use the trust folder {trust_dir}: no status list in force ({why}); "
              "a raised status cannot be seen: give --no-status-list to verify without one")
     for problem in store.load_errors:

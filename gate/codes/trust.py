@@ -263,6 +263,7 @@ class TrustStore:
         self.status_issued_at = 0
         self.status_in_force = False
         self.load_errors: list[str] = []
+        self.file_errors: dict[str, str] = {}  # TRUST_FILE / STATUS_FILE -> why the folder's copy was refused
         self.cache_rebuilt: str | None = None
         try:
             self._open_db()
@@ -426,11 +427,13 @@ class TrustStore:
                 data = fileio.read_regular(path)
                 sig = fileio.read_text(sig_path, limit=MAX_SIG_BYTES)
             except fileio.FileReadError as exc:
+                self.file_errors[name] = str(exc)
                 self.load_errors.append(str(exc))
                 continue
             try:
                 apply(data, sig)
             except TrustError as exc:
+                self.file_errors[name] = f"{path}: {exc}"
                 self.load_errors.append(f"{path}: {exc}")
 
     def _keep_file(self, name: str, data: bytes, sig: str) -> None:
