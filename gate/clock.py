@@ -10,15 +10,20 @@ says so on every record.
 from __future__ import annotations
 
 import json
-import os
+import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from gate.fileio import read_regular, replace_atomically
+
 # How far the floor may run ahead of what is on disk before it is written again: bounds the
 # writes to one per minute of progress, and the loss after a power cut to one minute.
 SAVE_STEP_S = 60.0
+FLOOR_FILE_MAX = 4096
+log = logging.getLogger(__name__)  # {"floor": ...} is a few dozen bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +43,12 @@ class TimeFloor:
         self._clock = clock
         self.floor = 0.0
         self._saved = 0.0
-        if self.path is not None and self.path.exists():
+        self._save_failed = False
+        if self.path is not None and (self.path.exists() or self.path.is_symlink()):
             try:
-                self.floor = self._saved = float(json.loads(self.path.read_text())["floor"])
+                self.floor = self._saved = float(json.loads(read_regular(self.path, limit=FLOOR_FILE_MAX))["floor"])
+                if not math.isfinite(self.floor):
+                    raise ValueError("floor is not a finite number")
             except (OSError, ValueError, KeyError, TypeError):
                 # An unreadable floor file is as if none were kept; the lists' issued_at
                 # raise the floor again as soon as the trust store is loaded.
@@ -78,11 +86,16 @@ class TimeFloor:
         if self.path is None:
             self._saved = self.floor
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump({"floor": self.floor}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            replace_atomically(self.path, json.dumps({"floor": self.floor}).encode())
+        except OSError as exc:
+            # A read-only or full disk must not stop the gate: the floor is kept in memory and
+            # written again at the next step; lost at a restart, the lists' issued_at raise it.
+            if not self._save_failed:
+                log.error("time floor %s cannot be written (%s); kept in memory", self.path, exc.strerror or exc)
+            self._save_failed = True
+            self._saved = self.floor
+            return
+        self._save_failed = False
         self._saved = self.floor

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,7 +31,14 @@ VOICE_LANGUAGES: tuple[str, ...] = ("zh", "en", "both")
 
 
 class ConfigError(ValueError):
-    """A configuration the gate refuses to start with; str() is one line for the technician."""
+    """A configuration the gate refuses to start with; str() is one line for the technician.
+
+    `problems` holds every problem found (the first is the message), one line each.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,6 +85,7 @@ class TrustConfig:
 
     dir: Path = Path("keys/trust")
     skew_s: int = 300
+    status_max_age_h: int = 48  # an older status list is in force but stale (trust-list.md)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -249,6 +258,7 @@ SCHEMA: dict[str, dict[str, _Key]] = {
     "trust": {
         "dir": _Key("path"),
         "skew_s": _Key("int", low=0, high=3600),
+        "status_max_age_h": _Key("int", low=1, high=8760),
     },
     "camera": {
         "source": _Key("source"),
@@ -445,61 +455,152 @@ class _Refused(Exception):
 
 
 def _build(data: dict[str, Any], base_dir: Path, name: str) -> Config:
+    """The configuration of a parsed document; ConfigError naming the first problem (all in `.problems`)."""
+    config, problems = _build_all(data, base_dir, name)
+    if problems or config is None:
+        raise ConfigError(problems[0], problems)
+    return config
+
+
+def _build_all(data: dict[str, Any], base_dir: Path, name: str) -> tuple[Config | None, list[str]]:
+    """The configuration of a parsed document and every problem with it, one line each.
+
+    A key whose value is refused is left at its default so the rest can still be checked; the
+    configuration is None only when it cannot be built at all.
+    """
+    problems: list[str] = []
     for section, table in data.items():
         if section not in SCHEMA:
             if isinstance(table, dict):
-                raise ConfigError(
+                problems.append(
                     f"{name}: unknown section [{section}]; use one of " + ", ".join(f"[{s}]" for s in SECTIONS)
                 )
-            raise ConfigError(
-                f"{name}: {section} = {show_value(table)} outside a section is not allowed; "
-                "put each key in one of " + ", ".join(f"[{s}]" for s in SECTIONS)
-            )
-        if not isinstance(table, dict):
-            raise ConfigError(f"{name}: {section} = {show_value(table)} is not allowed; [{section}] must be a section")
+            else:
+                problems.append(
+                    f"{name}: {section} = {show_value(table)} outside a section is not allowed; "
+                    "put each key in one of " + ", ".join(f"[{s}]" for s in SECTIONS)
+                )
+        elif not isinstance(table, dict):
+            problems.append(f"{name}: {section} = {show_value(table)} is not allowed; [{section}] must be a section")
 
     sections: dict[str, Any] = {}
     for section, schema in SCHEMA.items():
         table = data.get(section, {})
+        if not isinstance(table, dict):
+            table = {}
         for key in table:
             if key not in schema:
-                raise ConfigError(
+                problems.append(
                     f"{name}: [{section}] unknown key {show_value(key)}; allowed keys: " + ", ".join(schema)
                 )
         values: dict[str, Any] = {}
         for key, spec in schema.items():
             if key not in table:
                 if spec.required:
-                    raise ConfigError(f"{name}: [{section}] {key} is missing; it is required ({_allowed(spec)})")
+                    problems.append(f"{name}: [{section}] {key} is missing; it is required ({_allowed(spec)})")
                 continue
             try:
                 values[key] = _convert(spec, table[key], base_dir)
             except _Refused:
-                raise ConfigError(
+                problems.append(
                     f"{name}: [{section}] {key} = {show_value(table[key])} is not allowed; {_allowed(spec)}"
-                ) from None
+                )
         # a default path is relative to the file too
         cls = _CLASSES[section]
         for f in fields(cls):
             if f.name not in values and schema[f.name].kind == "path":
                 values[f.name] = _resolve(base_dir, str(f.default))
+        if section == "venue" and "type" not in values:
+            values["type"] = VENUE_TYPES[0]  # only so the other keys can be checked; reported above
         sections[section] = cls(**values)
 
-    _check_pins(sections["io"], name)
-    return Config(**sections)
+    for section in ("device", "venue"):
+        ident = getattr(sections[section], "id")
+        if ident and not _ID.fullmatch(ident):
+            problems.append(f"{name}: [{section}] id = {show_value(ident)} is not allowed; "
+                            "use 1-64 letters, digits, '.', '_' or '-'")
+    problems += _pin_problems(sections["io"], sections["temperature"], name)
+    venue = sections["venue"]
+    if venue.type == "residential" and venue.yellow_residents_only and not venue.community_codes:
+        problems.append(f"{name}: [venue] yellow_residents_only = true with no community_codes would turn every "
+                        "yellow resident away; list the compound's community_codes or set yellow_residents_only = false")
+    return Config(**sections), problems
 
 
-def _check_pins(io: IOConfig, name: str) -> None:
-    """Each fitted pin drives or reads one thing: two keys on one pin is a wiring mistake."""
+_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+# The BCM pins each I2C bus of a Raspberry Pi uses (SDA, SCL).
+I2C_PINS: dict[int, tuple[int, int]] = {1: (2, 3), 0: (0, 1)}
+
+
+def _pin_problems(io: IOConfig, temperature: TemperatureConfig, name: str) -> list[str]:
+    """Each fitted pin drives or reads one thing: two keys on one pin, or a part on the
+    thermometer's I2C pins, is a wiring mistake."""
+    problems = []
     used: dict[int, str] = {}
+    i2c = I2C_PINS.get(temperature.i2c_bus, ()) if temperature.sensor == "mlx90614" else ()
     for key, spec in SCHEMA["io"].items():
         pin = getattr(io, key)
         if spec.kind != "pin" or pin is None:
             continue
         if pin in used:
-            raise ConfigError(
+            problems.append(
                 f"{name}: [io] {key} = {pin} is not allowed; pin {pin} is already used by {used[pin]}; "
                 "use a different pin or false when not fitted"
             )
-        used[pin] = key
+        elif pin in i2c:
+            problems.append(
+                f"{name}: [io] {key} = {pin} is not allowed; pin {pin} is the MLX90614's I2C bus "
+                f"{temperature.i2c_bus} (BCM {i2c[0]} and {i2c[1]}); use a different pin"
+            )
+        used.setdefault(pin, key)
+    return problems
 
+
+def problems(path: str | Path) -> list[str]:
+    """Every problem that would stop the gate from starting with the file at `path`, one line each.
+
+    The file's own problems (not TOML, unknown or refused keys, the checks of config.md after
+    parsing), then what it names: a trust folder with no anchor or whose trust list does not
+    verify, and a device key that is missing or not an Ed25519 private key. Empty: it would start.
+    Nothing is written.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return [f"{path}: cannot be read: {exc.strerror or exc}"]
+    except UnicodeDecodeError:
+        return [f"{path}: is not UTF-8 text; save it as UTF-8"]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return [f"{path}: not valid TOML: {exc}"]
+    config, found = _build_all(data, Path(os.path.abspath(path.parent)), str(path))
+    if config is not None:
+        found += _trust_problems(config, str(path)) + _device_key_problems(config, str(path))
+    return found
+
+
+def _trust_problems(config: Config, name: str) -> list[str]:
+    from gate.codes.trust import TRUST_FILE, TrustError, TrustStore
+
+    try:
+        trust = TrustStore(config.trust.dir)  # in memory: nothing written
+    except (TrustError, ValueError, OSError) as exc:
+        return [f"{name}: [trust] dir: {exc}"]
+    try:
+        problem = trust.file_errors.get(TRUST_FILE)
+        return [f"{name}: [trust] dir: the trust list does not verify: {problem}"] if problem else []
+    finally:
+        trust.close()
+
+
+def _device_key_problems(config: Config, name: str) -> list[str]:
+    from gate.sync import SyncSetupError, load_device_key
+
+    try:
+        load_device_key(config.device.key)
+    except SyncSetupError as exc:
+        return [f"{name}: [device] key: {exc}"]
+    return []

@@ -180,9 +180,10 @@ def make_footage(out_dir: Path, keys_dir: Path, start_epoch: int | None = None, 
 
 def write_demo_config(dest: Path, root: Path, *, store: Path, footage: Path | None = None) -> Path:
     """The demo gate's configuration (firmware_config/demo.toml) at `dest`, with its trust folder
-    made absolute and its store (and footage) elsewhere: for benchmarks and tests."""
+    and device key made absolute and its store (and footage) elsewhere: for benchmarks and tests."""
     text = (root / "firmware_config" / "demo.toml").read_text()
     text = text.replace('"../keys/demo/trust"', f'"{root / "keys" / "demo" / "trust"}"')
+    text = text.replace('"../keys/demo/device.key"', f'"{root / "keys" / "demo" / "device.key"}"')
     text = text.replace('"../var/demo/scans.db"', f'"{store}"')
     if footage is not None:
         text = text.replace('"../var/demo/footage.mp4"', f'"{footage}"')

@@ -23,7 +23,7 @@ from typing import Any, Callable, Protocol
 
 import cv2
 
-from gate.faults import FAULTS, fault
+from gate.faults import fault
 from gate.hardware.thermometer import Reading
 from gate.pipeline import Pipeline, ScanOutcome
 from gate.sdnotify import Notifier, watchdog_interval_s
@@ -153,7 +153,9 @@ class Kiosk:
         self.stats = KioskStats()
         self.realtime = False  # footage: play at the footage's own speed (a person is watching)
         self.until_t: float | None = None  # footage: stop after this many seconds of it
-        self.faults: dict[str, str] = {}
+        self.faults: set[str] = set()  # what the kiosk itself sees: camera_lost, thermometer_failing
+        self.fault_details: dict[str, str] = {}  # code -> the detail for the logs and STATUS=
+        self._shown_faults: list[str] | None = None
         self._ready = False
         self._shown_until = 0.0
         self._last_live_view = -1e9
@@ -167,8 +169,8 @@ class Kiosk:
         """Run until `stop` is set or the footage ends; returns what was counted."""
         stop = stop or threading.Event()
         self.pipeline.body.idle()
-        self._body_faults()
-        self._publish({"kind": "idle", "faults": sorted(self.faults.values())})
+        self._shown_faults = self.current_faults()
+        self._publish({"kind": "idle", "faults": self._shown_faults})
         if self.source.live:
             self._run_live(stop)
         else:
@@ -222,7 +224,7 @@ class Kiosk:
             self._ready = True
             self.stats.first_frame_at = time.monotonic()
             self.notifier.ready("camera delivers frames")
-        self.faults.pop("camera", None)
+        self._clear_fault("camera_lost")
         try:
             texts = self.decoder.decode(frame.image)
         # A decoder fault is a frame with nothing found: counted, logged, never a reason to open.
@@ -255,14 +257,11 @@ class Kiosk:
         self.stats.decisions[outcome.decision.decision] += 1
         self.stats.frame_to_decision_ms.append(elapsed * 1000)
         self.stats.measure_ms.append(measured * 1000)
-        had_faults = dict(self.faults)
         if reading.state == "sensor_fault":
-            self.faults["thermometer"] = f"thermometer: {reading.error or 'no reading'}"
+            self._set_fault("thermometer_failing", f"thermometer: {reading.error or 'no reading'}")
         else:
-            self.faults.pop("thermometer", None)
-        self._body_faults()
-        if self.faults != had_faults:
-            self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
+            self._clear_fault("thermometer_failing")
+        self.refresh_faults()
         if self.metrics is not None:
             self.metrics.scan(outcome.decision.decision, elapsed)
         log.info("scan %s: %s %s (%.1f ms)", outcome.record.id, outcome.decision.decision,
@@ -278,23 +277,44 @@ class Kiosk:
     def camera_state(self, state: SourceState, detail: str) -> None:
         """Source state callback: a lost camera shows on the screen and the lights, never opens."""
         if state in (SourceState.LOST, SourceState.RECONNECTING):
-            self.faults["camera"] = f"camera {state.value}: {detail}"
+            self._set_fault("camera_lost", f"camera {state.value}: {detail}")
             if self.pipeline.body.lights is not None:
                 self.pipeline.body.lights.show("yellow", blink=True)
-            self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
+            self.refresh_faults()
             self.notifier.status(f"camera {state.value}: {detail}")
         elif state is SourceState.OPEN:
-            self.faults.pop("camera", None)
+            self._clear_fault("camera_lost")
             self.pipeline.body.idle()
-            self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
+            self.refresh_faults()
 
-    def _body_faults(self) -> None:
-        """The body's parts' faults (a missing sound card) on the screen, in gate.faults' words."""
-        body_faults = self.pipeline.body.faults
-        for code in [c for c in self.faults if c in FAULTS and c not in body_faults]:
-            del self.faults[code]
-        for code in body_faults:
-            self.faults[code] = f"{fault(code).zh} · {fault(code).en}"
+    # -- faults -----------------------------------------------------------------------------
+
+    def current_faults(self) -> list[str]:
+        """Every fault code in force now: the kiosk's own, the body's parts' (a missing sound card) and the
+        decision path's (lists, clock, store)."""
+        try:
+            path_faults = set(self.pipeline.faults()) | set(self.pipeline.body.faults)
+        except Exception:  # noqa: BLE001  (the fault report must never take the loop down)
+            log.warning("could not work out the decision path's faults", exc_info=True)
+            path_faults = set()
+        return sorted(self.faults | path_faults)
+
+    def refresh_faults(self) -> list[str]:
+        """Publish the faults in force to the screen when they changed; returns them."""
+        codes = self.current_faults()
+        if codes != self._shown_faults:
+            self._shown_faults = codes
+            self._publish({"kind": "fault", "faults": codes})
+        return codes
+
+    def _set_fault(self, code: str, detail: str) -> None:
+        fault(code)
+        self.faults.add(code)
+        self.fault_details[code] = detail
+
+    def _clear_fault(self, code: str) -> None:
+        self.faults.discard(code)
+        self.fault_details.pop(code, None)
 
     def _now_on_timeline(self) -> float:
         return self.footage_clock.t if self.footage_clock is not None else time.monotonic()
@@ -306,7 +326,7 @@ class Kiosk:
         self._last_live_view = now
         if self._shown_until:
             self._shown_until = 0.0
-            self._publish({"kind": "idle"} if not self.faults else {"kind": "fault", "faults": sorted(self.faults.values())})
+            self._publish({"kind": "idle", "faults": self._shown_faults or []})
         small = cv2.resize(frame.image, (320, 240), interpolation=cv2.INTER_AREA)
         ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 60])
         if ok:
@@ -320,13 +340,14 @@ class Kiosk:
         if mono - self._last_status >= STATUS_EVERY_S:
             self._last_status = mono
             self.pipeline.floor.tick()
+            self.refresh_faults()
             self.notifier.status(self.status_line())
             self._update_metrics()
 
     def status_line(self) -> str:
         """One line for systemd's STATUS= and the logs."""
         decisions = ", ".join(f"{k} {v}" for k, v in sorted(self.stats.decisions.items())) or "no scans yet"
-        faults = "; ".join(sorted(self.faults.values()))
+        faults = "; ".join(self.fault_details.get(code) or fault(code).en for code in (self._shown_faults or []))
         return f"{self.stats.frames} frames, {decisions}" + (f"; FAULT {faults}" if faults else "")
 
     def _update_metrics(self) -> None:

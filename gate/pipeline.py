@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
 from gate.codes.verify import verify
 from gate.config import Config
+from gate.faults import record_flags
+from gate.health import state_faults, store_fault
 from gate.hardware.body import GateBody
 from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
@@ -95,6 +98,7 @@ class Pipeline:
         self.floor = floor
         self.clock = clock
         self.last: ScanOutcome | None = None
+        self.store_error: str | None = None  # why the store could not be opened, while it cannot
         self._lock = threading.Lock()
         self._raise_floor_to_lists()
         body.on_override = self.record_override
@@ -104,7 +108,8 @@ class Pipeline:
     def scan(self, qr_text: str, reading: Reading | None = None, at: float | None = None) -> ScanOutcome:
         """Judge one QR text. `reading` defaults to measuring now; `at` to the system clock."""
         with self._lock:
-            gate_time = self.floor.at(self.clock() if at is None else at)
+            system = self.clock() if at is None else at
+            gate_time = self.floor.at(system)
             self.trust.refresh()
             self._raise_floor_to_lists()
             skew = self.config.trust.skew_s
@@ -122,10 +127,12 @@ class Pipeline:
             else:
                 failure = None
             decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
-                              last_abnormal, gate_time.now, gate_time.trusted)
+                              last_abnormal, gate_time.now, gate_time.trusted,
+                              status_list_in_force=self.trust.status_in_force)
             if "temperature_out_of_range" in decision.reasons:
                 reading = reading.not_a_body()  # not a body temperature: recorded and shown as none
-            record = self._record(code, reading, decision, gate_time)
+            flags = record_flags(state_faults(self.trust, self.floor, system, self.config))
+            record = self._record(code, reading, decision, gate_time, flags)
             if failure is None:
                 try:
                     self._store().commit(
@@ -139,7 +146,7 @@ class Pipeline:
             if not committed:
                 log.error("scan not recorded, gate stays shut: %s", failure)
                 decision = refuse(decision, "store_unavailable")
-                record = self._record(code, reading, decision, gate_time)
+                record = self._record(code, reading, decision, gate_time, flags)
             # Only now, with the record on disk, may the gate move: an unrecorded scan is a deny.
             pulsed = self.body.show(decision.decision, lines_for(
                 decision.decision, decision.reasons, self.config.venue.type, reading.temperature_c, self.config.voice))
@@ -156,7 +163,8 @@ class Pipeline:
             last = self.last
             if last is None or not last.committed or overridden is None:
                 raise RuntimeError("no recorded scan left to override; the gate stays shut")
-            gate_time = self.floor.at(self.clock())
+            system = self.clock()
+            gate_time = self.floor.at(system)
             record = dataclasses.replace(
                 last.record,
                 id=new_uuid7(gate_time.now),
@@ -169,6 +177,7 @@ class Pipeline:
                 fire_release=self.body.fire_release_active,
                 temperature_raw=None,
                 alert=False,
+                faults=record_flags(state_faults(self.trust, self.floor, system, self.config)),
             )
             self._store().commit(record)
 
@@ -181,7 +190,12 @@ class Pipeline:
             if self.store_path is None or now - self._store_tried_at < STORE_RETRY_S:
                 raise StoreUnavailable("the record store could not be opened")
             self._store_tried_at = now
-            self.store = Store(self.store_path)
+            try:
+                self.store = Store(self.store_path)
+            except StoreUnavailable as exc:
+                self.store_error = str(exc)
+                raise
+            self.store_error = None
             log.warning("record store %s opened again", self.store_path)
         return self.store
 
@@ -190,7 +204,18 @@ class Pipeline:
             self.floor.raise_to(self.trust.trust_list.issued_at)
         self.floor.raise_to(self.trust.status_issued_at)
 
-    def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime) -> Record:
+    def faults(self) -> list[str]:
+        """The fault codes in force now: the lists and the clock (gate.health.state_faults), and a
+        record store that could not be opened (the gate is shut until it can be)."""
+        with self._lock:
+            self.trust.refresh()
+            codes = state_faults(self.trust, self.floor, self.clock(), self.config)
+            if self.store is None and self.store_path is not None:
+                codes = sorted({*codes, store_fault(self.store_path)})
+            return codes
+
+    def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime,
+                faults: list[str]) -> Record:
         trust_list = self.trust.trust_list
         raw = None
         if reading.object_raw_c is not None or reading.ambient_c is not None:
@@ -213,6 +238,7 @@ class Pipeline:
             fire_release=self.body.fire_release_active,
             temperature_raw=raw,
             alert=decision.alert,
+            faults=list(faults),
         )
 
     def close(self) -> None:
@@ -247,14 +273,16 @@ def open_pipeline(
 
     store_path = Path(db_path) if db_path is not None else config.store.path
     trust_state, floor_path = state_paths(store_path)
+    store_error = None
     try:
         store: Store | None = Store(store_path)
     except StoreUnavailable as exc:
         log.error("%s; every scan will be refused until it is fixed", exc)
-        store = None
+        store, store_error = None, str(exc)
     try:
         trust = TrustStore(config.trust.dir, trust_state)
-    except OSError:
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("trust state %s cannot be kept (%s); kept in memory", trust_state, exc)
         trust = TrustStore(config.trust.dir, None)  # state folder not writable: keep it in memory
     for problem in trust.load_errors:
         log.warning("trust folder: %s", problem)
@@ -262,7 +290,7 @@ def open_pipeline(
     if "speaker" not in options:
         options["speaker"] = open_speaker(config.voice, prompt_folder(store_path), simulated=simulated_io)
     body = simulated_body(config.io, **options) if simulated_io else GateBody(config.io, **options)
-    return Pipeline(
+    pipeline = Pipeline(
         config,
         trust=trust,
         store=store,
@@ -272,3 +300,5 @@ def open_pipeline(
         clock=clock,
         store_path=store_path,
     )
+    pipeline.store_error = store_error
+    return pipeline

@@ -35,6 +35,7 @@ STEPS: tuple[tuple[int, str, str], ...] = (
     (4, "temperature_abnormal", "temperature abnormal"),
     (5, "itinerary_risk", "itinerary_risk and itinerary_check on"),
     (6, "otherwise", "otherwise"),
+    (7, "status_list_missing", "an allow, but no status list in force"),
 )
 
 # fmt: off
@@ -48,11 +49,12 @@ MATRIX: dict[str, tuple[str, str, str, str, str]] = {
     "temperature_abnormal":    (REMEASURE,    REMEASURE,    REMEASURE,   REMEASURE,   REMEASURE),
     "itinerary_risk":          ("hold",       "hold",       "hold",      "hold",      "hold"),
     "otherwise":               ("allow",      "allow",      "allow",     "allow",     "allow"),
+    "status_list_missing":     ("manual",     "manual",     "manual",    "manual",    "manual"),
 }
 # fmt: on
 
 # Bump a venue type's number whenever its column changes; recorded with every scan ("metro@1").
-RULES_VERSION: dict[str, int] = {venue_type: 1 for venue_type in VENUE_TYPES}
+RULES_VERSION: dict[str, int] = {venue_type: 2 for venue_type in VENUE_TYPES}  # 2: step 7
 
 # venue type -> situation -> cell
 RULES: dict[str, dict[str, str]] = {
@@ -155,11 +157,16 @@ def decide(
     last_abnormal_at: float | None,
     now: float,
     clock_trusted: bool,
+    *,
+    status_list_in_force: bool,
 ) -> Decision:
     """The decision for one scan: the steps of venue-rules.md in order, the first that decides, decides.
 
     `temperature_c` is the calibrated reading or None; `last_abnormal_at` is when this gate last
-    remembered an abnormal reading for the code's subject (None: nothing remembered).
+    remembered an abnormal reading for the code's subject (None: nothing remembered);
+    `status_list_in_force` is False while the gate has never applied a good status list (step 7:
+    nobody is admitted on the code alone). It has no default: a caller that does not know must
+    not be taken to know.
     """
     if venue.type not in RULES:
         raise ValueError(f"unknown venue type {venue.type!r}; use one of {', '.join(VENUE_TYPES)}")
@@ -236,7 +243,14 @@ def decide(
 
     # step 6
     cell = cells["otherwise"]
-    return done(cell if cell != ADMIT else "allow", forget=forget)
+    decision = cell if cell != ADMIT else "allow"
+
+    # step 7
+    if decision == "allow" and not status_list_in_force:
+        reasons.append("status_list_missing")
+        if cells["status_list_missing"] != ADMIT:
+            decision = cells["status_list_missing"]
+    return done(decision, forget=forget)
 
 
 def _home_check(code: VerifyResult, venue: VenueConfig) -> tuple[str, str]:

@@ -5,7 +5,8 @@ A `Record` is made once per scan, whatever the decision, with an id made at the 
 personal data minimal: the subject's pseudonym (`sub`), never a name.
 
 The JSON keys of upload.md are kept exactly; the project adds `trust_list_stale`,
-`fire_release`, `temperature_raw` and `alert` as new keys.
+`fire_release`, `temperature_raw`, `alert` and `faults` (the codes of gate.faults in force at
+the scan that flag records) as new keys.
 """
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ class Record:
 
     `alert` left as None is worked out from the decision and the code's status.
     `override` is None, or {"record_id": <id of the overridden scan>, "overrode": <its decision>}.
+    `faults` are the codes of gate.faults in force at the scan that flag records (record_flags).
     """
 
     id: str
@@ -161,6 +163,7 @@ class Record:
     fire_release: bool = False
     temperature_raw: dict[str, Any] | None = None
     alert: bool | None = field(default=None)
+    faults: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
@@ -170,6 +173,7 @@ class Record:
         if self.temperature_c is not None:
             object.__setattr__(self, "temperature_c", float(self.temperature_c))
         object.__setattr__(self, "decision_reasons", list(self.decision_reasons))
+        object.__setattr__(self, "faults", list(self.faults))
 
     @property
     def subject_key(self) -> str | None:
@@ -202,6 +206,7 @@ class Record:
             "fire_release": self.fire_release,
             "temperature_raw": dict(self.temperature_raw) if self.temperature_raw is not None else None,
             "alert": self.alert,
+            "faults": list(self.faults),
         }
 
     @classmethod
@@ -234,6 +239,7 @@ class Record:
             fire_release=data.get("fire_release", False),
             temperature_raw=data.get("temperature_raw"),
             alert=data.get("alert"),
+            faults=list(data.get("faults", [])),
         )
 
 
@@ -267,6 +273,10 @@ def _validate(data: Any) -> None:
     for key in ("trust_list_stale", "fire_release", "alert"):
         if key in data:
             _check(data, key, bool)
+    if "faults" in data:
+        _check(data, "faults", list)
+        if not all(isinstance(f, str) for f in data["faults"]):
+            raise ValueError("record key 'faults' must be a list of strings")
     if data.get("temperature_raw") is not None:
         _check(data, "temperature_raw", dict)
 

@@ -99,6 +99,7 @@ VERIFIER_REASONS: tuple[str, ...] = (
     "not_yet_valid",
     "expired",
     "validity_too_long",
+    "bad_input",  # not a code to judge at all: a `now` that is not a finite number (cli.md)
 )
 
 # Every reason a decision can carry, with what it means. A decision's reasons are in the order the

@@ -3,13 +3,15 @@
 # otherwise through sudo. Called by `make install`; safe to run again.
 #   libzbar0     pyzbar's shared library (the second QR decoder)
 #   postgresql   a real server for the collector's PostgreSQL tests
-#   chromium     headless browser for the kiosk screen's test
+#   chromium     headless browser for the kiosk screen's test (and `make demo`'s screen)
+#   fonts-noto-cjk  Chinese glyphs for that screen: without a CJK font every Chinese character
+#                is an empty box
 #   shellcheck   checks the install scripts in the tests
 #   espeak-ng    makes the spoken prompts (Mandarin voice cmn, English en) as WAV files
 #   alsa-utils   aplay, which plays them through the sound card
 set -euo pipefail
 
-packages=(libzbar0 postgresql chromium shellcheck espeak-ng alsa-utils)
+packages=(libzbar0 postgresql chromium fonts-noto-cjk shellcheck espeak-ng alsa-utils)
 if [ "${1:-}" = "--runtime" ]; then
   packages=(libzbar0 espeak-ng alsa-utils)
 fi

@@ -52,3 +52,26 @@ def test_the_floor_never_goes_down(tmp_path):
 def test_an_unreadable_floor_file_counts_as_none(tmp_path):
     (tmp_path / "floor.json").write_text("garbage")
     assert TimeFloor(tmp_path / "floor.json", clock=FakeClock(1)).now().trusted
+
+
+def test_a_floor_that_cannot_be_written_is_kept_in_memory_and_does_not_stop_the_gate(tmp_path, caplog):
+    from gate.clock import TimeFloor
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the floor's folder should be")
+    floor = TimeFloor(blocker / "timefloor.json", clock=lambda: 2_000_000_000.0)
+    floor.raise_to(1_900_000_000.0)
+    floor.save()
+    floor.raise_to(1_900_001_000.0)  # a second failure is not logged again
+    assert floor.floor == 1_900_001_000.0
+    assert floor.now().trusted
+    assert sum("cannot be written" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_fifo_as_the_floor_file_is_not_read(tmp_path):
+    import os
+
+    from gate.clock import TimeFloor
+
+    os.mkfifo(tmp_path / "timefloor.json")
+    assert TimeFloor(tmp_path / "timefloor.json").floor == 0.0

@@ -24,7 +24,7 @@ id = "gate-1"
 
 [venue]
 id = "north-gate"
-type = "residential"
+type = "public_place"
 """
 
 
@@ -79,21 +79,22 @@ def test_the_demo_configuration_uses_the_simulated_sensor_and_paths_beside_the_p
 
 def test_a_minimal_file_takes_every_default_of_the_spec(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, MINIMAL))
-    assert cfg.venue == VenueConfig(id="north-gate", type="residential")
+    assert cfg.venue == VenueConfig(id="north-gate", type="public_place")
     assert cfg.venue.yellow_residents_only and cfg.venue.itinerary_check and not cfg.venue.strict_clock
     assert cfg.temperature == TemperatureConfig()
     assert (cfg.temperature.fever_c, cfg.temperature.recheck_window_s, cfg.temperature.i2c_address) == (37.3, 900, 0x5A)
     assert cfg.camera == CameraConfig(source="0", width=640, height=480, debounce_s=3.0, exposure=None)
     assert cfg.io == IOConfig()
     assert (cfg.io.relay_pin, cfg.io.relay_active_high, cfg.io.fire_release_pin) == (17, False, 5)
-    assert (cfg.trust.skew_s, cfg.store.retention_days) == (300, 28)
+    assert (cfg.trust.skew_s, cfg.trust.status_max_age_h, cfg.store.retention_days) == (300, 48, 28)
     assert (cfg.collector.url, cfg.collector.batch_size, cfg.collector.timeout_s) == ("", 500, 10.0)
-    assert cfg.collector.lists_interval_s == 300.0
     assert cfg.store.path == Path("/var/lib/gate/scans.db")
 
 
 def test_no_compound_is_served_by_default_so_no_yellow_is_let_in_by_default(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, MINIMAL)).venue.community_codes == ()
+    resident = MINIMAL.replace('"public_place"', '"residential"\nyellow_residents_only = false')
+    assert load_config(write(tmp_path, resident)).venue.community_codes == ()
 
 
 def test_relative_paths_are_taken_from_the_files_folder_even_for_defaults(tmp_path: Path) -> None:
@@ -206,8 +207,6 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
         ("[store]\npath = \"\"\n", '[store] path = "" is not allowed; use a non-empty path in quotes'),
         ("[collector]\nbatch_size = 10001\n", "[collector] batch_size = 10001 is not allowed"),
         ("[collector]\ntimeout_s = 0\n", "[collector] timeout_s = 0 is not allowed; use a number above 0.0 and at most 600.0"),
-        ("[collector]\nlists_interval_s = 0\n",
-         "[collector] lists_interval_s = 0 is not allowed; use a number above 0.0 and at most 86400.0"),
         ("[collector]\nurl = \"ftp://x\"\n", '[collector] url = "ftp://x" is not allowed; use "" (no uploads) or an http:// or https:// address'),
         ("[venue.extra]\nx = 1\n", '[venue] unknown key "extra"'),
         # two keys on one pin
@@ -219,7 +218,7 @@ def test_a_bad_value_is_refused_naming_the_key_and_what_is_allowed(tmp_path: Pat
 
 
 def test_a_venue_type_outside_the_five_is_refused(tmp_path: Path) -> None:
-    text = MINIMAL.replace('type = "residential"', 'type = "mall"')
+    text = MINIMAL.replace('type = "public_place"', 'type = "mall"')
     assert refusal(tmp_path, text) == (
         '[venue] type = "mall" is not allowed; use one of residential, public_place, metro, bus_taxi, special_place'
     )
@@ -256,7 +255,90 @@ def test_a_key_outside_any_section_or_a_section_that_is_a_value_is_refused(tmp_p
 
 def test_loads_config_names_the_file_it_would_be(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^/etc/gate/gate.toml: \[venue\] type"):
-        loads_config(MINIMAL.replace("residential", "cinema"), "/etc/gate/gate.toml")
+        loads_config(MINIMAL.replace("public_place", "cinema"), "/etc/gate/gate.toml")
+
+
+# --- the checks after parsing (config.md) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("ident", ["gate\n1", "gate 1", "", "x" * 65, "门1", "a/b", "gate-1\u202e"])
+def test_an_id_other_than_letters_digits_and_dot_underscore_dash_is_refused(tmp_path: Path, ident: str) -> None:
+    import json as _json
+
+    text = MINIMAL.replace('id = "gate-1"', f"id = {_json.dumps(ident)}")
+    assert refusal(tmp_path, text).startswith("[device] id = ")
+
+
+def test_ids_of_letters_digits_and_dot_underscore_dash_up_to_64_are_allowed(tmp_path: Path) -> None:
+    text = MINIMAL.replace('id = "gate-1"', f'id = "{("Ab.9_-" * 11)[:64]}"')
+    assert load_config(write(tmp_path, text)).device.id == ("Ab.9_-" * 11)[:64]
+
+
+@pytest.mark.parametrize(("bus", "pin"), [(1, 2), (1, 3), (0, 0), (0, 1)])
+def test_a_part_on_the_thermometers_i2c_pins_is_refused(tmp_path: Path, bus: int, pin: int) -> None:
+    message = refusal(tmp_path, MINIMAL + f"[temperature]\ni2c_bus = {bus}\n[io]\nrelay_pin = {pin}\n")
+    assert message.startswith(f"[io] relay_pin = {pin} is not allowed; pin {pin} is the MLX90614's I2C bus {bus}")
+
+
+def test_the_i2c_pins_are_free_when_no_mlx90614_is_fitted(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL + '[temperature]\nsensor = "none"\n[io]\nrelay_pin = 2\n'))
+    assert cfg.io.relay_pin == 2
+
+
+def test_a_residential_gate_for_residents_only_must_name_its_compounds(tmp_path: Path) -> None:
+    text = MINIMAL.replace('"public_place"', '"residential"')
+    assert "no community_codes" in refusal(tmp_path, text)
+
+
+def test_every_problem_is_listed_not_only_the_first(tmp_path: Path) -> None:
+    from gate.config import problems
+
+    text = """
+[device]
+id = "gate\\n1"
+key = "no-such.key"
+[venue]
+id = "v"
+type = "residential"
+colour = "red"
+[temperature]
+fever_c = 99
+[io]
+relay_pin = 2
+buzzer_pin = 22
+[trust]
+dir = "no-such-folder"
+"""
+    found = problems(write(tmp_path, text))
+    assert all("\n" not in line for line in found)
+    wanted = ["[venue] unknown key", "[temperature] fever_c = 99", "[device] id", "pin 2 is the MLX90614",
+              "pin 22 is already used", "no community_codes", "[trust] dir", "[device] key"]
+    for want in wanted:
+        assert sum(want in line for line in found) == 1, (want, found)
+    assert len(found) == len(wanted)
+
+
+def test_problems_of_a_file_the_gate_would_start_with_is_empty(tmp_path: Path, pki) -> None:
+    from gate.codes import keys as keylib
+    from gate.config import problems
+
+    keylib.write_private_key(tmp_path / "device.key", keylib.generate("EdDSA"))
+    text = MINIMAL + f'[trust]\ndir = "{pki.trust_dir}"\n'
+    text = text.replace('id = "gate-1"', 'id = "gate-1"\nkey = "device.key"')
+    assert problems(write(tmp_path, text)) == []
+    (pki.trust_dir / "trustlist.json.sig").write_text(pki.sign(b"other"))
+    [line] = problems(write(tmp_path, text))
+    assert "the trust list does not verify" in line
+    (pki.trust_dir / "anchors" / "anchor.pem").unlink()
+    [line] = problems(write(tmp_path, text))
+    assert "no trust anchor" in line
+
+
+def test_problems_of_a_file_that_is_not_toml_is_one_line(tmp_path: Path) -> None:
+    from gate.config import problems
+
+    [line] = problems(write(tmp_path, "[device\n"))
+    assert "not valid TOML" in line
 
 
 @pytest.mark.parametrize(("line", "allowed"), [

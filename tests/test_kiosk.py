@@ -205,3 +205,33 @@ def test_the_kiosk_speaks_each_persons_decision_on_the_simulated_speaker(tmp_pat
     assert [o.decision.decision for o in outcomes] == [p.expect for p in PEOPLE]
     said = " | ".join(speaker.player.texts)  # the demo venue speaks both languages and the temperature
     assert "体温三十六点五度 | 请通行" in said and "请在原地等候工作人员" in said and "Please go through" in said
+
+
+def test_a_read_only_store_shows_on_the_screen_with_the_gate_shut(pki, tmp_path):
+    from gate.display import DisplayServer
+    from gate.store import Store
+    from gate.vision.sources import ImageFolderSource
+    from tests.test_store import _run, mounted
+
+    source = tmp_path / "rw"
+    source.mkdir()
+    Store(source / "scans.db").close()
+    with mounted(tmp_path / "ro", "--bind", str(source)) as ro:
+        if _run("mount", "-o", "remount,bind,ro", str(ro)).returncode != 0:
+            pytest.skip("a read-only bind mount is not permitted here")
+        config = Config(device=DeviceConfig(id="g1"), venue=VenueConfig(id="v", type="metro"),
+                        temperature=TemperatureConfig(sensor="simulated"), trust=TrustConfig(dir=pki.trust_dir),
+                        store=StoreConfig(path=ro / "scans.db"))
+        pipeline = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.4),
+                                 persist_floor=False, clock=lambda: NOW, body_options={"timer": False})
+        folder = tmp_path / "frames"
+        folder.mkdir()
+        import cv2
+
+        cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code("green"), at=(60, 60)))
+        with DisplayServer(port=0).start() as screen:
+            stats = Kiosk(pipeline, ImageFolderSource(folder), display=screen).run()
+            pipeline.close()
+            state = screen.app.snapshot()
+        assert state["faults"] == ["store_read_only"] and state["gate_shut"] is True
+        assert stats.decisions == {"deny": 1} and not pipeline.body.relay_open

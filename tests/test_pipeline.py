@@ -20,10 +20,10 @@ from gate.config import (
     VoiceConfig,
 )
 from gate.hardware.speaker import RecordingPlayer, Speaker
+from gate.vocabulary import saying
 from gate.hardware.thermometer import Reading, SimulatedThermometer
 from gate.pipeline import open_pipeline
 from gate.store import Store
-from gate.vocabulary import saying
 from tests.pki import NOW
 
 NORMAL = Reading(36.5)
@@ -218,6 +218,69 @@ def test_a_store_that_failed_to_open_is_tried_again(pki, tmp_path, monkeypatch):
         assert p.scan(pki.code("green"), NORMAL, at=NOW).decision.reasons[-1] == "store_unavailable"
         blocker.unlink()
         assert p.scan(pki.code("green"), NORMAL, at=NOW + 1).decision.decision == "allow"
+    finally:
+        p.close()
+
+
+# --- no status list in force (trust-list.md), and the faults every record carries ------------
+
+
+def _without_status_list(pki) -> None:
+    (pki.trust_dir / "statuslist.json").unlink()
+    (pki.trust_dir / "statuslist.json.sig").unlink()
+
+
+def test_a_green_code_is_not_admitted_by_a_gate_that_never_had_a_status_list(pki, tmp_path):
+    _without_status_list(pki)
+    p = simulated(make_config(pki, tmp_path))
+    try:
+        outcome = p.scan(pki.code("green"), NORMAL, at=NOW)
+        assert outcome.decision.decision == "manual" and not outcome.relay_pulsed
+        assert outcome.decision.reasons[-1] == "status_list_missing"
+        assert outcome.record.faults == ["status_list_missing"]
+        assert "status_list_missing" in p.faults()
+    finally:
+        p.close()
+
+
+def test_a_red_listed_person_whose_entry_was_cut_after_signing_is_not_admitted(pki, tmp_path):
+    from tests.pki import subject_id
+
+    pki.write_status_list(2, [("CN-JX", subject_id("mallory"), 2, NOW - 10)])
+    status = pki.trust_dir / "statuslist.json"
+    status.write_bytes(pki.status_list(2, []))  # the red entry removed, the signature kept
+    p = simulated(make_config(pki, tmp_path))
+    try:
+        outcome = p.scan(pki.code("green", subject="mallory", iat=NOW - 600), NORMAL, at=NOW)
+        assert outcome.decision.decision == "manual" and not p.body.relay_open
+    finally:
+        p.close()
+
+
+def test_every_record_names_the_faults_that_flag_it(pki, tmp_path):
+    p = simulated(make_config(pki, tmp_path))
+    try:
+        fresh = p.scan(pki.code("green"), NORMAL, at=NOW)
+        assert fresh.record.faults == []
+        late = NOW + 40 * 86400  # trust list expired, status list 40 days old
+        stale = p.scan(pki.code("green", iat=late - 600), NORMAL, at=late)
+        assert stale.record.faults == ["status_list_stale", "trust_list_stale"]
+        behind = p.scan(pki.code("green"), NORMAL, at=NOW - 86400 * 30)  # clock below the floor
+        assert "clock_untrusted" in behind.record.faults
+    finally:
+        p.close()
+
+
+def test_the_override_record_carries_the_faults_in_force_when_it_is_made(pki, tmp_path):
+    _without_status_list(pki)
+    p = simulated(make_config(pki, tmp_path))
+    try:
+        p.scan(pki.code("green"), NORMAL, at=NOW)
+        p.clock = lambda: NOW + 5
+        assert p.body.override()
+        with Store(p.store_path) as store:
+            [override] = [r for r in store.pending(10) if r.override]
+        assert override.faults == ["status_list_missing"]
     finally:
         p.close()
 

@@ -93,6 +93,7 @@ class Case:
     yellow_residents_only: bool
     strict_clock: bool
     clock_trusted: bool
+    status_list: bool = True
 
 
 def expected(case: Case) -> tuple[str, bool, bool]:
@@ -129,15 +130,16 @@ def expected(case: Case) -> tuple[str, bool, bool]:
     # 5: itinerary mark while itinerary checking is on
     if case.itinerary and case.itinerary_check:
         return "hold", False, forget
-    # 6
-    return "allow", False, forget
+    # 6, then 7: an allow without a status list in force is the attendant's to decide
+    return ("allow" if case.status_list else "manual"), False, forget
 
 
 def all_cases(venue: str):
-    for status, temp, itinerary, check, home, yro, strict, trusted in itertools.product(
-        (None, "green", "yellow", "red"), TEMPS, (False, True), (False, True), HOMES, (False, True), (False, True), (False, True)
+    for status, temp, itinerary, check, home, yro, strict, trusted, status_list in itertools.product(
+        (None, "green", "yellow", "red"), TEMPS, (False, True), (False, True), HOMES, (False, True), (False, True),
+        (False, True), (False, True)
     ):
-        yield Case(venue, status, temp, itinerary, check, home, yro, strict, trusted)
+        yield Case(venue, status, temp, itinerary, check, home, yro, strict, trusted, status_list)
 
 
 def run(case: Case) -> Decision:
@@ -160,6 +162,7 @@ def run(case: Case) -> Decision:
         last,
         NOW,
         case.clock_trusted,
+        status_list_in_force=case.status_list,
     )
 
 
@@ -177,9 +180,9 @@ def test_the_whole_matrix_gives_the_spec_decision(venue: str) -> None:
             wrong.append((case, actual))
         assert set(got.reasons) <= set(REASONS), (case, got.reasons)
         assert got.temperature_state in TEMPERATURE_STATES
-        assert got.rules_version == f"{venue}@1"
+        assert got.rules_version == f"{venue}@2"
         assert got.message_zh and got.message_en
-    assert count == 4 * len(TEMPS) * 2 * 2 * 3 * 2 * 2 * 2
+    assert count == 4 * len(TEMPS) * 2 * 2 * 3 * 2 * 2 * 2 * 2
     assert not wrong, f"{len(wrong)} wrong, first: {wrong[:3]}"
 
 
@@ -191,19 +194,19 @@ def residential(**kw) -> VenueConfig:
 
 
 def test_a_yellow_resident_with_a_normal_temperature_is_let_in_with_every_reason_in_order() -> None:
-    d = decide(code("yellow", home="360102-012"), 36.6, residential(), TemperatureConfig(), None, NOW, True)
+    d = decide(code("yellow", home="360102-012"), 36.6, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert d.decision == "allow"
     assert d.reasons == ("code_valid", "yellow", "home_matches", "temperature_normal")
 
 
 def test_a_yellow_visitor_to_a_compound_is_turned_away_because_home_does_not_match() -> None:
-    d = decide(code("yellow", home="360199-001"), 36.6, residential(), TemperatureConfig(), None, NOW, True)
+    d = decide(code("yellow", home="360199-001"), 36.6, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert (d.decision, d.reasons) == ("deny", ("code_valid", "yellow", "home_mismatch"))
     assert "本小区" in d.message_zh
 
 
 def test_an_expired_code_is_refused_with_the_verifiers_reason_and_told_to_refresh() -> None:
-    d = decide(VerifyResult.refused("expired"), 36.6, residential(), TemperatureConfig(), None, NOW, True)
+    d = decide(VerifyResult.refused("expired"), 36.6, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert d.reasons == ("code_invalid", "expired")
     assert d.message_en == "The code has expired: refresh it in the app and scan again"
     assert "刷新" in d.message_zh
@@ -211,53 +214,53 @@ def test_an_expired_code_is_refused_with_the_verifiers_reason_and_told_to_refres
 
 def test_a_red_code_on_a_bus_is_refused_but_still_an_alert() -> None:
     venue = VenueConfig(type="bus_taxi", id="bus-1")
-    d = decide(code("red"), 36.6, venue, TemperatureConfig(), None, NOW, True)
+    d = decide(code("red"), 36.6, venue, TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert (d.decision, d.reasons, d.alert) == ("deny", ("code_valid", "red"), True)
     assert "may not ride" in d.message_en
 
 
 def test_a_yellow_code_rides_the_bus() -> None:
     venue = VenueConfig(type="bus_taxi", id="bus-1")
-    d = decide(code("yellow"), 36.6, venue, TemperatureConfig(), None, NOW, True)
+    d = decide(code("yellow"), 36.6, venue, TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert (d.decision, d.reasons) == ("allow", ("code_valid", "yellow", "yellow_admitted", "temperature_normal"))
 
 
 def test_a_yellow_code_at_a_mall_is_turned_away_whatever_the_temperature() -> None:
     venue = VenueConfig(type="public_place", id="mall")
     for reading in (36.5, 39.0, None):
-        d = decide(code("yellow"), reading, venue, TemperatureConfig(), None, NOW, True)
+        d = decide(code("yellow"), reading, venue, TemperatureConfig(), None, NOW, True, status_list_in_force=True)
         assert (d.decision, d.reasons, d.remember_abnormal) == ("deny", ("code_valid", "yellow"), False)
 
 
 def test_a_green_code_with_the_itinerary_mark_is_held_while_itinerary_checking_is_on() -> None:
-    d = decide(code("green", itinerary=True), 36.6, residential(), TemperatureConfig(), None, NOW, True)
+    d = decide(code("green", itinerary=True), 36.6, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert (d.decision, d.reasons) == ("hold", ("code_valid", "green", "temperature_normal", "itinerary_risk"))
-    off = decide(code("green", itinerary=True), 36.6, residential(itinerary_check=False), TemperatureConfig(), None, NOW, True)
+    off = decide(code("green", itinerary=True), 36.6, residential(itinerary_check=False), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert (off.decision, off.reasons[-1]) == ("allow", "itinerary_not_checked")
 
 
 def test_an_untrusted_clock_only_matters_with_strict_clock() -> None:
-    strict = decide(code("green"), 36.6, residential(strict_clock=True), TemperatureConfig(), None, NOW, False)
+    strict = decide(code("green"), 36.6, residential(strict_clock=True), TemperatureConfig(), None, NOW, False, status_list_in_force=True)
     assert (strict.decision, strict.reasons) == ("manual", ("clock_untrusted",))
-    lax = decide(code("green"), 36.6, residential(), TemperatureConfig(), None, NOW, False)
+    lax = decide(code("green"), 36.6, residential(), TemperatureConfig(), None, NOW, False, status_list_in_force=True)
     assert lax.decision == "allow"
 
 
 def test_a_reading_that_is_not_a_body_temperature_asks_to_measure_again() -> None:
-    d = decide(code("green"), 50.0, residential(), TemperatureConfig(), None, NOW, True)
+    d = decide(code("green"), 50.0, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert (d.decision, d.temperature_state, d.reasons[-1]) == ("manual", "unavailable", "temperature_out_of_range")
     assert "again" in d.message_en
 
 
 def test_without_required_the_code_alone_decides_when_there_is_no_reading() -> None:
-    d = decide(code("green"), None, residential(), TemperatureConfig(required=False), None, NOW, True)
+    d = decide(code("green"), None, residential(), TemperatureConfig(required=False), None, NOW, True, status_list_in_force=True)
     assert (d.decision, d.temperature_state) == ("allow", "unavailable")
-    none = decide(code("green"), None, residential(), TemperatureConfig(required=False, sensor="none"), None, NOW, True)
+    none = decide(code("green"), None, residential(), TemperatureConfig(required=False, sensor="none"), None, NOW, True, status_list_in_force=True)
     assert (none.decision, none.temperature_state) == ("allow", "not_measured")
 
 
 def test_the_temperature_state_describes_the_reading_even_when_an_earlier_step_decided() -> None:
-    d = decide(VerifyResult.refused("bad_signature"), 38.0, residential(), TemperatureConfig(), None, NOW, True)
+    d = decide(VerifyResult.refused("bad_signature"), 38.0, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert (d.decision, d.temperature_state, d.remember_abnormal) == ("deny", "abnormal", False)
 
 
@@ -287,7 +290,8 @@ class Gate:
 
     def scan(self, t: float, reading: float | None, status: str = "green") -> str:
         c = code(status)
-        d = decide(c, reading, self.venue, self.temperature, self.memory.get(c.sub), t, True)
+        d = decide(c, reading, self.venue, self.temperature, self.memory.get(c.sub), t, True,
+                   status_list_in_force=True)
         if d.remember_abnormal:
             self.memory[c.sub] = t
         if d.forget_abnormal:
@@ -323,10 +327,10 @@ def test_the_venue_window_is_used() -> None:
 
 
 def test_a_refer_at_a_compound_says_to_go_by_the_arranged_vehicle() -> None:
-    d = decide(code("green"), 38.0, residential(), TemperatureConfig(), NOW - 10, NOW, True)
+    d = decide(code("green"), 38.0, residential(), TemperatureConfig(), NOW - 10, NOW, True, status_list_in_force=True)
     assert (d.decision, d.reasons[-2:], d.alert) == ("refer", ("temperature_abnormal", "fever_confirmed"), True)
     assert "vehicle" in d.message_en
-    mall = decide(code("green"), 38.0, VenueConfig(type="public_place", id="m"), TemperatureConfig(), NOW - 10, NOW, True)
+    mall = decide(code("green"), 38.0, VenueConfig(type="public_place", id="m"), TemperatureConfig(), NOW - 10, NOW, True, status_list_in_force=True)
     assert "fever clinic" in mall.message_en and "vehicle" not in mall.message_en
 
 
@@ -356,26 +360,26 @@ def test_only_allow_opens_the_gate_and_every_decision_has_lights_and_a_message()
 
 
 def test_refusing_a_decision_for_the_store_keeps_the_gate_shut() -> None:
-    allowed = decide(code("green"), 36.6, residential(), TemperatureConfig(), None, NOW, True)
+    allowed = decide(code("green"), 36.6, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     d = refuse(allowed, "store_unavailable")
     assert (d.decision, d.opens, d.reasons[-1]) == ("deny", False, "store_unavailable")
-    assert d.rules_version == "residential@1" and "technician" in d.message_en
+    assert d.rules_version == "residential@2" and "technician" in d.message_en
     with pytest.raises(ValueError):
         refuse(allowed, "because")
 
 
 def test_an_unknown_venue_type_is_an_error_not_a_decision() -> None:
     with pytest.raises(ValueError):
-        decide(code("green"), 36.6, VenueConfig(type="mall", id="m"), TemperatureConfig(), None, NOW, True)
+        decide(code("green"), 36.6, VenueConfig(type="mall", id="m"), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
 
 
 def test_a_valid_code_without_a_known_status_is_refused() -> None:
-    d = decide(code("purple"), 36.6, residential(), TemperatureConfig(), None, NOW, True)
+    d = decide(code("purple"), 36.6, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert (d.decision, d.reasons) == ("deny", ("code_valid", "status_unknown"))
 
 
 def test_decision_to_json_has_every_field() -> None:
-    d = decide(code("green"), 36.6, residential(), TemperatureConfig(), None, NOW, True)
+    d = decide(code("green"), 36.6, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=True)
     assert d.to_json()["reasons"] == ["code_valid", "green", "temperature_normal"]
     assert set(d.to_json()) == {
         "decision", "reasons", "message_zh", "message_en", "temperature_state",
@@ -392,3 +396,21 @@ def test_decision_to_json_has_every_field() -> None:
 def test_message_for_refuses_a_pair_it_does_not_know(decision, reasons):
     with pytest.raises(ValueError):
         message_for(decision, reasons, "metro")
+
+
+def test_an_allow_without_a_status_list_in_force_is_the_attendants_to_decide() -> None:
+    d = decide(code("green"), 36.6, residential(), TemperatureConfig(), None, NOW, True, status_list_in_force=False)
+    assert d.decision == "manual" and not d.opens
+    assert d.reasons == ("code_valid", "green", "temperature_normal", "status_list_missing")
+    assert "status list" in d.message_en
+
+
+def test_without_a_status_list_a_refusal_stays_a_refusal() -> None:
+    d = decide(code("yellow", home="360199-001"), 36.6, residential(), TemperatureConfig(), None, NOW, True,
+               status_list_in_force=False)
+    assert d.decision == "deny" and "status_list_missing" not in d.reasons
+
+
+def test_the_decision_cannot_be_asked_without_saying_whether_a_status_list_is_in_force() -> None:
+    with pytest.raises(TypeError):
+        decide(code("green"), 36.6, residential(), TemperatureConfig(), None, NOW, True)  # type: ignore[call-arg]

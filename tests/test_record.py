@@ -28,7 +28,7 @@ UPLOAD_MD_KEYS = [
     "temperature_c", "temperature_state", "decision", "decision_reasons", "rules_version",
     "trust_list_version", "override",
 ]
-PROJECT_KEYS = ["trust_list_stale", "fire_release", "temperature_raw", "alert"]
+PROJECT_KEYS = ["trust_list_stale", "fire_release", "temperature_raw", "alert", "faults"]
 
 
 def make_record(**changes) -> Record:
@@ -150,6 +150,7 @@ def test_record_round_trips_through_json():
         override={"record_id": new_uuid7(T - 5), "overrode": "manual"},
         temperature_raw={"object_c": 36.1, "ambient_c": 22.5}, trust_list_stale=True,
         fire_release=False, clock_trusted=False, trust_list_version=None,
+        faults=["clock_untrusted", "status_list_missing"],
     )
     again = Record.from_json(json.loads(json.dumps(record.to_json())))
     assert again == record
@@ -162,6 +163,17 @@ def test_record_from_another_gate_without_project_keys_gets_defaults():
     record = Record.from_json(data)
     assert record.alert is True
     assert (record.trust_list_stale, record.fire_release, record.temperature_raw) == (False, False, None)
+    assert record.faults == []
+
+
+def test_record_faults_must_be_a_list_of_codes():
+    data = make_record().to_json()
+    data["faults"] = "status_list_missing"
+    with pytest.raises(ValueError, match="'faults' must be list"):
+        Record.from_json(data)
+    data["faults"] = [1]
+    with pytest.raises(ValueError, match="'faults' must be a list of strings"):
+        Record.from_json(data)
 
 
 @pytest.mark.parametrize("decision,status,alert", [

@@ -28,7 +28,6 @@ OUTSIDE_DECIDE = {
     "store_unavailable": "policy.refuse, when the record cannot be committed",
     "attendant_override": "pipeline.record_override",
     "bad_input": "gate verify --jsonl, for a line that is not a code at all",
-    "status_list_missing": "venue-rules step 7 (the fail-closed branch adds it to policy.decide)",
 }
 
 
@@ -54,9 +53,11 @@ def every_decision() -> list[tuple[str, policy.Decision]]:
                                 itinerary_check=itinerary_check, strict_clock=strict)
             for sensor, required in itertools.product(("simulated", "none"), (True, False)):
                 temperature = TemperatureConfig(sensor=sensor, required=required)
-                for code, reading, last, trusted in itertools.product(
-                        every_code(), (None, 36.5, 38.2, 24.0, float("nan")), (None, NOW - 60), (True, False)):
-                    decision = policy.decide(code, reading, venue, temperature, last, NOW, trusted)
+                for code, reading, last, trusted, lists in itertools.product(
+                        every_code(), (None, 36.5, 38.2, 24.0, float("nan")), (None, NOW - 60), (True, False),
+                        (True, False)):
+                    decision = policy.decide(code, reading, venue, temperature, last, NOW, trusted,
+                                             status_list_in_force=lists)
                     out.append((venue_type, decision))
                     STATUS_OF[id(decision)] = code.status if code.valid else None
     return out

@@ -8,9 +8,6 @@ Every error is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import json
-import os
-import stat
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,7 +18,8 @@ from gate.cli.errors import load_config_or_fail
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from gate.config import ConfigError, key_kind, loads_config, show_value
+from gate.config import ConfigError, key_kind, loads_config, problems, show_value
+from gate.fileio import replace_atomically
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 
@@ -66,12 +64,18 @@ def show(config_path: Path, as_json: bool) -> None:
 @config.command("validate")
 @_config_option
 def validate(config_path: Path) -> None:
-    """Check the file; exit 0 when the gate would start with it, 2 (and why) when not."""
+    """Check the file; exit 0 when the gate would start with it, 2 and every problem (one a line) when not."""
+    found = problems(config_path)
+    if found:
+        for line in found:
+            click.echo(line, err=True)
+        click.get_current_context().exit(2)
     cfg = load_config_or_fail(config_path)
     click.echo(f"{config_path}: valid ({cfg.venue.type} gate {cfg.device.id} at {cfg.venue.id})")
 
 
-@config.command("set")
+# A VALUE may be a negative number ("-0.5"): unknown "options" are taken as the value.
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @_config_option
 @click.argument("key")
 @click.argument("value")
@@ -128,23 +132,4 @@ def parse_value(key: str, raw: str) -> Any:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` so that a crash leaves either the old file or the new one."""
-    target = Path(os.path.realpath(path))
-    folder = target.parent
-    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    replace_atomically(path, text.encode("utf-8"), follow_link=True)

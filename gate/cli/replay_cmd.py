@@ -105,6 +105,9 @@ def replay(config_path: Path, events_path: Path, db_path: Path | None) -> None:
         fail(f"Cannot use the trust folder {config.trust.dir}: {exc}")
     except HardwareError as exc:
         fail(str(exc))
+    if pipeline.store is None:  # replaying is recording: without a store there is nothing to do
+        pipeline.close()
+        fail(f"Cannot open the record store: {pipeline.store_error}")
     try:
         if str(events_path) == "-":
             replay_events(pipeline, thermometer, sys.stdin, sys.stdout, Path.cwd())

@@ -14,6 +14,7 @@ import click
 
 from gate.cli.errors import fail, load_config_or_fail
 from gate.codes.trust import TrustError
+from gate.config import problems
 from gate.hardware.body import HardwareError
 from gate.kiosk import Appliance, assemble
 from gate.pipeline import ScanOutcome
@@ -30,6 +31,15 @@ def start_appliance(config: Any, **kwargs: Any) -> Appliance:
         fail(f"Cannot use the trust folder {config.trust.dir}: {exc}")
     except HardwareError as exc:
         fail(f"{exc} (use --simulate-io to run without pins)")
+
+
+def refuse_to_start_on_problems(config_path: Path) -> None:
+    """Exit 2 listing every problem (one a line) that `gate config validate` would list."""
+    found = problems(config_path)
+    if found:
+        for line in found:
+            click.echo(line, err=True)
+        click.get_current_context().exit(2)
 
 
 def run_until_stopped(appliance: Appliance) -> None:
@@ -57,6 +67,7 @@ def run_until_stopped(appliance: Appliance) -> None:
 def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None, port: int) -> None:
     """Run the gate: camera, thermometer, rules, relay, lights, screen."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    refuse_to_start_on_problems(config_path)
     config = load_config_or_fail(config_path)
 
     def emit(outcome: ScanOutcome) -> None:
@@ -65,6 +76,13 @@ def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None
             sys.stdout.flush()
 
     appliance = start_appliance(config, headless=headless, simulate_io=simulate_io, on_outcome=emit, display_port=port)
+    if appliance.pipeline.store is None:
+        if appliance.display is None:  # nothing to show the fault on: say it once and stop
+            appliance.close()
+            fail(f"Cannot open the record store: {appliance.pipeline.store_error}")
+        # With a screen the gate stays up, shut, showing the fault, and retries the store.
+        logging.getLogger("gate").error("record store unavailable, the gate stays shut: %s",
+                                        appliance.pipeline.store_error)
     if appliance.display is not None:
         logging.getLogger("gate").info("screen at %s", appliance.display.url)
     run_until_stopped(appliance)

@@ -12,21 +12,29 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from gate import fileio
 from gate.codes import keys as keylib
 
 TRUST_FILE = "trustlist.json"
 STATUS_FILE = "statuslist.json"
 SIG_SUFFIX = ".sig"
 ANCHORS_DIR = "anchors"
+MAX_SIG_BYTES = 64 * 1024  # a base64 signature is under 100 bytes; anything far larger is not one
+CORRUPT_SUFFIX = ".corrupt"  # where a damaged cache database is moved aside before it is rebuilt
+
+log = logging.getLogger(__name__)
 
 
 class TrustError(Exception):
@@ -176,10 +184,18 @@ def parse_status_list(data: bytes) -> StatusList:
 
 
 def load_anchors(directory: Path) -> list[ed25519.Ed25519PublicKey]:
-    """The Ed25519 trust anchors in `directory/*.pem`."""
+    """The Ed25519 trust anchors in `directory/*.pem`; TrustError (one line naming the file) for
+    a file that cannot be read, is not PEM, or is not an Ed25519 public key."""
     anchors = []
     for pem in sorted(Path(directory).glob("*.pem")):
-        key = keylib.load_public_key(pem)
+        try:
+            data = fileio.read_regular(pem)
+        except fileio.FileReadError as exc:
+            raise TrustError(str(exc)) from None
+        try:
+            key = serialization.load_pem_public_key(data)
+        except Exception:  # noqa: BLE001  (ValueError, TypeError, UnsupportedAlgorithm: all one answer)
+            raise TrustError(f"{pem}: not a PEM public key; a trust anchor is an Ed25519 public key in PEM") from None
         if not isinstance(key, ed25519.Ed25519PublicKey):
             raise TrustError(f"{pem}: a trust anchor must be an Ed25519 key")
         anchors.append(key)
@@ -221,7 +237,13 @@ class TrustStore:
 
     `trust_dir` holds `anchors/*.pem` and, when provisioned or kept by sync, the signed files.
     `state_path` is the SQLite file holding what is in force; None keeps it in memory (for
-    `gate verify` on a read-only folder).
+    `gate verify` on a read-only folder). That file is a cache of signed files: one that is
+    unreadable or corrupt is moved aside (`CORRUPT_SUFFIX`) and rebuilt from the files in
+    `trust_dir` that verify, and `cache_rebuilt` says why (fault `trust_cache_rebuilt`).
+
+    `status_in_force` is False until a good status list has been applied on this device: then
+    nobody's raised status can be known, and no code may be admitted on its own (venue-rules.md
+    step 7).
     """
 
     def __init__(self, trust_dir: Path, state_path: Path | None = None) -> None:
@@ -229,26 +251,67 @@ class TrustStore:
         self.anchors = load_anchors(self.trust_dir / ANCHORS_DIR)
         if not self.anchors:
             raise TrustError(f"{self.trust_dir / ANCHORS_DIR}: no trust anchor (*.pem) found")
+        self.state_path = Path(state_path) if state_path is not None else None
         self._writable_dir = state_path is not None
-        if state_path is not None:
-            Path(state_path).parent.mkdir(parents=True, exist_ok=True)
+        if self.state_path is not None:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
         # One connection, used by whichever thread runs the scan (the kiosk's loop, a button
         # callback): calls are serialised by self._lock.
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(":memory:" if state_path is None else str(state_path), isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout=5000")
-        if state_path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
         self.trust_list: TrustList | None = None
         self.status_version = 0
         self.status_issued_at = 0
+        self.status_in_force = False
         self.load_errors: list[str] = []
-        self._data_version = -1
-        self.refresh()
+        self.file_errors: dict[str, str] = {}  # TRUST_FILE / STATUS_FILE -> why the folder's copy was refused
+        self.cache_rebuilt: str | None = None
+        try:
+            self._open_db()
+        except (sqlite3.DatabaseError, TrustError) as exc:
+            if self.state_path is None or not _is_damage(exc):
+                raise  # a locked, unreadable or read-only file is not a damaged one: nothing is moved
+            self._rebuild(exc)
         self._load_files()
+
+    def _open_db(self) -> None:
+        """Open (creating when new) the state database and read what is in force from it."""
+        db = sqlite3.connect(":memory:" if self.state_path is None else str(self.state_path), isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout=5000")
+            if self.state_path is not None:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+                if problems != ["ok"]:
+                    raise _DamagedCache(f"quick_check: {problems[0]}")
+            db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        self._data_version = -1
+        try:
+            self.refresh()
+        except BaseException:
+            db.close()
+            raise
+
+    def _rebuild(self, why: Exception) -> None:
+        """Move a damaged state database aside and start an empty one (filled from the files next)."""
+        assert self.state_path is not None
+        aside = self.state_path.with_name(self.state_path.name + CORRUPT_SUFFIX)
+        os.replace(self.state_path, aside)
+        for suffix in ("-wal", "-shm"):
+            try:
+                os.unlink(str(self.state_path) + suffix)
+            except FileNotFoundError:
+                pass
+        self.trust_list, self.status_version, self.status_issued_at, self.status_in_force = None, 0, 0, False
+        self._open_db()
+        self.cache_rebuilt = (f"{self.state_path}: damaged ({why}); moved aside to {aside.name} "
+                              "and rebuilt from the signed files that verify")
+        log.warning("trust cache %s", self.cache_rebuilt)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -264,6 +327,11 @@ class TrustStore:
                 self.trust_list = parse_trust_list(row[0])
             row = self._db.execute("SELECT version, issued_at FROM document WHERE name='statuslist'").fetchone()
             self.status_version, self.status_issued_at = row if row else (0, 0)
+            self.status_in_force = row is not None
+
+    def status_stale(self, now: float, max_age_s: float) -> bool:
+        """True when the status list in force was issued more than `max_age_s` before `now`."""
+        return self.status_in_force and now - self.status_issued_at > max_age_s
 
     @property
     def trust_version(self) -> int | None:
@@ -333,6 +401,7 @@ class TrustStore:
                 (new.version, new.issued_at),
             )
         self.status_version, self.status_issued_at = new.version, new.issued_at
+        self.status_in_force = True
         if not new.base_version:
             self._keep_file(STATUS_FILE, data, sig_b64.decode() if isinstance(sig_b64, bytes) else sig_b64)
         return True
@@ -352,11 +421,19 @@ class TrustStore:
         for name, apply in ((TRUST_FILE, self.apply_trust_list), (STATUS_FILE, self.apply_status_list)):
             path = self.trust_dir / name
             sig_path = self.trust_dir / (name + SIG_SUFFIX)
-            if not path.exists():
+            if not path.exists() and not path.is_symlink():
                 continue
             try:
-                apply(path.read_bytes(), sig_path.read_text())
-            except (TrustError, OSError) as exc:
+                data = fileio.read_regular(path)
+                sig = fileio.read_text(sig_path, limit=MAX_SIG_BYTES)
+            except fileio.FileReadError as exc:
+                self.file_errors[name] = str(exc)
+                self.load_errors.append(str(exc))
+                continue
+            try:
+                apply(data, sig)
+            except TrustError as exc:
+                self.file_errors[name] = f"{path}: {exc}"
                 self.load_errors.append(f"{path}: {exc}")
 
     def _keep_file(self, name: str, data: bytes, sig: str) -> None:
@@ -365,14 +442,34 @@ class TrustStore:
             return
         path = self.trust_dir / name
         try:
-            if path.exists() and path.read_bytes() == data:
-                return
+            try:
+                if fileio.read_regular(path) == data:
+                    return
+            except fileio.FileReadError:
+                pass  # absent or not a regular file: replaced below
             for target, content in ((path.with_name(name + SIG_SUFFIX), sig.strip().encode() + b"\n"), (path, data)):
-                tmp = target.with_name(target.name + ".tmp")
-                tmp.write_bytes(content)
-                os.replace(tmp, target)
+                fileio.replace_atomically(target, content)
         except OSError as exc:
             self.load_errors.append(f"{path}: could not keep a copy ({exc})")
+
+
+class _DamagedCache(sqlite3.DatabaseError):
+    """The state database's own check found it damaged."""
+
+
+# SQLite's result codes for a file that is damaged or not a database at all.
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """True for a cache that is damaged (rebuild it), False for one that is busy, locked or unwritable."""
+    if isinstance(exc, (_DamagedCache, TrustError)):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    message = str(exc)
+    return "malformed" in message or "not a database" in message
 
 
 class _Transaction:

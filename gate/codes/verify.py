@@ -7,11 +7,13 @@ The algorithm is always the trust list's; the code's own `alg` is only compared 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Protocol
 
 from gate.codes import keys as keylib
 from gate.codes.format import ALG_IDS, FormatError, ParsedCode, parse_text
 from gate.codes.result import REASONS, STATUS_NAMES, VerifyResult
+from gate.codes.text import shown_or_none
 from gate.codes.trust import TrustedKey, TrustList
 
 DEFAULT_SKEW_S = 300
@@ -19,7 +21,7 @@ DEFAULT_SKEW_S = 300
 log = logging.getLogger(__name__)
 
 # The checks of §4 after parsing, in order: a candidate key that fails later got further.
-_ORDER = (*REASONS[REASONS.index("key_revoked"):], "ok")
+_ORDER = (*REASONS[REASONS.index("key_revoked"):REASONS.index("validity_too_long") + 1], "ok")
 
 
 class TrustSource(Protocol):
@@ -31,7 +33,13 @@ class TrustSource(Protocol):
 
 
 def verify(text: str | bytes, trust: TrustSource, now: float, skew: int = DEFAULT_SKEW_S) -> VerifyResult:
-    """Judge one QR text against the lists in force at time `now` (seconds since the epoch)."""
+    """Judge one QR text against the lists in force at time `now` (seconds since the epoch).
+
+    A `now` that is not a finite number (NaN, infinity, not a number at all) is `bad_input`:
+    every comparison with NaN is false, which would pass an expired code.
+    """
+    if not _finite_number(now) or not _finite_number(skew):
+        return VerifyResult.refused("bad_input")
     try:
         return _verify(text, trust, now, skew)
     except FormatError as exc:
@@ -41,6 +49,10 @@ def verify(text: str | bytes, trust: TrustSource, now: float, skew: int = DEFAUL
     except Exception:  # noqa: BLE001
         log.exception("verification fault; code refused as malformed")
         return VerifyResult.refused("malformed")
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> VerifyResult:
@@ -74,8 +86,8 @@ def _verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> Ver
         iat=claims.iat,
         exp=claims.exp,
         itinerary_risk=claims.itinerary_risk,
-        home=claims.home,
-        name=claims.name,
+        home=shown_or_none(claims.home),
+        name=shown_or_none(claims.name),
         status_raised=raised,
     )
 
@@ -108,7 +120,7 @@ def _refused(code: ParsedCode, reason: str) -> VerifyResult:
     return VerifyResult(
         valid=False,
         reason=reason,
-        issuer=claims.iss,
+        issuer=shown_or_none(claims.iss),  # not vouched for by any trusted key
         sub=claims.sub.hex(),
         cti=claims.cti.hex() if claims.cti is not None else None,
         iat=claims.iat,

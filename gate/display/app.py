@@ -1,7 +1,8 @@
 """The screen's web app: the page, its live updates (server-sent events), the camera view, metrics.
 
 `DisplayApp` is a plain WSGI app holding what the screen shows: the last screen state the kiosk
-published (a decision, or idle), the faults in force, and the newest camera frame. Browsers get
+published (a decision, or idle), the faults in force (codes of gate.faults; the state carries
+their Chinese and English lines too), and the newest camera frame. Browsers get
 updates pushed over `/events`; each connection is one `_Stream` with a small bounded backlog
 (oldest dropped first; frame notices coalesced), so a stuck browser can never make the kiosk wait
 or grow memory. A stream holds one server thread for as long as the browser stays, so the number
@@ -30,6 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
 from gate import vocabulary
+from gate.faults import FAULTS, gate_shut
 
 KINDS: tuple[str, ...] = ("decision", "idle", "fault")
 HEARTBEAT_S = 10.0
@@ -94,15 +96,18 @@ class DisplayApp:
 
         A decision or idle replaces what the panel shows; a fault state only sets the fault
         banner (an empty list clears it) and leaves the panel as it is. Any state may carry
-        "faults" to set the banner at the same time.
+        "faults" to set the banner at the same time. Faults are codes of gate.faults (ValueError
+        for any other); the screen shows each one's Chinese and English line from there.
         """
         if not isinstance(state, dict) or state.get("kind") not in KINDS:
             raise ValueError(f"a screen state is a dict whose kind is one of {', '.join(KINDS)}")
         if state["kind"] == "decision":
             state = {**state, **screen_words(state.get("decision"))}
+        if "faults" in state or state["kind"] == "fault":
+            faults = _fault_codes(state.get("faults") or ())
         with self._cond:
             if "faults" in state or state["kind"] == "fault":
-                self._faults = [str(f) for f in state.get("faults") or ()]
+                self._faults = faults
             if state["kind"] != "fault":
                 self._screen = {k: v for k, v in state.items() if k != "faults"}
             self._seq += 1
@@ -145,7 +150,9 @@ class DisplayApp:
     # -- internals --------------------------------------------------------------------------
 
     def _snapshot(self) -> dict[str, Any]:
-        return {**self._screen, "faults": list(self._faults), "seq": self._seq}
+        lines = [FAULTS[code].to_json() for code in self._faults]
+        return {**self._screen, "faults": list(self._faults), "fault_lines": lines,
+                "gate_shut": gate_shut(self._faults), "seq": self._seq}
 
     def _broadcast(self, kind: str, message: bytes) -> None:
         # caller holds self._cond
@@ -286,6 +293,16 @@ def screen_words(decision: Any) -> dict[str, str]:
     words = vocabulary.decision_words(decision)
     return {"headline_zh": words.headline_zh, "headline_en": words.headline_en,
             "panel_class": words.panel_class}
+
+
+def _fault_codes(faults: Any) -> list[str]:
+    """The fault codes of a published state, sorted and checked against gate.faults."""
+    if isinstance(faults, (str, bytes)) or not all(isinstance(f, str) for f in faults):
+        raise ValueError("a screen state's faults are a list of fault codes")
+    for code in faults:
+        if code not in FAULTS:
+            raise ValueError(f"unknown fault code {code!r}: add it to gate.faults")
+    return sorted(set(faults))
 
 
 def _text(start_response: StartResponse, status: str, text: str,

@@ -29,17 +29,30 @@ def gate_toml(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def provisioned(gate_toml: Path, pki) -> Path:
+    """The residential example with its trust folder and device key really there."""
+    from gate.codes import keys as keylib
+
+    keylib.write_private_key(gate_toml.parent / "device.key", keylib.generate("EdDSA"))
+    text = gate_toml.read_text().replace('"/etc/gate/keys/device.key"', '"device.key"')
+    gate_toml.write_text(text.replace('"/etc/gate/keys/trust"', f'"{pki.trust_dir}"'))
+    return gate_toml
+
+
 def gate(runner: CliRunner, *args: str):
     return runner.invoke(main, ["config", *args])
 
 
-def test_validate_says_a_good_file_is_valid(runner: CliRunner, gate_toml: Path) -> None:
+def test_validate_says_a_good_file_is_valid(runner: CliRunner, provisioned: Path) -> None:
+    gate_toml = provisioned
     result = gate(runner, "validate", "--config", str(gate_toml))
     assert result.exit_code == 0
     assert result.stdout == f"{gate_toml}: valid (residential gate gate-nc-0001 at 360102-012-north-gate)\n"
 
 
-def test_validate_refuses_a_bad_file_in_one_line_with_exit_2(runner: CliRunner, gate_toml: Path) -> None:
+def test_validate_refuses_a_bad_file_in_one_line_with_exit_2(runner: CliRunner, provisioned: Path) -> None:
+    gate_toml = provisioned
     gate_toml.write_text(gate_toml.read_text().replace('type = "residential"', 'type = "mall"'))
     result = gate(runner, "validate", "--config", str(gate_toml))
     assert result.exit_code == 2
@@ -48,6 +61,18 @@ def test_validate_refuses_a_bad_file_in_one_line_with_exit_2(runner: CliRunner, 
         f'{gate_toml}: [venue] type = "mall" is not allowed; '
         "use one of residential, public_place, metro, bus_taxi, special_place\n"
     )
+
+
+def test_validate_lists_every_reason_the_gate_would_not_start(runner: CliRunner, gate_toml: Path) -> None:
+    text = gate_toml.read_text().replace('relay_pin = 17', 'relay_pin = 2').replace('"/etc/gate/keys/trust"', '"nowhere"')
+    gate_toml.write_text(text)
+    result = gate(runner, "validate", "--config", str(gate_toml))
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3
+    assert "relay_pin = 2" in lines[0] and "I2C" in lines[0]
+    assert "[trust] dir" in lines[1] and "no trust anchor" in lines[1]
+    assert "[device] key" in lines[2] and "missing" in lines[2]
 
 
 def test_validate_refuses_a_missing_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -205,3 +230,12 @@ def test_values_are_read_as_toml_except_for_text_keys() -> None:
     assert parse_value("venue.id", "2026-01-01") == "2026-01-01"
     assert parse_value("venue.type", '"metro"') == "metro"
     assert parse_value("temperature.fever_c", "hot") == "hot"
+
+
+@pytest.mark.parametrize("value", ["-0.5", "-1", "-4.9"])
+def test_set_takes_a_negative_number_as_written(runner: CliRunner, gate_toml: Path, value: str) -> None:
+    result = gate(runner, "set", "--config", str(gate_toml), "temperature.offset_c", value)
+    assert result.exit_code == 0, result.stderr
+    assert load_config(gate_toml).temperature.offset_c == float(value)
+    again = gate(runner, "set", "temperature.offset_c", value, "--config", str(gate_toml))
+    assert again.exit_code == 0, again.stderr

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from gate.cli import main
-from gate.cli.doctor_cmd import CheckResult, check_speaker, check_thermometer, run_checks
+from gate.codes import issue as issuelib
+from gate.codes import keys as keylib
 from gate.config import Config, StoreConfig, TemperatureConfig, VenueConfig, VoiceConfig
 from gate.hardware.speaker import RecordingPlayer
+from gate.health import CheckResult, check_speaker, check_thermometer, run_checks
 from gate.hardware.thermometer import MLX90614, crc8
 from tests.hardware.test_speaker import has_sound_card
 
@@ -23,6 +26,7 @@ id = "gate-test-0001"
 [venue]
 id = "test-gate"
 type = "residential"
+community_codes = ["360102-012"]
 
 [trust]
 dir = "{trust}"
@@ -77,6 +81,11 @@ def write_config(tmp_path: Path, pki):
     frames = tmp_path / "frames"
     frames.mkdir()
     cv2.imwrite(str(frames / "0001.png"), np.full((480, 640, 3), 128, np.uint8))
+    (tmp_path / "keys").mkdir(exist_ok=True)
+    keylib.write_private_key(tmp_path / "keys" / "device.key", keylib.generate("EdDSA"))
+    fresh = issuelib.make_status_list(2, int(time.time()) - 60, [], 0)  # a status list from today
+    (pki.trust_dir / "statuslist.json").write_bytes(fresh)
+    (pki.trust_dir / "statuslist.json.sig").write_text(pki.sign(fresh))
 
     def write(temperature: str) -> str:
         path = tmp_path / "gate.toml"
@@ -146,14 +155,17 @@ def test_a_crashing_check_is_a_fail_and_the_rest_still_run():
 # -- the command ----------------------------------------------------------------------------
 
 
-def test_doctor_prints_one_line_per_check(runner, write_config):
+def test_doctor_prints_one_line_per_check(runner, write_config, tmp_path):
     result = runner.invoke(main, ["doctor", "--config", write_config('sensor = "simulated"\nsimulated_c = 36.4')])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert "WARN  thermometer: simulated thermometer reading 36.4 °C: not for a gate people pass through" in lines
     assert [line.split(":")[0] for line in lines] == [
-        "OK    camera", "WARN  thermometer", "OK    clock", "OK    trust", "OK    store", "OK    queue",
-        "WARN  collector", ("OK    speaker" if has_sound_card() else "WARN  speaker")]
+        "OK    camera", "WARN  thermometer", "OK    clock", "OK    trust.status_list", "OK    trust",
+        "OK    device_key", "WARN  store", "WARN  collector", ("OK    speaker" if has_sound_card() else "WARN  speaker")]
+    assert "does not exist yet" in lines[-3]
+    assert not (tmp_path / "var").exists()  # the doctor looked, and created nothing
+
 
 
 def test_doctor_json(runner, write_config):
@@ -228,3 +240,81 @@ def test_a_working_speaker_and_a_voice_turned_off_are_ok(tmp_path):
     assert result.level == "OK" and "prompts in zh, volume 80" in result.message
     [off] = check_speaker(dataclasses.replace(config, voice=VoiceConfig(enabled=False)))
     assert (off.level, off.message) == ("OK", "voice prompts off ([voice] enabled = false or volume = 0)")
+
+
+# -- what the doctor must not call OK --------------------------------------------------------
+
+
+def test_doctor_fails_a_missing_device_key(runner, write_config, tmp_path):
+    config = write_config('sensor = "simulated"')
+    (tmp_path / "keys" / "device.key").unlink()
+    result = runner.invoke(main, ["doctor", "--config", config, "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["device_key"]["level"] == "FAIL" and "missing" in checks["device_key"]["message"]
+    assert result.exit_code == 1
+
+
+def test_doctor_fails_a_device_key_that_is_not_ed25519(runner, write_config, tmp_path):
+    config = write_config('sensor = "simulated"')
+    (tmp_path / "keys" / "device.key").unlink()
+    keylib.write_private_key(tmp_path / "keys" / "device.key", keylib.generate("ES256"))
+    result = runner.invoke(main, ["doctor", "--config", config, "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["device_key"]["level"] == "FAIL" and "Ed25519" in checks["device_key"]["message"]
+
+
+@pytest.mark.parametrize("damage", ["absent", "tampered"])
+def test_doctor_fails_without_a_status_list_in_force(runner, write_config, pki, damage):
+    config = write_config('sensor = "simulated"')
+    if damage == "absent":
+        (pki.trust_dir / "statuslist.json").unlink()
+    else:
+        (pki.trust_dir / "statuslist.json").write_bytes(b'{"version": 9, "base_version": 0, "issued_at": 1, "entries": []}')
+    result = runner.invoke(main, ["doctor", "--config", config, "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["trust.status_list"]["level"] == "FAIL"
+    assert "No status list" in checks["trust.status_list"]["message"]
+    assert result.exit_code == 1
+
+
+def test_doctor_warns_of_a_stale_status_list(runner, write_config, pki):
+    config = write_config('sensor = "simulated"')
+    old = issuelib.make_status_list(3, int(time.time()) - 50 * 3600, [], 0)
+    (pki.trust_dir / "statuslist.json").write_bytes(old)
+    (pki.trust_dir / "statuslist.json.sig").write_text(pki.sign(old))
+    result = runner.invoke(main, ["doctor", "--config", config, "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["trust.status_list"]["level"] == "WARN" and "50 h old" in checks["trust.status_list"]["message"]
+    assert result.exit_code == 0
+
+
+def test_doctor_fails_a_store_with_corrupt_pages(runner, write_config, tmp_path):
+    from gate.store import Store
+
+    config = write_config('sensor = "simulated"')
+    path = tmp_path / "var" / "scans.db"
+    with Store(path) as store:
+        store._db.execute("CREATE TABLE filler (x)")
+        store._db.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 200) "
+                          "INSERT INTO filler SELECT randomblob(2000) FROM n")
+    raw = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(3 * page, len(raw) - page, 7 * page):  # scribble over some pages, keep the header
+        raw[offset:offset + 64] = b"\xa5" * 64
+    path.write_bytes(bytes(raw))
+    result = runner.invoke(main, ["doctor", "--config", config, "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["store"]["level"] == "FAIL" and "quick_check" in checks["store"]["message"]
+    assert result.exit_code == 1
+
+
+def test_doctor_keeps_opencvs_own_warnings_off_the_terminal(capfd, tmp_path, write_config):
+    from gate.config import load_config
+    from gate.health import check_camera
+
+    config = Path(write_config('sensor = "simulated"'))
+    config.write_text(config.read_text().replace(str(tmp_path / "frames"), "7"))
+    results = check_camera(load_config(config))
+    assert results[0].level == "FAIL"
+    captured = capfd.readouterr()
+    assert "WARN" not in captured.err and "cap_v4l" not in captured.err and "reconnecting" not in captured.err

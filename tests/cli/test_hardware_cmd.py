@@ -16,6 +16,7 @@ id = "gate-test-0001"
 [venue]
 id = "test-gate"
 type = "residential"
+community_codes = ["360102-012"]
 
 [io]
 relay_pulse_s = 0.1

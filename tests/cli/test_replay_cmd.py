@@ -134,3 +134,77 @@ def test_kill_9_during_a_long_replay_loses_no_printed_record(tmp_path, pki):
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     stored = {row[0] for row in conn.execute("SELECT id FROM records")}
     assert set(printed) <= stored
+
+
+def _read_only_copy(tmp_path: Path, pki):
+    """A store folder (with a store, trust cache and floor in it) on a real read-only bind mount."""
+    from tests.test_store import _run, mounted
+
+    source = tmp_path / "rw"
+    source.mkdir()
+    config = write_config(tmp_path, pki.trust_dir)
+    first, _ = replay(config, [{"t": NOW, "qr": pki.code("green"), "temp_c": 36.5}], tmp_path, db=source / "scans.db")
+    assert first.exit_code == 0
+    mount = mounted(tmp_path / "ro", "--bind", str(source))
+    ro = mount.__enter__()
+    if _run("mount", "-o", "remount,bind,ro", str(ro)).returncode != 0:
+        mount.__exit__(None, None, None)
+        import pytest
+
+        pytest.skip("a read-only bind mount is not permitted here")
+    return config, ro, mount
+
+
+def test_a_store_on_a_read_only_file_system_is_one_line_and_exit_2(tmp_path, pki):
+    config, ro, mount = _read_only_copy(tmp_path, pki)
+    try:
+        events = tmp_path / "events.jsonl"
+        events.write_text(json.dumps({"t": NOW, "qr": pki.code("green"), "temp_c": 36.5}) + "\n")
+        done = subprocess.run([sys.executable, "-m", "gate.cli", "replay", "--config", str(config), "--events",
+                               str(events), "--db", str(ro / "scans.db")], capture_output=True, text=True)
+        assert done.returncode == 2
+        assert "Traceback" not in done.stderr
+        assert done.stderr.splitlines()[-1].startswith("Cannot open the record store: store ")
+        assert done.stdout == ""
+    finally:
+        mount.__exit__(None, None, None)
+
+
+def test_gate_run_headless_on_a_read_only_store_is_one_line_and_exit_2(tmp_path, pki):
+    import cv2
+    import numpy as np
+
+    from gate.codes import keys as keylib
+
+    config, ro, mount = _read_only_copy(tmp_path, pki)
+    try:
+        frames = tmp_path / "frames"
+        frames.mkdir()
+        cv2.imwrite(str(frames / "0001.png"), np.full((48, 64, 3), 128, np.uint8))
+        keylib.write_private_key(tmp_path / "device.key", keylib.generate("EdDSA"))
+        text = config.read_text().replace(str(tmp_path / "var" / "scans.db"), str(ro / "scans.db"))
+        config.write_text(text.replace('id = "gate-replay-1"', 'id = "gate-replay-1"\nkey = "device.key"')
+                          + f'[camera]\nsource = "{frames}"\n')
+        done = subprocess.run([sys.executable, "-m", "gate.cli", "run", "--config", str(config), "--headless"],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        assert done.stderr.splitlines()[-1].startswith("Cannot open the record store: store ")
+    finally:
+        mount.__exit__(None, None, None)
+
+
+def test_a_red_listed_person_is_not_let_in_when_the_status_list_fails_its_signature(tmp_path, pki):
+    from tests.pki import subject_id
+
+    pki.write_status_list(2, [("CN-JX", subject_id("mallory"), 2, NOW - 10)])
+    (pki.trust_dir / "statuslist.json").write_bytes(pki.status_list(2, []))  # the entry cut after signing
+    config = write_config(tmp_path, pki.trust_dir, "metro")
+    result, lines = replay(config, [{"t": NOW, "qr": pki.code("green", subject="mallory"), "temp_c": 36.5}], tmp_path)
+    assert result.exit_code == 0
+    assert lines[0]["decision"] == "manual" and lines[0]["reasons"][-1] == "status_list_missing"
+    assert lines[0]["relay_pulsed"] is False
+    conn = sqlite3.connect(tmp_path / "var" / "scans.db")
+    [(body,)] = conn.execute("SELECT body FROM records").fetchall()
+    conn.close()
+    assert json.loads(body)["faults"] == ["status_list_missing"]

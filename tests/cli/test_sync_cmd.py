@@ -32,6 +32,7 @@ key = "device.key"
 [venue]
 id = "test-gate"
 type = "residential"
+community_codes = ["360102-012"]
 
 [trust]
 dir = "trust"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +164,132 @@ def test_status_table_is_indexed_by_issuer_and_subject(store):
     plan = store._db.execute("EXPLAIN QUERY PLAN SELECT status FROM status WHERE iss='a' AND sub=x'00'").fetchall()
     assert "PRIMARY KEY" in str(plan) or "INDEX" in str(plan)
     assert isinstance(store._db, sqlite3.Connection)
+
+
+# --- the status list in force -------------------------------------------------------------
+
+
+def test_a_status_list_is_in_force_once_a_good_one_was_applied(pki, store):
+    assert store.status_in_force
+    assert not store.status_stale(NOW, 48 * 3600)
+    assert store.status_stale(NOW + 49 * 3600, 48 * 3600)
+
+
+@pytest.mark.parametrize("damage", ["absent", "sig_absent", "tampered"])
+def test_without_a_good_status_list_none_is_in_force(pki, tmp_path, damage):
+    status = pki.trust_dir / "statuslist.json"
+    if damage == "absent":
+        status.unlink()
+        (pki.trust_dir / "statuslist.json.sig").unlink()
+    elif damage == "sig_absent":
+        (pki.trust_dir / "statuslist.json.sig").unlink()
+    else:
+        status.write_bytes(status.read_bytes().replace(b'"version":1', b'"version":2'))
+    for state in (None, tmp_path / "state.db"):
+        store = TrustStore(pki.trust_dir, state)
+        assert store.trust_version == 1
+        assert not store.status_in_force
+        assert not store.status_stale(NOW, 48 * 3600)  # missing, which is worse than stale
+        store.close()
+
+
+def test_a_status_list_applied_once_stays_in_force_when_its_file_is_later_damaged(pki, tmp_path):
+    TrustStore(pki.trust_dir, tmp_path / "state.db").close()
+    (pki.trust_dir / "statuslist.json").write_bytes(b"{}")
+    again = TrustStore(pki.trust_dir, tmp_path / "state.db")
+    assert again.status_in_force and again.load_errors
+
+
+# --- reading the folder safely (trust-list.md "Reading the folder") ----------------------
+
+
+def test_a_fifo_as_the_trust_list_is_a_load_error_not_a_hang(pki):
+    (pki.trust_dir / "trustlist.json").unlink()
+    os.mkfifo(pki.trust_dir / "trustlist.json")
+    store = TrustStore(pki.trust_dir)
+    assert store.trust_list is None
+    assert store.load_errors == [f"{pki.trust_dir / 'trustlist.json'}: is a FIFO; only a regular file is read"]
+
+
+def test_dev_zero_as_the_status_list_is_a_load_error(pki):
+    (pki.trust_dir / "statuslist.json").unlink()
+    (pki.trust_dir / "statuslist.json").symlink_to("/dev/zero")
+    store = TrustStore(pki.trust_dir)
+    assert not store.status_in_force
+    assert "is a device" in store.load_errors[0]
+
+
+def test_a_signature_that_is_not_utf8_is_a_one_line_load_error(pki):
+    (pki.trust_dir / "trustlist.json.sig").write_bytes(b"\xff\xfe\xfd")
+    store = TrustStore(pki.trust_dir)
+    assert store.trust_list is None
+    assert store.load_errors == [f"{pki.trust_dir / 'trustlist.json.sig'}: is not UTF-8 text"]
+
+
+@pytest.mark.parametrize("content", [b"not pem at all", b"\x00\x01\x02" * 50,
+                                     b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"])
+def test_an_anchor_that_is_not_pem_is_a_one_line_trust_error(pki, content):
+    (pki.trust_dir / "anchors" / "bad.pem").write_bytes(content)
+    with pytest.raises(TrustError) as err:
+        TrustStore(pki.trust_dir)
+    assert str(err.value).startswith(str(pki.trust_dir / "anchors" / "bad.pem"))
+    assert "\n" not in str(err.value)
+
+
+def test_a_planted_temporary_link_is_not_followed_when_a_list_is_kept(pki, store, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"untouched")
+    for name in ("trustlist.json.sig.tmp", "trustlist.json.tmp"):
+        (pki.trust_dir / name).symlink_to(victim)
+    data = pki.trust_list(2)
+    assert store.apply_trust_list(data, pki.sign(data))
+    assert victim.read_bytes() == b"untouched"
+    sig = pki.trust_dir / "trustlist.json.sig"
+    assert not sig.is_symlink() and sig.read_text().strip() == pki.sign(data).strip()
+    assert (pki.trust_dir / "trustlist.json").read_bytes() == data
+
+
+# --- the cache database is rebuilt from the signed files ---------------------------------
+
+
+@pytest.mark.parametrize("damage", ["random_bytes", "truncated"])
+def test_a_corrupt_cache_is_moved_aside_and_rebuilt_from_the_files_that_verify(pki, tmp_path, damage):
+    state = tmp_path / "state" / "trust.db"
+    first = TrustStore(pki.trust_dir, state)
+    entries = [("CN-JX", i.to_bytes(16, "big"), 2, NOW) for i in range(20_000)]
+    data = pki.status_list(2, entries)
+    first.apply_status_list(data, pki.sign(data))
+    first.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(state) + suffix).unlink(missing_ok=True)
+    if damage == "random_bytes":
+        state.write_bytes(os.urandom(64 * 1024))
+    else:
+        raw = state.read_bytes()
+        state.write_bytes(raw[: len(raw) // 2])
+    rebuilt = TrustStore(pki.trust_dir, state)
+    assert rebuilt.cache_rebuilt and "rebuilt from the signed files" in rebuilt.cache_rebuilt
+    assert state.with_name("trust.db.corrupt").exists()
+    assert (rebuilt.trust_version, rebuilt.status_version, rebuilt.status_in_force) == (1, 2, True)
+    assert rebuilt.status_of("CN-JX", (19_999).to_bytes(16, "big")) == (2, NOW)
+    rebuilt.close()
+    assert TrustStore(pki.trust_dir, state).cache_rebuilt is None  # healthy again
+
+
+def test_a_locked_cache_is_not_mistaken_for_a_damaged_one(tmp_path):
+    from gate.codes.trust import _is_damage
+
+    (tmp_path / "junk.db").write_bytes(os.urandom(4096))
+    with pytest.raises(sqlite3.DatabaseError) as not_a_database:
+        sqlite3.connect(tmp_path / "junk.db").execute("PRAGMA journal_mode=WAL")
+    assert _is_damage(not_a_database.value)
+    holder = sqlite3.connect(tmp_path / "ok.db", isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as locked:
+            sqlite3.connect(tmp_path / "ok.db", timeout=0).execute("SELECT * FROM t").fetchall()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not _is_damage(locked.value)

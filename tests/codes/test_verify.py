@@ -172,3 +172,26 @@ def test_the_copy_of_the_vectors_in_tests_matches_the_shared_ones():
     for name in ("codes.json", "trust/trustlist.json", "trust/trustlist.json.sig", "trust/statuslist.json",
                  "trust/statuslist.json.sig", "trust/anchors/anchor.pem"):
         assert (copy / name).read_bytes() == (shared / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("now", [float("nan"), float("inf"), float("-inf"), "1795000000", None, True])
+def test_a_now_that_is_not_a_finite_number_is_bad_input(pki, now):
+    store = pki.store()
+    expired = pki.code("green", iat=NOW - 7200, valid_for=600)
+    result = verify(expired, store, now)  # type: ignore[arg-type]
+    assert (result.valid, result.reason) == (False, "bad_input")
+
+
+def test_format_and_control_characters_in_what_a_code_says_are_removed(pki):
+    store = pki.store()
+    code = pki.code("green", name="\u202eEVIL\u202c \u2066张\u200b三\u2069\n\x1b[31m", home="360102-012\u202e")
+    result = verify(code, store, NOW)
+    assert result.valid
+    assert result.name == "EVIL 张三[31m"
+    assert result.home == "360102-012"
+    assert result.to_json()["name"] == "EVIL 张三[31m"
+
+
+def test_a_plain_name_is_kept_as_it_is(pki):
+    result = verify(pki.code("green", name="张*", home="360102-012"), pki.store(), NOW)
+    assert (result.name, result.home) == ("张*", "360102-012")

@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
+from gate.faults import FAULTS
+
 from gate.display import DisplayServer
 from gate.display.app import STREAM_BACKLOG, _Stream
 from gate.metrics import GateMetrics
@@ -151,14 +153,33 @@ def test_a_quiet_stream_gets_heartbeat_comments(screen):
 
 def test_a_fault_sets_the_banner_and_leaves_the_panel(screen):
     screen.publish(DENY)
-    screen.publish({"kind": "fault", "faults": ["camera lost: reconnecting"]})
+    screen.publish({"kind": "fault", "faults": ["camera_lost"]})
     state = screen.app.snapshot()
-    assert state["decision"] == "deny" and state["faults"] == ["camera lost: reconnecting"]
+    assert state["decision"] == "deny" and state["faults"] == ["camera_lost"]
+    assert state["fault_lines"] == [{"code": "camera_lost", "en": "Camera lost: reconnecting",
+                                     "zh": "摄像头断开，正在重连", "shuts_gate": True}]
+    assert state["gate_shut"] is True
     screen.publish({"kind": "fault", "faults": []})
+    assert screen.app.snapshot()["faults"] == [] and screen.app.snapshot()["gate_shut"] is False
+    screen.publish({"kind": "idle", "faults": ["thermometer_failing"]})
+    assert screen.app.snapshot() == {"kind": "idle", "faults": ["thermometer_failing"],
+                                     "fault_lines": [FAULTS["thermometer_failing"].to_json()],
+                                     "gate_shut": False, "seq": state["seq"] + 2}
+
+
+def test_state_json_lists_every_fault_with_its_lines(screen):
+    screen.publish({"kind": "fault", "faults": ["trust_list_stale", "clock_untrusted"]})
+    status, _, body = get(screen, "/state.json")
+    state = json.loads(body)
+    assert status == 200 and state["faults"] == ["clock_untrusted", "trust_list_stale"]
+    assert [line["zh"] for line in state["fault_lines"]] == ["时钟不可信", "信任列表已过期"]
+
+
+def test_a_fault_that_is_not_in_the_vocabulary_is_refused(screen):
+    for bad in (["camera lost: reconnecting"], "camera_lost", [3]):
+        with pytest.raises(ValueError):
+            screen.publish({"kind": "fault", "faults": bad})
     assert screen.app.snapshot()["faults"] == []
-    screen.publish({"kind": "idle", "faults": ["thermometer not answering"]})
-    assert screen.app.snapshot() == {"kind": "idle", "faults": ["thermometer not answering"],
-                                     "seq": state["seq"] + 2}
 
 
 def test_a_state_without_a_known_kind_is_refused(screen):
@@ -259,11 +280,11 @@ def test_metrics_are_served_from_the_registry_given(screen):
 
 
 def test_health(screen):
-    screen.publish({"kind": "fault", "faults": ["camera lost"]})
+    screen.publish({"kind": "fault", "faults": ["camera_lost"]})
     status, _, body = get(screen, "/healthz")
     health = json.loads(body)
     assert status == 200 and health["ok"] is True
-    assert health["faults"] == ["camera lost"] and health["frame_age_s"] is None
+    assert health["faults"] == ["camera_lost"] and health["frame_age_s"] is None
 
 
 def test_stop_ends_open_streams_and_a_restart_keeps_the_state():

@@ -43,6 +43,57 @@ def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, t
         assert "36.4" in text
 
 
+def _screen_pipeline(pki, tmp_path, clock):
+    config = Config(device=DeviceConfig(id="g1"), venue=VenueConfig(id="v", type="metro"),
+                    temperature=TemperatureConfig(sensor="simulated"), trust=TrustConfig(dir=pki.trust_dir),
+                    store=StoreConfig(path=tmp_path / "scans.db"))
+    return open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.4), persist_floor=False,
+                         clock=clock, body_options={"timer": False})
+
+
+@pytest.mark.parametrize(("at", "faults"), [
+    (NOW, []),
+    (NOW - 30 * 86400, ["clock_untrusted"]),  # the system clock below the lists' issued_at
+    (NOW + 40 * 86400, ["status_list_stale", "trust_list_stale"]),
+])
+def test_every_condition_that_flags_records_shows_on_the_screen(pki, tmp_path, at, faults):
+    import json
+    import urllib.request
+
+    pipeline = _screen_pipeline(pki, tmp_path, lambda: at)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code("green", iat=at - 600), at=(60, 60)))
+    with DisplayServer(port=0).start() as screen, HeadlessChromium(width=800, height=480) as browser:
+        browser.open(screen.url)
+        outcomes = []
+        kiosk = Kiosk(pipeline, ImageFolderSource(folder), display=screen, on_outcome=outcomes.append)
+        kiosk.run()
+        pipeline.close()
+        with urllib.request.urlopen(screen.url + "state.json") as answer:
+            state = json.load(answer)
+        assert state["faults"] == faults
+        assert outcomes[0].record.faults == faults  # the screen and the record say the same
+        if faults:
+            browser.wait_for("!document.getElementById('fault').hidden")
+            text = str(browser.evaluate("document.getElementById('fault').innerText"))
+            for line in state["fault_lines"]:
+                assert f"{line['zh']} · {line['en']}" in text
+
+
+def test_no_status_list_in_force_shows_on_the_screen_and_every_scan_is_manual(pki, tmp_path):
+    (pki.trust_dir / "statuslist.json").unlink()
+    pipeline = _screen_pipeline(pki, tmp_path, lambda: NOW)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code("green"), at=(60, 60)))
+    with DisplayServer(port=0).start() as screen:
+        stats = Kiosk(pipeline, ImageFolderSource(folder), display=screen).run()
+        pipeline.close()
+        assert stats.decisions == {"manual": 1}
+        assert screen.app.snapshot()["faults"] == ["status_list_missing"]
+
+
 def test_a_missing_sound_card_is_on_the_screens_fault_banner_and_the_gate_still_works(pki, tmp_path):
     config = Config(device=DeviceConfig(id="g1"), venue=VenueConfig(id="v", type="metro"),
                     temperature=TemperatureConfig(sensor="simulated"), trust=TrustConfig(dir=pki.trust_dir),

@@ -116,11 +116,21 @@ def test_a_name_from_a_code_is_shown_as_text_never_as_markup(screen, browser):
 
 
 def test_the_fault_banner_shows_and_clears(screen, browser):
-    show(screen, browser, {"kind": "fault", "faults": ["camera lost: reconnecting"]})
+    show(screen, browser, {"kind": "idle", "faults": ["clock_untrusted"]})
     assert browser.evaluate("document.getElementById('fault').hidden") is False
-    assert "camera lost: reconnecting" in visible_text(browser)
+    assert "时钟不可信 · Clock not trusted" in visible_text(browser)
+    assert "Hold your health code up" in visible_text(browser)  # a flag, not a shut gate
     show(screen, browser, {"kind": "fault", "faults": []})
     assert browser.evaluate("document.getElementById('fault').hidden") is True
+
+
+def test_a_fault_that_shuts_the_gate_says_so_instead_of_inviting_a_scan(screen, browser):
+    show(screen, browser, {"kind": "idle", "faults": ["store_read_only"]})
+    text = visible_text(browser)
+    assert "存储卡只读，闸机已关闭" in text and "The gate is shut: ask the attendant" in text
+    assert "Hold your health code up" not in text
+    show(screen, browser, {"kind": "idle", "faults": []})
+    assert "Hold your health code up" in visible_text(browser)
 
 
 def test_the_live_view_shows_the_newest_frame_while_idle(screen, browser):
@@ -135,8 +145,7 @@ def test_the_live_view_shows_the_newest_frame_while_idle(screen, browser):
 def test_the_longest_message_with_faults_fits_pi_screens(screen, size):
     width, height = size
     state = decision_state("hold")  # the itinerary message, the longest of the table
-    state["faults"] = ["摄像头断开，正在重连 · camera lost: reconnecting",
-                       "测温仪无响应 · thermometer not answering"]
+    state["faults"] = ["camera_lost", "thermometer_failing", "status_list_missing", "clock_untrusted"]
     with HeadlessChromium(width=width, height=height) as chromium:
         chromium.open(screen.url)
         show(screen, chromium, state)

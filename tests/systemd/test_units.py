@@ -102,3 +102,10 @@ def test_systemd_rates_each_unit_exposure_ok(name):
         pytest.skip("this systemd-analyze cannot rate a unit file offline")
     limit = 5.0 if name == "gate-display.service" else 2.5  # a browser needs namespaces
     assert float(match.group(1)) <= limit
+
+
+def test_the_readme_names_every_unit_and_how_a_config_change_takes_effect():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    units = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "systemd").glob("*.service"))
+    assert units and all(f"`{unit}`" in readme for unit in units)
+    assert "gate config set" in readme and "systemctl restart gate-kiosk" in readme

@@ -13,19 +13,23 @@ function text(id, value) {
   $(id).textContent = value == null ? "" : String(value);
 }
 
-function renderFaults(faults) {
+// Faults arrive as codes with their lines from the gate's one fault vocabulary (gate/faults.py).
+function renderFaults(lines, shut) {
   const list = $("fault-list");
-  list.replaceChildren(...(faults || []).map((f) => {
+  list.replaceChildren(...(lines || []).map((f) => {
     const item = document.createElement("li");
-    item.textContent = f;
+    item.textContent = f.zh + " · " + f.en;
+    item.dataset.code = f.code;
     return item;
   }));
-  $("fault").hidden = !(faults && faults.length);
+  $("fault").hidden = !(lines && lines.length);
+  body.dataset.gateShut = shut ? "1" : "";
+  $("shut-prompt").hidden = !shut;
 }
 
 function render(state) {
   body.dataset.seq = String(state.seq);
-  renderFaults(state.faults);
+  renderFaults(state.fault_lines, state.gate_shut);
   const decision = state.kind === "decision" && state.panel_class ? String(state.decision) : "";
   body.dataset.kind = decision ? "decision" : "idle";
   body.dataset.decision = decision;

@@ -1,0 +1,411 @@
+"""Is this gate fit to run, and which faults hold now: the checks of `gate doctor` as a library.
+
+Each check is a function of the configuration returning `CheckResult`s (name, level, message,
+details); `CHECKS` lists them in the order they run and `run_checks` runs them all. Levels: OK,
+WARN (works, but look at it), FAIL (the gate will not work properly). The checks only read: a
+record store, trust cache or time floor that does not exist is not created (SQLite files are
+opened with mode=ro URIs where they are only looked at).
+
+`state_faults` names the fault codes (gate.faults) that hold for a gate now from its trust
+store, time floor and configuration: what the screen shows, what records are flagged with and
+what the heartbeat reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from gate.clock import TimeFloor
+from gate.codes.trust import CORRUPT_SUFFIX, TrustError, TrustStore
+from gate.config import Config
+from gate.faults import fault
+from gate.hardware.speaker import AplayPlayer, Player, Speaker
+from gate.hardware.thermometer import Thermometer, open_thermometer
+from gate.policy import is_body_temperature
+from gate.voice import PromptCache, every_line, prompt_folder
+
+CAMERA_WAIT_S = 5.0
+STORE_MIN_FREE_MB = 200
+QUEUE_WARN_H = 72
+LEVELS: tuple[str, ...] = ("OK", "WARN", "FAIL")
+
+# Human skin is about 0.98; the sensor leaves the factory at 1.0. Far from both, someone
+# has reprogrammed EEPROM 0x24 and every reading is off.
+EMISSIVITY_MIN = 0.95
+# The MLX90614's medical accuracy (±0.2 °C) holds for sensor ambients within about 16-40 °C;
+# a colder or hotter box still reads, less accurately.
+AMBIENT_RANGE_C = (10.0, 40.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One line of the doctor's report."""
+
+    name: str
+    level: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "level": self.level, "message": self.message, **self.details}
+
+
+Check = Callable[[Config], list[CheckResult]]
+
+
+def check_thermometer(cfg: Config, thermometer: Thermometer | None = None) -> list[CheckResult]:
+    """Read the thermometer once: raw object, ambient and emissivity for the technician."""
+    t = cfg.temperature
+    if thermometer is None:
+        thermometer = open_thermometer(t)
+    try:
+        reading = thermometer.read()
+        emissivity = thermometer.emissivity()
+    finally:
+        thermometer.close()
+    details = {
+        "sensor": t.sensor,
+        "temperature_c": reading.temperature_c,
+        "object_raw_c": reading.object_raw_c,
+        "ambient_c": reading.ambient_c,
+        "emissivity": emissivity,
+        "state": reading.state,
+    }
+    if t.sensor == "none":
+        if t.required:
+            return [CheckResult("thermometer", "WARN", "no thermometer fitted and temperature.required = true: "
+                                "every scan will need the attendant (manual)", details)]
+        return [CheckResult("thermometer", "OK", "no thermometer fitted (temperature not required)", details)]
+    if t.sensor == "simulated":
+        return [CheckResult("thermometer", "WARN", f"simulated thermometer reading {t.simulated_c} °C: "
+                            "not for a gate people pass through", details)]
+    where = f"MLX90614 at 0x{t.i2c_address:02X} on I2C bus {t.i2c_bus}"
+    if reading.state == "sensor_fault":
+        return [CheckResult("thermometer", "FAIL", f"{where}: {reading.error}", details)]
+    seen = (f"object {reading.object_raw_c:.2f} °C raw"
+            + ("" if reading.temperature_c is None else f", {reading.temperature_c:.2f} °C with offset")
+            + f", ambient {reading.ambient_c:.2f} °C"
+            + ("" if emissivity is None else f", emissivity {emissivity:.3f}"))
+    if reading.state == "no_body" or (reading.temperature_c is not None
+                                      and not is_body_temperature(reading.temperature_c)):
+        seen += " (no body in front of the sensor)"
+    results = [CheckResult("thermometer", "OK", f"{where}: {seen}", details)]
+    if emissivity is None:
+        results.append(CheckResult("thermometer.emissivity", "WARN", "could not read emissivity from EEPROM 0x24", {}))
+    elif emissivity < EMISSIVITY_MIN:
+        results.append(CheckResult("thermometer.emissivity", "WARN",
+                                   f"emissivity is {emissivity:.3f} (factory 1.000, skin about 0.98): "
+                                   "readings will be off; reprogram EEPROM 0x24", {"emissivity": emissivity}))
+    low, high = AMBIENT_RANGE_C
+    if reading.ambient_c is not None and not low <= reading.ambient_c <= high:
+        results.append(CheckResult("thermometer.ambient", "WARN",
+                                   f"sensor ambient {reading.ambient_c:.1f} °C is outside {low:.0f}-{high:.0f} °C: "
+                                   "readings are less accurate; shade or shelter the sensor",
+                                   {"ambient_c": reading.ambient_c}))
+    return results
+
+
+@contextlib.contextmanager
+def opencv_quiet() -> Iterator[None]:
+    """OpenCV's own warning lines (a missing /dev/video*, a backend it tried) kept off the terminal:
+    the check says what matters in its one line."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")  # for an OpenCV not imported yet
+    os.environ.setdefault("OPENCV_VIDEOIO_DEBUG", "0")
+    import cv2
+
+    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_api is None:  # an OpenCV built without its logging API: the environment must do
+        yield
+        return
+    previous = logging_api.getLogLevel()
+    logging_api.setLogLevel(logging_api.LOG_LEVEL_SILENT)
+    # The source's own reconnect lines too: the check's one line says what happened.
+    vision_log = logging.getLogger("gate.vision")
+    vision_level = vision_log.level
+    vision_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging_api.setLogLevel(previous)
+        vision_log.setLevel(vision_level)
+
+
+def check_camera(cfg: Config) -> list[CheckResult]:
+    """The camera (or footage) delivers a frame within a few seconds."""
+    with opencv_quiet():
+        return _check_camera(cfg)
+
+
+def _check_camera(cfg: Config) -> list[CheckResult]:
+    from gate.vision.sources import SourceError, SourceState, open_source
+
+    try:
+        source = open_source(cfg.camera)
+    except SourceError as exc:
+        return [CheckResult("camera", "FAIL", str(exc))]
+    try:
+        deadline = time.monotonic() + CAMERA_WAIT_S
+        while time.monotonic() < deadline and source.state not in (SourceState.ENDED, SourceState.CLOSED):
+            frame = source.read()
+            if frame is not None:
+                h, w = frame.image.shape[:2]
+                return [CheckResult("camera", "OK", f"{source.name} delivers {w}x{h} frames", {"source": source.name})]
+        detail = source.last_error or source.state.value
+    finally:
+        source.close()
+    return [CheckResult("camera", "FAIL", f"{cfg.camera.source}: no frame in {CAMERA_WAIT_S:.0f} s ({detail}); "
+                        "check the cable and camera.source")]
+
+
+def _state_paths(cfg: Config) -> tuple[Path, Path]:
+    from gate.pipeline import state_paths  # the pipeline imports this module
+
+    return state_paths(cfg.store.path)
+
+
+def _trust(cfg: Config) -> TrustStore:
+    """The gate's trust store as the kiosk would open it; in memory when no cache exists yet."""
+    trust_state, _ = _state_paths(cfg)
+    return TrustStore(cfg.trust.dir, trust_state if trust_state.is_file() else None)
+
+
+def check_trust(cfg: Config) -> list[CheckResult]:
+    """A trust list and a status list in force, signed by an anchor, and how old they are."""
+    try:
+        trust = _trust(cfg)
+    except (TrustError, OSError, ValueError, sqlite3.Error) as exc:
+        return [CheckResult("trust", "FAIL", f"{cfg.trust.dir}: {exc}")]
+    try:
+        now = time.time()
+        results = [CheckResult("trust.problem", "WARN", problem) for problem in trust.load_errors]
+        trust_state, _ = _state_paths(cfg)
+        aside = trust_state.with_name(trust_state.name + CORRUPT_SUFFIX)
+        if trust.cache_rebuilt:
+            results.append(CheckResult("trust.cache", "WARN", f"{fault('trust_cache_rebuilt').en}: {trust.cache_rebuilt}"))
+        elif aside.exists():
+            results.append(CheckResult("trust.cache", "WARN", f"{fault('trust_cache_rebuilt').en}: the damaged copy "
+                                       f"is {aside}; delete it once looked at"))
+        results += _status_results(trust, cfg, now)
+        tl = trust.trust_list
+        if tl is None:
+            return results + [CheckResult("trust", "FAIL", "no trust list in force: every code will be unknown_key; "
+                                          "copy a signed trustlist.json into the trust folder or run gate sync")]
+        age_d = (now - tl.issued_at) / 86400
+        details = {"version": tl.version, "age_days": round(age_d, 1), "keys": sum(map(len, tl.keys.values())),
+                   "status_list_version": trust.status_version}
+        if tl.is_stale(now):
+            return results + [CheckResult("trust", "WARN", f"trust list v{tl.version} expired {age_d:.0f} days after "
+                                          "issue: still in force, but fetch a new one (gate sync)", details)]
+        return results + [CheckResult("trust", "OK", f"trust list v{tl.version}, {age_d:.1f} days old", details)]
+    finally:
+        trust.close()
+
+
+def _status_results(trust: TrustStore, cfg: Config, now: float) -> list[CheckResult]:
+    """The status list: missing is a FAIL (nobody is admitted on the code alone), stale a WARN."""
+    if not trust.status_in_force:
+        return [CheckResult("trust.status_list", "FAIL", f"{fault('status_list_missing').en}: no good status list "
+                            "was ever applied, so every allow becomes manual; copy a signed statuslist.json "
+                            "into the trust folder or run gate sync")]
+    age_h = (now - trust.status_issued_at) / 3600
+    details = {"version": trust.status_version, "age_hours": round(age_h, 1)}
+    if trust.status_stale(now, cfg.trust.status_max_age_h * 3600):
+        return [CheckResult("trust.status_list", "WARN", f"{fault('status_list_stale').en}: v{trust.status_version} "
+                            f"is {age_h:.0f} h old (trust.status_max_age_h = {cfg.trust.status_max_age_h}); "
+                            "fetch a new one (gate sync)", details)]
+    return [CheckResult("trust.status_list", "OK", f"status list v{trust.status_version}, {age_h:.1f} h old", details)]
+
+
+def check_device_key(cfg: Config) -> list[CheckResult]:
+    """The device key that signs uploads is there and is an Ed25519 private key."""
+    from gate.sync import SyncSetupError, load_device_key
+
+    try:
+        load_device_key(cfg.device.key)
+    except SyncSetupError as exc:
+        return [CheckResult("device_key", "FAIL", f"{fault('device_key_missing').en}: {exc}")]
+    return [CheckResult("device_key", "OK", f"{cfg.device.key} is an Ed25519 device key")]
+
+
+def check_clock(cfg: Config) -> list[CheckResult]:
+    """The system clock is not below the time floor (health-code.md §5)."""
+    _, floor_path = _state_paths(cfg)
+    floor = TimeFloor(floor_path if floor_path.exists() else None)
+    now = floor.now()
+    if not now.trusted:
+        return [CheckResult("clock", "FAIL" if cfg.venue.strict_clock else "WARN",
+                            f"system clock is {(floor.floor - time.time()) / 3600:.1f} h behind the time floor: "
+                            "codes are checked against the floor; set the clock (NTP, RTC battery)")]
+    return [CheckResult("clock", "OK", "system clock is trusted (not below the time floor)")]
+
+
+def quick_check(path: Path) -> list[str]:
+    """SQLite's quick_check of the file at `path`, opened read-only (never created): ["ok"] when sound."""
+    uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=5.0)
+    except sqlite3.Error as exc:
+        return [" ".join(str(exc).split())]
+    try:
+        return [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.Error as exc:
+        return [" ".join(str(exc).split())]
+    finally:
+        conn.close()
+
+
+def check_store(cfg: Config) -> list[CheckResult]:
+    """The record store is sound (quick_check), opens for writing, has free space, and what waits in it."""
+    path = cfg.store.path
+    if not path.exists():
+        folder = next((p for p in path.parents if p.exists()), path.parent)
+        if os.access(folder, os.W_OK | os.X_OK):
+            return [CheckResult("store", "WARN", f"{path} does not exist yet: the gate makes it at its first start")]
+        return [CheckResult("store", "FAIL", f"{path} does not exist and {folder} is not writable: "
+                            "every scan will be refused (store_unavailable)")]
+    problems = quick_check(path)
+    if problems != ["ok"]:
+        return [CheckResult("store", "FAIL", f"{path} is damaged (quick_check: {problems[0]}): "
+                            "stop the gate and recover the records", {"quick_check": problems[:10]})]
+    return _store_contents(cfg)
+
+
+def _store_contents(cfg: Config) -> list[CheckResult]:
+    from gate.record import parse_iso_utc
+    from gate.store import Store, StoreUnavailable
+    from gate.sync import sync_health
+
+    try:
+        store = Store(cfg.store.path)
+    except StoreUnavailable as exc:
+        return [CheckResult("store", "FAIL", f"{exc}: every scan will be refused (store_unavailable)")]
+    with store:
+        free_mb = store.free_bytes() / 1e6
+        results = [CheckResult("store", "OK" if free_mb >= STORE_MIN_FREE_MB else "WARN",
+                               f"{cfg.store.path} sound and writable, {free_mb:.0f} MB free", {"free_mb": round(free_mb)})]
+        pruned = store.free_space_pruned()
+        if pruned:
+            results.append(CheckResult("store.pruned", "WARN", f"the disk filled: {pruned.get('deleted')} delivered "
+                                       "records were deleted early to make room", pruned))
+        depth = store.queue_depth()
+        oldest = store.oldest_pending_scanned_at()
+        age_h = (time.time() - parse_iso_utc(oldest)) / 3600 if oldest else 0.0
+        level = "OK" if age_h < QUEUE_WARN_H else "WARN"
+        results.append(CheckResult("queue", level, f"{depth} records waiting for upload"
+                                   + (f", oldest {age_h:.1f} h old" if oldest else ""),
+                                   {"depth": depth, "oldest": oldest}))
+        health = sync_health(store)
+        problem = health["problem"]
+        if problem:
+            results.append(CheckResult("collector.auth", "FAIL", f"the collector refused this gate "
+                                       f"({problem.get('status')}: {problem.get('error')}); uploads are stopped: "
+                                       "register the device key (gate collector add-device)", problem))
+        if health["failures"]:
+            results.append(CheckResult("sync", "WARN", f"the last {health['failures']} sync rounds failed "
+                                       f"({health['last_error']}); records stay queued and are retried",
+                                       {"failures": health["failures"], "last_error": health["last_error"],
+                                        "next_attempt_at": health["next_attempt_at"]}))
+        if health["last_success"]:
+            results.append(CheckResult("sync.last", "OK", f"last good sync round {(time.time() - health['last_success']) / 3600:.1f} h ago",
+                                       {"last_success": health["last_success"]}))
+    return results
+
+
+def check_collector(cfg: Config) -> list[CheckResult]:
+    """The collector answers (when one is configured)."""
+    import requests
+
+    if not cfg.collector.url:
+        return [CheckResult("collector", "WARN", "no collector.url: records stay queued on this gate")]
+    url = cfg.collector.url.rstrip("/") + "/healthz"
+    try:
+        answer = requests.get(url, timeout=min(5.0, cfg.collector.timeout_s))
+    except requests.RequestException as exc:
+        return [CheckResult("collector", "WARN", f"{cfg.collector.url} not reachable ({type(exc).__name__}): "
+                            "the gate keeps working offline")]
+    if answer.status_code != 200:
+        return [CheckResult("collector", "WARN", f"{url} answered {answer.status_code}")]
+    return [CheckResult("collector", "OK", f"{cfg.collector.url} reachable")]
+
+
+def check_speaker(cfg: Config, player: Player | None = None) -> list[CheckResult]:
+    """The voice: where `[voice]` is on, a sound card to play on and espeak-ng to make prompts."""
+    voice = cfg.voice
+    if not voice.enabled or voice.volume == 0:
+        return [CheckResult("speaker", "OK", "voice prompts off ([voice] enabled = false or volume = 0)")]
+    prompts = PromptCache(prompt_folder(cfg.store.path), voice.volume)
+    speaker = Speaker(player or AplayPlayer(prompts), voice=voice)
+    try:
+        if speaker.fault is not None:
+            line = fault(speaker.fault)
+            return [CheckResult("speaker", "WARN", f"{line.en} ({speaker.problem}); lights and screen still "
+                                "say each decision", {"fault": line.code})]
+        made = sum(prompts.path(line).is_file() for line in every_line(voice))
+        return [CheckResult("speaker", "OK", f"sound card found; prompts in {voice.language}, volume {voice.volume}, "
+                            f"{made} of {len(every_line(voice))} made in {prompts.folder}", {"prompts_made": made})]
+    finally:
+        speaker.close()
+
+
+CHECKS: list[Check] = [check_camera, check_thermometer, check_clock, check_trust, check_device_key, check_store,
+                       check_collector, check_speaker]
+
+
+def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResult]:
+    """Run every check; a check that crashes is itself a FAIL, and the others still run."""
+    results: list[CheckResult] = []
+    for check in CHECKS if checks is None else checks:
+        name = check.__name__.removeprefix("check_")
+        try:
+            results.extend(check(cfg))
+        except Exception as exc:  # a doctor must report every problem, not stop at the first
+            results.append(CheckResult(name, "FAIL", f"check crashed: {type(exc).__name__}: {exc}"))
+    return results
+
+
+
+
+def state_faults(trust: TrustStore, floor: TimeFloor, now: float, cfg: Config) -> list[str]:
+    """The fault codes (gate.faults) that hold now from the trust store, the time floor and `cfg`.
+
+    `now` is what the system clock says (the floor decides whether it is trusted and, when not,
+    the time the lists' age is judged at). Sorted; the camera, thermometer and store are the
+    kiosk's to add.
+    """
+    gate_time = floor.at(now)
+    codes = []
+    if not gate_time.trusted:
+        codes.append("clock_untrusted")
+    tl = trust.trust_list
+    if tl is None:
+        codes.append("trust_list_missing")
+    elif tl.is_stale(gate_time.now):
+        codes.append("trust_list_stale")
+    if not trust.status_in_force:
+        codes.append("status_list_missing")
+    elif trust.status_stale(gate_time.now, cfg.trust.status_max_age_h * 3600):
+        codes.append("status_list_stale")
+    if trust.cache_rebuilt:
+        codes.append("trust_cache_rebuilt")
+    for code in codes:
+        fault(code)  # each one is in the vocabulary
+    return sorted(codes)
+
+
+def store_fault(store_path: Path) -> str:
+    """The fault code of a record store that cannot be opened: read-only file system, or unavailable."""
+    folder = Path(store_path).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return "store_read_only" if read_only else "store_unavailable"
