@@ -54,7 +54,7 @@ FAULT_META = "fault:"  # meta keys "fault:store_corrupt", "fault:store_missing":
 
 # The WAL: checkpointed into the main file every WAL_AUTOCHECKPOINT pages (1 KiB each), and
 # truncated back to JOURNAL_SIZE_LIMIT after a checkpoint; so it stays near 0.5 MiB.
-WAL_AUTOCHECKPOINT = 400
+WAL_AUTOCHECKPOINT = 500
 JOURNAL_SIZE_LIMIT = 512 * 1024
 IDLE_CHECKPOINT_PAGES = 100  # while idle, a WAL with at least this many pages is checkpointed
 IDLE_CHECK_EVERY_S = 300.0  # quick_check while idle, at most this often
