@@ -158,6 +158,7 @@ class Kiosk:
         self._last_live_view = -1e9
         self._last_watchdog = -1e9
         self._last_status = -1e9
+        self._last_scan = -1e9
         self._watchdog_every = watchdog_interval_s() or 1.0
 
     # -- the loop ---------------------------------------------------------------------------
@@ -250,6 +251,9 @@ class Kiosk:
             log.exception("scan failed; the gate stays shut")
             return None
         elapsed = time.monotonic() - arrived - measured
+        self._last_scan = time.monotonic()
+        if not outcome.committed:  # the banner names why (store_read_only, store_full, ...)
+            self._store_faults(self.pipeline.store_faults())
         self.stats.decisions[outcome.decision.decision] += 1
         self.stats.frame_to_decision_ms.append(elapsed * 1000)
         self.stats.measure_ms.append(measured * 1000)
@@ -309,8 +313,19 @@ class Kiosk:
         if mono - self._last_status >= STATUS_EVERY_S:
             self._last_status = mono
             self.pipeline.floor.tick()
+            if mono - self._last_scan >= STATUS_EVERY_S:  # idle: the store checks itself (issue 16)
+                self._store_faults(self.pipeline.store_idle())
             self.notifier.status(self.status_line())
             self._update_metrics()
+
+    def _store_faults(self, codes: list[str]) -> None:
+        from gate.faults import fault
+
+        had = dict(self.faults)
+        self.faults = {k: v for k, v in self.faults.items() if not k.startswith("store_")}
+        self.faults.update({code: fault(code).en for code in codes})
+        if self.faults != had:
+            self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
 
     def status_line(self) -> str:
         """One line for systemd's STATUS= and the logs."""

@@ -87,6 +87,7 @@ class Pipeline:
         self.config = config
         self.store_path = store_path if store_path is not None else (store.path if store is not None else None)
         self._store_tried_at = time.monotonic()
+        self.store_failure: StoreUnavailable | None = None  # why the store is shut, while it is
         self.trust = trust
         self.store = store
         self.body = body
@@ -118,6 +119,7 @@ class Pipeline:
                 last_abnormal = self._store().last_abnormal_at(key) if key else None
             except StoreUnavailable as exc:
                 last_abnormal, failure = None, exc
+                self._store_failed(exc)
             else:
                 failure = None
             decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
@@ -133,6 +135,7 @@ class Pipeline:
                     committed = True
                 except StoreUnavailable as exc:
                     failure = exc
+                    self._store_failed(exc)
             if not committed:
                 log.error("scan not recorded, gate stays shut: %s", failure)
                 decision = refuse(decision, "store_unavailable")
@@ -175,11 +178,49 @@ class Pipeline:
         if self.store is None:
             now = time.monotonic()
             if self.store_path is None or now - self._store_tried_at < STORE_RETRY_S:
-                raise StoreUnavailable("the record store could not be opened")
+                last = self.store_failure
+                raise StoreUnavailable(str(last) if last else "the record store could not be opened",
+                                       last.fault if last else "store_unavailable")
             self._store_tried_at = now
-            self.store = Store(self.store_path)
+            try:
+                self.store = Store(self.store_path)
+            except StoreUnavailable as exc:
+                self.store_failure = exc
+                raise
+            self.store_failure = None
             log.warning("record store %s opened again", self.store_path)
         return self.store
+
+    def _store_failed(self, exc: StoreUnavailable) -> None:
+        """A write failed: a full card keeps its store (room may come back); anything else
+        (read-only, damaged, removed) closes it, to be opened, checked and recovered again."""
+        self.store_failure = exc
+        if exc.fault != "store_full" and self.store is not None:
+            self.store.close()
+            self.store = None
+            self._store_tried_at = time.monotonic()
+
+    def store_faults(self) -> list[str]:
+        """The store's gate.faults codes now (store_read_only, store_full, store_corrupt, ...)."""
+        if self.store is None:
+            return [self.store_failure.fault if self.store_failure is not None else "store_unavailable"]
+        try:
+            return self.store.faults()
+        except StoreUnavailable as exc:
+            return [exc.fault]
+
+    def store_idle(self) -> list[str]:
+        """From the kiosk's idle tick: retry a shut store, check an open one; its faults now."""
+        with self._lock:
+            try:
+                store = self._store()
+            except StoreUnavailable:
+                return self.store_faults()
+            try:
+                store.idle_check()
+            except StoreUnavailable as exc:
+                self._store_failed(exc)
+            return self.store_faults()
 
     def _raise_floor_to_lists(self) -> None:
         if self.trust.trust_list is not None:
@@ -242,11 +283,12 @@ def open_pipeline(
 
     store_path = Path(db_path) if db_path is not None else config.store.path
     trust_state, floor_path = state_paths(store_path)
+    failure: StoreUnavailable | None = None
     try:
         store: Store | None = Store(store_path)
     except StoreUnavailable as exc:
         log.error("%s; every scan will be refused until it is fixed", exc)
-        store = None
+        store, failure = None, exc
     try:
         trust = TrustStore(config.trust.dir, trust_state)
     except OSError:
@@ -255,7 +297,7 @@ def open_pipeline(
         log.warning("trust folder: %s", problem)
     options = dict(body_options or {})
     body = simulated_body(config.io, **options) if simulated_io else GateBody(config.io, **options)
-    return Pipeline(
+    pipeline = Pipeline(
         config,
         trust=trust,
         store=store,
@@ -265,3 +307,5 @@ def open_pipeline(
         clock=clock,
         store_path=store_path,
     )
+    pipeline.store_failure = failure
+    return pipeline
