@@ -93,7 +93,10 @@ def check_integrity(path: Path | str) -> tuple[bool, str]:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        return False, f"store {path} cannot be checked: {' '.join(str(exc).split())}"
+        detail = " ".join(str(exc).split())
+        if classify(exc) == "store_corrupt":
+            return False, f"store {path} is damaged: {detail}"
+        return False, f"store {path} cannot be checked: {detail}"
     if rows == ["ok"]:
         return True, f"store {path} passes SQLite's integrity check"
     return False, f"store {path} is damaged: {' '.join(str(rows[0]).split())[:160]} ({len(rows)} problems)"
@@ -182,10 +185,23 @@ class Store:
             self._db = db
             self._ino = os.stat(self.path).st_ino
 
-    def _quick_check(self) -> str | None:
-        """None when SQLite's quick_check finds the open file sound, else its first complaint."""
+    def _quick_check(self, fresh: bool = False) -> str | None:
+        """None when SQLite's quick_check finds the file sound, else its first complaint.
+
+        `fresh` checks through a connection of its own, so pages this connection holds in its
+        cache do not hide what is now on the card.
+        """
         with self._use("check") as db:
-            rows = [r[0] for r in db.execute("PRAGMA quick_check(5)").fetchall()]
+            conn = sqlite3.connect(str(self.path), timeout=self._busy_timeout_ms / 1000.0) if fresh else db.conn
+            try:
+                rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+            except sqlite3.DatabaseError as exc:
+                if classify(exc) != "store_corrupt":
+                    raise
+                rows = [str(exc)]
+            finally:
+                if fresh:
+                    conn.close()
         self._last_check = time.monotonic()
         return None if rows == ["ok"] else " ".join(str(rows[0]).split())[:160]
 
@@ -244,7 +260,7 @@ class Store:
             try:
                 self.checkpoint(min_pages=IDLE_CHECKPOINT_PAGES)
                 if mono - self._last_check >= IDLE_CHECK_EVERY_S:
-                    damage = self._quick_check()
+                    damage = self._quick_check(fresh=True)
                     self._last_check = mono
                     if damage is not None:
                         with self._open_lock():

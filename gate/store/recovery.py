@@ -2,32 +2,29 @@
 
 A store that fails SQLite's check is never written again. `move_aside` renames it with its WAL
 and shared-memory files to ``scans.db.corrupt-<UTC time>`` (``-wal``, ``-shm``): never deleted,
-for a technician. `recover` reads a COPY of that set with SQLite's own recovery, the ``.recover``
-command of the sqlite3 shell (Debian package ``sqlite3``), which walks every page it can still
-read, and returns the records not yet delivered (waiting for upload, or rejected and kept for a
-technician) and the re-measure memory. Rows SQLite could not place in their table (its
-``lost_and_found``) are kept when a column holds a readable record body: resending a record the
-collector already has is harmless (it answers "duplicate").
+for a technician. `recover` reads those files (read-only) page by page as SQLite's ``.recover``
+does (pages.py: Debian's SQLite lacks the ``sqlite_dbpage`` table that ``.recover`` needs) and
+returns the records not yet delivered (waiting for upload, or rejected and kept for a
+technician) and the re-measure memory. A record found in several versions (an old copy on a free
+page, a newer one in the WAL) is taken in its newest; between copies in the main file, one that
+says delivered or rejected wins; where in doubt a record is sent again, and the collector
+answers "duplicate" for one it already has.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gate.record import parse_iso_utc
+from gate.store import pages
 from gate.store.errors import StoreUnavailable
 from gate.store.schema import DELIVERED, PENDING, REJECTED, decode_body, encode_body
 
 SIDE_FILES = ("-wal", "-shm")
-RECOVER_TIMEOUT_S = 600.0
 RECOVERED_FAULT = "store_corrupt"
 
 
@@ -35,7 +32,7 @@ RECOVERED_FAULT = "store_corrupt"
 class Recovered:
     """What could be read back from a damaged store."""
 
-    records: list[dict[str, Any]] = field(default_factory=list)  # rows for Store._insert_recovered
+    records: list[dict[str, Any]] = field(default_factory=list)  # rows for the fresh store
     memory: list[tuple[str, float]] = field(default_factory=list)  # (subject_key, at)
 
 
@@ -54,84 +51,58 @@ def move_aside(path: Path, now: float | None = None) -> Path:
     return target
 
 
-def recover(corrupt: Path, sqlite3_shell: str | None = None) -> Recovered:
-    """The undelivered records and the re-measure memory readable in the store at `corrupt`.
-
-    Works on a copy, so the damaged files are never written (opening a WAL database may
-    checkpoint it). StoreUnavailable when the sqlite3 shell is missing or fails.
-    """
-    shell = sqlite3_shell or shutil.which("sqlite3")
-    if shell is None:
-        raise StoreUnavailable("cannot recover the damaged store: the sqlite3 shell is missing "
-                               "(apt-get install sqlite3)", "store_corrupt")
-    with tempfile.TemporaryDirectory(prefix="gate-recover-") as tmp:
-        copy = Path(tmp) / "damaged.db"
-        for suffix in ("",) + SIDE_FILES:
-            source = Path(str(corrupt) + suffix)
-            if source.exists() and suffix != "-shm":  # the -shm is rebuilt from the WAL
-                shutil.copyfile(source, Path(str(copy) + suffix))
-        if not copy.exists() or copy.stat().st_size == 0:
-            return Recovered()
+def recover(corrupt: Path) -> Recovered:
+    """The undelivered records and the re-measure memory readable in the store at `corrupt`."""
+    if not corrupt.exists() and not Path(str(corrupt) + "-wal").exists():
+        return Recovered()
+    best = Recovered()
+    for size in pages.page_sizes(corrupt):
         try:
-            done = subprocess.run([shell, str(copy), ".recover --ignore-freelist"], capture_output=True,
-                                  timeout=RECOVER_TIMEOUT_S)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            found = _read(pages.PageFile(corrupt, size))
+        except OSError as exc:
             raise StoreUnavailable(f"recovering {corrupt.name} failed: {exc}", "store_corrupt") from exc
-        sql = done.stdout.decode("utf-8", "replace")
-        if done.returncode != 0 and not sql.strip():
-            detail = " ".join(done.stderr.decode("utf-8", "replace").split())[:200]
-            if "not a database" in detail or "malformed" in detail:
-                return Recovered()  # nothing readable: an empty recovery, the file is kept
-            raise StoreUnavailable(f"recovering {corrupt.name} failed: {detail}", "store_corrupt")
-        scratch_path = Path(tmp) / "recovered.db"
-        scratch = sqlite3.connect(scratch_path, isolation_level=None)
-        try:
-            try:
-                scratch.executescript(sql)
-            except sqlite3.Error:
-                # A statement the damaged schema made impossible: keep what was inserted.
-                if scratch.in_transaction:
-                    scratch.execute("COMMIT")
-            return _read(scratch)
-        finally:
-            scratch.close()
+        if len(found.records) > len(best.records) or (not best.records and len(found.memory) > len(best.memory)):
+            best = found
+        if found.records:
+            break  # the right page size: a wrong one parses no record at all
+    return best
 
 
-def _tables(db: sqlite3.Connection) -> dict[str, list[str]]:
-    names = [r[0] for r in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")]
-    return {n: [c[1] for c in db.execute(f'PRAGMA table_info("{n}")')] for n in names}
+# Where the columns of a `records` row are, by schema; the rowid alias `n` is stored as NULL.
+_V2 = dict(id=1, state=2, body=7, committed_at=6, alert_sent_at=10, rejected_at=11, rejected_error=12)
+_V1 = dict(id=0, body=6, committed_at=7, delivered_at=8, alert_sent_at=9, rejected_at=10, rejected_error=11)
 
 
-def _read(db: sqlite3.Connection) -> Recovered:
-    out = Recovered()
-    seen: set[str] = set()
-    tables = _tables(db)
-    columns = tables.get("records", [])
-    if "body" in columns:
-        for row in db.execute("SELECT * FROM records"):
-            values = dict(zip(columns, row))
-            state = _state(values)
-            if state == DELIVERED:
+def _read(page_file: pages.PageFile) -> Recovered:
+    versions: dict[str, tuple[int, int, dict[str, Any]]] = {}  # id -> (source, state, row)
+    memory: dict[str, tuple[int, float]] = {}
+    for row in page_file.rows():
+        v = row.values
+        if not row.table:
+            if len(v) == 2 and isinstance(v[0], str) and ":" in v[0] and isinstance(v[1], float):
+                if v[0] not in memory or row.source >= memory[v[0]][0]:
+                    memory[v[0]] = (row.source, v[1])
+            continue
+        if len(v) > 7 and isinstance(v[7], bytes):
+            layout = _V2
+        elif len(v) > 6 and isinstance(v[6], str):
+            layout = _V1
+        else:
+            continue
+        values = {k: (v[i] if i < len(v) else None) for k, i in layout.items()}
+        state = _state(values)
+        made = _row(values["body"], state, values)
+        if made is None:
+            continue
+        known = versions.get(made["id"])
+        if known is not None:
+            newer = row.source > known[0] or (row.source == known[0] == 0 and state != PENDING)
+            if not newer:
                 continue
-            made = _row(values.get("body"), state, values)
-            if made is not None and made["id"] not in seen:
-                seen.add(made["id"])
-                out.records.append(made)
-    if "abnormal_memory" in tables:
-        for key, at in db.execute("SELECT subject_key, at FROM abnormal_memory"):
-            if isinstance(key, str) and isinstance(at, (int, float)):
-                out.memory.append((key, float(at)))
-    lost = tables.get("lost_and_found", [])
-    value_columns = [c for c in lost if c.startswith("c") and c[1:].isdigit()]
-    if value_columns:
-        for row in db.execute(f"SELECT {', '.join(value_columns)} FROM lost_and_found"):
-            for value in row:
-                made = _row(value, PENDING, {}) if isinstance(value, (bytes, str)) else None
-                if made is not None and made["id"] not in seen:
-                    seen.add(made["id"])
-                    out.records.append(made)
-                    break
-    out.records.sort(key=lambda r: r["id"])
+        versions[made["id"]] = (row.source, state, made)
+    out = Recovered(memory=sorted((k, at) for k, (_, at) in memory.items()))
+    out.records = sorted((made for _, state, made in versions.values() if state != DELIVERED),
+                         key=lambda r: r["id"])
     return out
 
 
@@ -171,6 +142,6 @@ def _row(body: Any, state: int, values: dict[str, Any]) -> dict[str, Any] | None
         "committed_at": values.get("committed_at") or time.time(),
         "body": encode_body(record),
         "alert_sent_at": values.get("alert_sent_at"),
-        "rejected_at": values.get("rejected_at") if state == REJECTED else None,
+        "rejected_at": (values.get("rejected_at") or time.time()) if state == REJECTED else None,
         "rejected_error": values.get("rejected_error") if state == REJECTED else None,
     }
