@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -291,8 +292,8 @@ def open_pipeline(
         store, failure = None, exc
     try:
         trust = TrustStore(config.trust.dir, trust_state)
-    except OSError:
-        trust = TrustStore(config.trust.dir, None)  # state folder not writable: keep it in memory
+    except (OSError, sqlite3.Error):  # state folder not writable (a read-only card): keep it in memory
+        trust = TrustStore(config.trust.dir, None)
     for problem in trust.load_errors:
         log.warning("trust folder: %s", problem)
     options = dict(body_options or {})
