@@ -56,9 +56,9 @@ FAULT_META = "fault:"  # meta keys "fault:store_corrupt", "fault:store_missing":
 # truncated back to JOURNAL_SIZE_LIMIT after a checkpoint; so it stays near 0.5 MiB.
 WAL_AUTOCHECKPOINT = 500
 JOURNAL_SIZE_LIMIT = 512 * 1024
-# The most the WAL file may hold: the checkpoint threshold, plus the largest transaction a scan or
-# a sync mark makes (a few hundred pages at most), plus its header.
-WAL_BOUND_BYTES = (WAL_AUTOCHECKPOINT + 400) * (PAGE_SIZE + 24) + 32
+# The most the WAL file may hold (SQLite's defaults let it reach 4 MiB and more): the checkpoint
+# threshold (about 0.5 MiB) leaves room for the largest transaction a sync mark makes.
+WAL_BOUND_BYTES = 1024 * 1024
 IDLE_CHECKPOINT_PAGES = 100  # while idle, a WAL with at least this many pages is checkpointed
 IDLE_CHECK_EVERY_S = 300.0  # quick_check while idle, at most this often
 
