@@ -52,10 +52,12 @@ FREE_SPACE_FLAG = "free_space_pruned"
 STORE_ID = "store_id"
 FAULT_META = "fault:"  # meta keys "fault:store_corrupt", "fault:store_missing": a fault kept until cleared
 
-# The WAL: checkpointed into the main file every WAL_AUTOCHECKPOINT pages (1 KiB each), and
-# truncated back to JOURNAL_SIZE_LIMIT after a checkpoint; so it stays near 0.5 MiB.
+# The WAL: checkpointed into the main file every WAL_AUTOCHECKPOINT pages (1 KiB each), so it
+# stays near 0.5 MiB, and cut back to JOURNAL_SIZE_LIMIT after a checkpoint that a large
+# transaction let grow past it. The limit is above the usual size on purpose: a WAL cut below
+# it grows again on every cycle, and each growth costs the card a file-system journal write.
 WAL_AUTOCHECKPOINT = 500
-JOURNAL_SIZE_LIMIT = 512 * 1024
+JOURNAL_SIZE_LIMIT = 1024 * 1024
 # The most the WAL file may hold (SQLite's defaults let it reach 4 MiB and more): the checkpoint
 # threshold (about 0.5 MiB) leaves room for the largest transaction a sync mark makes.
 WAL_BOUND_BYTES = 1024 * 1024
