@@ -61,7 +61,10 @@ JOURNAL_SIZE_LIMIT = 1024 * 1024
 # The most the WAL file may hold (SQLite's defaults let it reach 4 MiB and more): the checkpoint
 # threshold (about 0.5 MiB) leaves room for the largest transaction a sync mark makes.
 WAL_BOUND_BYTES = 1024 * 1024
-IDLE_CHECKPOINT_PAGES = 100  # while idle, a WAL with at least this many pages is checkpointed
+# While idle, the WAL is checkpointed once this process has committed this many scans since the
+# last checkpoint: often enough that the automatic one seldom falls on a scan, seldom enough that
+# a quiet gate does not write each scan's pages twice.
+IDLE_CHECKPOINT_COMMITS = 50
 IDLE_CHECK_EVERY_S = 300.0  # quick_check while idle, at most this often
 
 _STATE_IN = "state IN (0, 1, 2)"  # lets a look-up by id use records_queue (state, id)
@@ -127,6 +130,7 @@ class Store:
         self._marked_band: int | None = None
         self._store_id = ""
         self._last_check = time.monotonic()
+        self._commits_since_checkpoint = 0
         with self._guard(f"making its folder {self.path.parent}"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._open_lock():
@@ -263,7 +267,8 @@ class Store:
             if self._db is None:
                 return self.faults()
             try:
-                self.checkpoint(min_pages=IDLE_CHECKPOINT_PAGES)
+                if self._commits_since_checkpoint >= IDLE_CHECKPOINT_COMMITS:
+                    self.checkpoint()
                 if mono - self._last_check >= IDLE_CHECK_EVERY_S:
                     damage = self._quick_check(fresh=True)
                     self._last_check = mono
@@ -279,20 +284,12 @@ class Store:
                     log.error("%s", exc)
             return self.faults()
 
-    def checkpoint(self, min_pages: int = 0) -> int:
-        """Copy the WAL into the main file when it holds at least `min_pages`; pages left in it."""
+    def checkpoint(self) -> int:
+        """Copy the WAL into the main file now (PASSIVE: never waits for readers); frames left over."""
         with self._use("checkpoint") as db:
-            if min_pages and self._wal_pages() < min_pages:
-                return self._wal_pages()
-            busy, log_pages, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return max(0, int(log_pages) - int(done))
-
-    def _wal_pages(self) -> int:
-        try:
-            size = os.stat(str(self.path) + "-wal").st_size
-        except FileNotFoundError:
-            return 0
-        return max(0, size - 32) // (PAGE_SIZE + 24)
+            busy, log_frames, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            self._commits_since_checkpoint = 0
+        return max(0, int(log_frames) - int(done))
 
     # -- what is wrong --
 
@@ -428,6 +425,7 @@ class Store:
                     (key, float(at)),
                 )
         self._depth += 1
+        self._commits_since_checkpoint += 1
         self._update_marker()
 
     def commit_many(self, records: Iterable[Record]) -> int:

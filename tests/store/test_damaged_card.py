@@ -222,3 +222,20 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_record(tmp_path):
             assert record_id in stored
             if i % 3 == 0:
                 assert store.last_abnormal_at(f"CN-JX:{i:08x}") is not None
+
+
+def test_a_quiet_moment_checkpoints_a_busy_wal_but_not_a_scan_or_two(tmp_path):
+    path = tmp_path / "scans.db"
+    with Store(path) as store:
+        store.commit(make_record(T0))
+        store.checkpoint()
+        before = path.read_bytes()
+        for i in range(3):
+            store.commit(make_record(T0 + 1 + i))
+        store.idle_check()
+        assert path.read_bytes() == before  # a few scans stay in the WAL: written once, not twice
+        for i in range(60):
+            store.commit(make_record(T0 + 10 + i))
+        store.idle_check()
+        assert path.read_bytes() != before  # copied into the main file while nobody waits
+        assert store.checkpoint() == 0
