@@ -6,12 +6,13 @@ store; marker.py what the gate remembers about its store outside it.
 """
 
 from gate.store.db import (BUSY_TIMEOUT_MS, FREE_SPACE_BATCH, FREE_SPACE_FLAG, IDLE_CHECK_EVERY_S,
-                           JOURNAL_SIZE_LIMIT, PRUNE_BATCH, WAL_AUTOCHECKPOINT, WAL_BOUND_BYTES, Store, check_integrity)
+                           JOURNAL_SIZE_LIMIT, PRUNE_BATCH, WAL_AUTOCHECKPOINT, WAL_BOUND_BYTES, Store, check_integrity,
+                           kept_faults)
 from gate.store.errors import StoreUnavailable
 from gate.store.schema import MIGRATIONS, apply_migrations, schema_version
 
 __all__ = [
     "BUSY_TIMEOUT_MS", "FREE_SPACE_BATCH", "FREE_SPACE_FLAG", "IDLE_CHECK_EVERY_S", "JOURNAL_SIZE_LIMIT",
     "MIGRATIONS", "PRUNE_BATCH", "WAL_AUTOCHECKPOINT", "WAL_BOUND_BYTES", "Store", "StoreUnavailable", "apply_migrations",
-    "check_integrity", "schema_version",
+    "check_integrity", "kept_faults", "schema_version",
 ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import sqlite3
@@ -40,7 +41,7 @@ from gate.record import Record, parse_iso_utc
 from gate.store import marker as markers
 from gate.store import recovery
 from gate.store.errors import StoreUnavailable, classify
-from gate.store.schema import (DELIVERED, PAGE_SIZE, PENDING, REJECTED, STATES, apply_migrations, decode_body,
+from gate.store.schema import (DELIVERED, PAGE_SIZE, PENDING, REJECTED, apply_migrations, decode_body,
                                encode_body, schema_version)
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,22 @@ def check_integrity(path: Path | str) -> tuple[bool, str]:
     if rows == ["ok"]:
         return True, f"store {path} passes SQLite's integrity check"
     return False, f"store {path} is damaged: {' '.join(str(rows[0]).split())[:160]} ({len(rows)} problems)"
+
+
+def kept_faults(path: Path | str) -> dict[str, dict[str, Any]]:
+    """The kept faults of the store at `path` (store_corrupt, store_missing) with what each
+    recorded ({"recovered": n, "moved_to": ...}), read without opening it for writing: for the
+    doctor and the heartbeat. Empty when there are none or the file cannot be read.
+    """
+    try:
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            rows = conn.execute("SELECT key, value FROM meta WHERE key LIKE 'fault:%'").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return {}
+    return {key[len(FAULT_META):]: json.loads(value) for key, value in rows}
 
 
 class Store:
@@ -240,7 +257,7 @@ class Store:
         self._connect()
         self._store_id = str(uuid.uuid4())
         with self._transaction("write recovered records") as db:
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (STORE_ID, f'"{self._store_id}"'))
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (STORE_ID, json.dumps(self._store_id)))
             db.conn.executemany(
                 "INSERT INTO records (id, state, scanned_epoch, subject_key, alert, committed_at, body, recovered,"
                 " alert_sent_at, rejected_at, rejected_error) VALUES (?,?,?,?,?,?,?,1,?,?,?)",
@@ -310,8 +327,6 @@ class Store:
         """What each kept fault recorded (when, moved to which file, how many recovered...)."""
         with self._use("read faults") as db:
             rows = db.execute("SELECT key, value FROM meta WHERE key LIKE 'fault:%'").fetchall()
-        import json
-
         return {key[len(FAULT_META):]: json.loads(value) for key, value in rows}
 
     @property
@@ -653,16 +668,12 @@ class Store:
 
     def meta_get(self, key: str, default: Any = None) -> Any:
         """A small durable value (JSON) stored under `key`, or `default`."""
-        import json
-
         with self._use("read meta") as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
     def meta_set(self, key: str, value: Any) -> None:
         """Store a small JSON value under `key` durably; None deletes it."""
-        import json
-
         with self._transaction("write meta") as db:
             if value is None:
                 db.execute("DELETE FROM meta WHERE key = ?", (key,))

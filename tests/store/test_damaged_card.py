@@ -6,7 +6,6 @@ and the gate comes back by itself."""
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import random

@@ -187,3 +187,16 @@ def test_a_schema_1_store_is_migrated_with_its_queue(tmp_path):
         assert store.get(sent.id) == sent
         assert store.rejected() == [(refused, "bad")]
         assert store.faults() == []
+
+
+def test_the_doctor_reads_kept_faults_without_opening_the_store_for_writing(tmp_path):
+    from gate.store import kept_faults
+
+    path = tmp_path / "scans.db"
+    filled(path, n=40, delivered=0)
+    assert kept_faults(path) == {}
+    scramble(path, first_page=path.stat().st_size // 1024 - 3, pages=2)
+    Store(path).close()
+    faults = kept_faults(path)
+    assert list(faults) == ["store_corrupt"] and faults["store_corrupt"]["recovered"] >= 30
+    assert kept_faults(tmp_path / "absent.db") == {}
