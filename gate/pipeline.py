@@ -21,6 +21,7 @@ from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
 from gate.codes.verify import verify
 from gate.config import Config
+from gate.faults import fault
 from gate.hardware.body import GateBody
 from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
@@ -203,8 +204,9 @@ class Pipeline:
 
     def store_faults(self) -> list[str]:
         """The store's gate.faults codes now (store_read_only, store_full, store_corrupt, ...)."""
-        if self.store is None:
-            return [self.store_failure.fault if self.store_failure is not None else "store_unavailable"]
+        if self.store is None:  # shut until it opens again: say so, and why when it is known
+            code = self.store_failure.fault if self.store_failure is not None else "store_unavailable"
+            return [code] if fault(code).shuts_gate else sorted({code, "store_unavailable"})
         try:
             return self.store.faults()
         except StoreUnavailable as exc:

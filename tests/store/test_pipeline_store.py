@@ -67,3 +67,19 @@ def test_a_store_file_removed_under_a_running_gate_is_reopened_as_store_missing(
         assert os.path.exists(path)
     finally:
         pipeline.close()
+
+
+def test_a_store_found_damaged_mid_scan_shuts_the_gate_until_it_is_reopened(pki, tmp_path):
+    from gate.faults import gate_shut
+    from gate.store import StoreUnavailable
+
+    pipeline = pipeline_at(pki, tmp_path / "state" / "scans.db")
+    try:
+        pipeline._store_failed(StoreUnavailable("database disk image is malformed", "store_corrupt"))
+        assert pipeline.store is None
+        assert pipeline.store_faults() == ["store_corrupt", "store_unavailable"]
+        assert gate_shut(pipeline.store_faults())
+        outcome = pipeline.scan(pki.code("green"), Reading(36.5), at=NOW)
+        assert (outcome.decision.decision, outcome.committed) == ("deny", False)
+    finally:
+        pipeline.close()
