@@ -246,23 +246,9 @@ def check_clock(cfg: Config) -> list[CheckResult]:
     return [CheckResult("clock", "OK", "system clock is trusted (not below the time floor)")]
 
 
-def quick_check(path: Path) -> list[str]:
-    """SQLite's quick_check of the file at `path`, opened read-only (never created): ["ok"] when sound."""
-    uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=5.0)
-    except sqlite3.Error as exc:
-        return [" ".join(str(exc).split())]
-    try:
-        return [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
-    except sqlite3.Error as exc:
-        return [" ".join(str(exc).split())]
-    finally:
-        conn.close()
-
-
 def check_store(cfg: Config) -> list[CheckResult]:
-    """The record store is sound (quick_check), opens for writing, has free space, and what waits in it."""
+    """The record store is sound (SQLite's full integrity_check, read-only), its kept faults (damaged and
+    recovered, missing), whether it opens for writing, its free space, and what waits in it."""
     path = cfg.store.path
     if not path.exists():
         folder = next((p for p in path.parents if p.exists()), path.parent)
@@ -270,11 +256,15 @@ def check_store(cfg: Config) -> list[CheckResult]:
             return [CheckResult("store", "WARN", f"{path} does not exist yet: the gate makes it at its first start")]
         return [CheckResult("store", "FAIL", f"{path} does not exist and {folder} is not writable: "
                             "every scan will be refused (store_unavailable)")]
-    problems = quick_check(path)
-    if problems != ["ok"]:
-        return [CheckResult("store", "FAIL", f"{path} is damaged (quick_check: {problems[0]}): "
-                            "stop the gate and recover the records", {"quick_check": problems[:10]})]
-    return _store_contents(cfg)
+    from gate.store import check_integrity, kept_faults
+
+    sound, line = check_integrity(path)
+    if not sound:
+        return [CheckResult("store", "FAIL", f"{line} (integrity_check): the gate moves it aside and recovers "
+                            "its undelivered records when it next opens it")]
+    kept = [CheckResult(f"store.{code}", "FAIL" if code == "store_missing" else "WARN",
+                        f"{fault(code).en}: {details}", details) for code, details in kept_faults(path).items()]
+    return kept + _store_contents(cfg)
 
 
 def _store_contents(cfg: Config) -> list[CheckResult]:
@@ -397,15 +387,3 @@ def state_faults(trust: TrustStore, floor: TimeFloor, now: float, cfg: Config) -
     for code in codes:
         fault(code)  # each one is in the vocabulary
     return sorted(codes)
-
-
-def store_fault(store_path: Path) -> str:
-    """The fault code of a record store that cannot be opened: read-only file system, or unavailable."""
-    folder = Path(store_path).parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    except OSError:
-        read_only = False
-    return "store_read_only" if read_only else "store_unavailable"

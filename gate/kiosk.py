@@ -161,6 +161,7 @@ class Kiosk:
         self._last_live_view = -1e9
         self._last_watchdog = -1e9
         self._last_status = -1e9
+        self._last_scan = -1e9
         self._watchdog_every = watchdog_interval_s() or 1.0
 
     # -- the loop ---------------------------------------------------------------------------
@@ -254,6 +255,7 @@ class Kiosk:
             log.exception("scan failed; the gate stays shut")
             return None
         elapsed = time.monotonic() - arrived - measured
+        self._last_scan = time.monotonic()
         self.stats.decisions[outcome.decision.decision] += 1
         self.stats.frame_to_decision_ms.append(elapsed * 1000)
         self.stats.measure_ms.append(measured * 1000)
@@ -340,6 +342,8 @@ class Kiosk:
         if mono - self._last_status >= STATUS_EVERY_S:
             self._last_status = mono
             self.pipeline.floor.tick()
+            if mono - self._last_scan >= STATUS_EVERY_S:  # idle: the store checks itself (issue 16)
+                self.pipeline.store_idle()
             self.refresh_faults()
             self.notifier.status(self.status_line())
             self._update_metrics()

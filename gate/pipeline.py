@@ -21,8 +21,8 @@ from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
 from gate.codes.verify import verify
 from gate.config import Config
-from gate.faults import record_flags
-from gate.health import state_faults, store_fault
+from gate.faults import fault, record_flags
+from gate.health import state_faults
 from gate.hardware.body import GateBody
 from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
@@ -91,6 +91,7 @@ class Pipeline:
         self.config = config
         self.store_path = store_path if store_path is not None else (store.path if store is not None else None)
         self._store_tried_at = time.monotonic()
+        self.store_failure: StoreUnavailable | None = None  # why the store is shut, while it is
         self.trust = trust
         self.store = store
         self.body = body
@@ -98,7 +99,6 @@ class Pipeline:
         self.floor = floor
         self.clock = clock
         self.last: ScanOutcome | None = None
-        self.store_error: str | None = None  # why the store could not be opened, while it cannot
         self._lock = threading.Lock()
         self._raise_floor_to_lists()
         body.on_override = self.record_override
@@ -124,6 +124,7 @@ class Pipeline:
                 last_abnormal = self._store().last_abnormal_at(key) if key else None
             except StoreUnavailable as exc:
                 last_abnormal, failure = None, exc
+                self._store_failed(exc)
             else:
                 failure = None
             decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
@@ -131,7 +132,7 @@ class Pipeline:
                               status_list_in_force=self.trust.status_in_force)
             if "temperature_out_of_range" in decision.reasons:
                 reading = reading.not_a_body()  # not a body temperature: recorded and shown as none
-            flags = record_flags(state_faults(self.trust, self.floor, system, self.config))
+            flags = record_flags(self._faults_now(system))
             record = self._record(code, reading, decision, gate_time, flags)
             if failure is None:
                 try:
@@ -143,6 +144,7 @@ class Pipeline:
                     committed = True
                 except StoreUnavailable as exc:
                     failure = exc
+                    self._store_failed(exc)
             if not committed:
                 log.error("scan not recorded, gate stays shut: %s", failure)
                 decision = refuse(decision, "store_unavailable")
@@ -177,7 +179,7 @@ class Pipeline:
                 fire_release=self.body.fire_release_active,
                 temperature_raw=None,
                 alert=False,
-                faults=record_flags(state_faults(self.trust, self.floor, system, self.config)),
+                faults=record_flags(self._faults_now(system)),
             )
             self._store().commit(record)
 
@@ -188,16 +190,50 @@ class Pipeline:
         if self.store is None:
             now = time.monotonic()
             if self.store_path is None or now - self._store_tried_at < STORE_RETRY_S:
-                raise StoreUnavailable("the record store could not be opened")
+                last = self.store_failure
+                raise StoreUnavailable(str(last) if last else "the record store could not be opened",
+                                       last.fault if last else "store_unavailable")
             self._store_tried_at = now
             try:
                 self.store = Store(self.store_path)
             except StoreUnavailable as exc:
-                self.store_error = str(exc)
+                self.store_failure = exc
                 raise
-            self.store_error = None
+            self.store_failure = None
             log.warning("record store %s opened again", self.store_path)
         return self.store
+
+    def _store_failed(self, exc: StoreUnavailable) -> None:
+        """A write failed: a full card keeps its store (room may come back); anything else
+        (read-only, damaged, removed) closes it, to be opened, checked and recovered again."""
+        self.store_failure = exc
+        if exc.fault != "store_full" and self.store is not None:
+            self.store.close()
+            self.store = None
+            self._store_tried_at = time.monotonic()
+
+    def store_faults(self) -> list[str]:
+        """The store's gate.faults codes now (store_read_only, store_full, store_corrupt, ...)."""
+        if self.store is None:  # shut until it opens again: say so, and why when it is known
+            code = self.store_failure.fault if self.store_failure is not None else "store_unavailable"
+            return [code] if fault(code).shuts_gate else sorted({code, "store_unavailable"})
+        try:
+            return self.store.faults()
+        except StoreUnavailable as exc:
+            return [exc.fault]
+
+    def store_idle(self) -> list[str]:
+        """From the kiosk's idle tick: retry a shut store, check an open one; its faults now."""
+        with self._lock:
+            try:
+                store = self._store()
+            except StoreUnavailable:
+                return self.store_faults()
+            try:
+                store.idle_check()
+            except StoreUnavailable as exc:
+                self._store_failed(exc)
+            return self.store_faults()
 
     def _raise_floor_to_lists(self) -> None:
         if self.trust.trust_list is not None:
@@ -205,14 +241,14 @@ class Pipeline:
         self.floor.raise_to(self.trust.status_issued_at)
 
     def faults(self) -> list[str]:
-        """The fault codes in force now: the lists and the clock (gate.health.state_faults), and a
-        record store that could not be opened (the gate is shut until it can be)."""
+        """The fault codes in force now: the lists and the clock (gate.health.state_faults), and the
+        record store's (shut, read-only, full, damaged and recovered, missing)."""
         with self._lock:
             self.trust.refresh()
-            codes = state_faults(self.trust, self.floor, self.clock(), self.config)
-            if self.store is None and self.store_path is not None:
-                codes = sorted({*codes, store_fault(self.store_path)})
-            return codes
+            return self._faults_now(self.clock())
+
+    def _faults_now(self, system_now: float) -> list[str]:
+        return sorted({*state_faults(self.trust, self.floor, system_now, self.config), *self.store_faults()})
 
     def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime,
                 faults: list[str]) -> Record:
@@ -273,17 +309,16 @@ def open_pipeline(
 
     store_path = Path(db_path) if db_path is not None else config.store.path
     trust_state, floor_path = state_paths(store_path)
-    store_error = None
+    failure: StoreUnavailable | None = None
     try:
         store: Store | None = Store(store_path)
     except StoreUnavailable as exc:
         log.error("%s; every scan will be refused until it is fixed", exc)
-        store, store_error = None, str(exc)
+        store, failure = None, exc
     try:
         trust = TrustStore(config.trust.dir, trust_state)
-    except (OSError, sqlite3.Error) as exc:
-        log.warning("trust state %s cannot be kept (%s); kept in memory", trust_state, exc)
-        trust = TrustStore(config.trust.dir, None)  # state folder not writable: keep it in memory
+    except (OSError, sqlite3.Error):  # state folder not writable (a read-only card): keep it in memory
+        trust = TrustStore(config.trust.dir, None)
     for problem in trust.load_errors:
         log.warning("trust folder: %s", problem)
     options = dict(body_options or {})
@@ -300,5 +335,5 @@ def open_pipeline(
         clock=clock,
         store_path=store_path,
     )
-    pipeline.store_error = store_error
+    pipeline.store_failure = failure
     return pipeline

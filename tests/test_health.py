@@ -9,7 +9,7 @@ from gate.clock import TimeFloor
 from gate.codes.trust import TrustStore
 from gate.config import Config, TrustConfig, VenueConfig
 from gate.faults import FAULTS
-from gate.health import quick_check, state_faults, store_fault
+from gate.health import state_faults
 from tests.pki import NOW
 
 
@@ -57,12 +57,3 @@ def test_every_code_is_in_the_vocabulary(pki):
     floor = TimeFloor(None)
     floor.raise_to(NOW + 40 * 86400)
     assert set(state_faults(pki.store(), floor, NOW, cfg(pki))) <= set(FAULTS)
-
-
-def test_a_store_folder_that_is_not_read_only_is_store_unavailable(tmp_path):
-    assert store_fault(tmp_path / "no" / "such" / "scans.db") == "store_unavailable"
-
-
-def test_quick_check_never_creates_the_file(tmp_path: Path):
-    problems = quick_check(tmp_path / "absent.db")
-    assert problems != ["ok"] and not (tmp_path / "absent.db").exists()

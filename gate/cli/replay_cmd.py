@@ -107,7 +107,7 @@ def replay(config_path: Path, events_path: Path, db_path: Path | None) -> None:
         fail(str(exc))
     if pipeline.store is None:  # replaying is recording: without a store there is nothing to do
         pipeline.close()
-        fail(f"Cannot open the record store: {pipeline.store_error}")
+        fail(f"Cannot open the record store: {pipeline.store_failure}")
     try:
         if str(events_path) == "-":
             replay_events(pipeline, thermometer, sys.stdin, sys.stdout, Path.cwd())

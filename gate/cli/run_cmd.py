@@ -79,10 +79,10 @@ def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None
     if appliance.pipeline.store is None:
         if appliance.display is None:  # nothing to show the fault on: say it once and stop
             appliance.close()
-            fail(f"Cannot open the record store: {appliance.pipeline.store_error}")
+            fail(f"Cannot open the record store: {appliance.pipeline.store_failure}")
         # With a screen the gate stays up, shut, showing the fault, and retries the store.
         logging.getLogger("gate").error("record store unavailable, the gate stays shut: %s",
-                                        appliance.pipeline.store_error)
+                                        appliance.pipeline.store_failure)
     if appliance.display is not None:
         logging.getLogger("gate").info("screen at %s", appliance.display.url)
     run_until_stopped(appliance)

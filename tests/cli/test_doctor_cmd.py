@@ -304,7 +304,7 @@ def test_doctor_fails_a_store_with_corrupt_pages(runner, write_config, tmp_path)
     path.write_bytes(bytes(raw))
     result = runner.invoke(main, ["doctor", "--config", config, "--json"])
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
-    assert checks["store"]["level"] == "FAIL" and "quick_check" in checks["store"]["message"]
+    assert checks["store"]["level"] == "FAIL" and "integrity_check" in checks["store"]["message"]
     assert result.exit_code == 1
 
 

@@ -204,7 +204,8 @@ def test_a_red_listed_person_is_not_let_in_when_the_status_list_fails_its_signat
     assert result.exit_code == 0
     assert lines[0]["decision"] == "manual" and lines[0]["reasons"][-1] == "status_list_missing"
     assert lines[0]["relay_pulsed"] is False
-    conn = sqlite3.connect(tmp_path / "var" / "scans.db")
-    [(body,)] = conn.execute("SELECT body FROM records").fetchall()
-    conn.close()
-    assert json.loads(body)["faults"] == ["status_list_missing"]
+    from gate.store import Store
+
+    with Store(tmp_path / "var" / "scans.db") as store:
+        [record] = store.pending(10)
+    assert record.faults == ["status_list_missing"]

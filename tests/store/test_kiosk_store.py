@@ -1,0 +1,49 @@
+"""gate/kiosk.py's idle tick runs the store's checks and puts its faults on the screen."""
+
+from __future__ import annotations
+
+import gate.store.db
+from gate.hardware.thermometer import Reading
+from gate.kiosk import Kiosk
+from gate.vision.sources import ImageFolderSource
+from tests.pki import NOW
+from tests.store.storekit import scramble
+from tests.store.test_damaged_card import pipeline_at
+
+
+class Screen:
+    def __init__(self) -> None:
+        self.states: list[dict] = []
+
+    def publish(self, state: dict) -> None:
+        self.states.append(state)
+
+    def publish_frame(self, jpeg: bytes) -> None:
+        pass
+
+
+def test_the_idle_tick_shows_a_damaged_store_on_the_screen(pki, tmp_path, monkeypatch):
+    path = tmp_path / "state" / "scans.db"
+    pipeline = pipeline_at(pki, path)
+    (tmp_path / "frames").mkdir()
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "frames" / "0001.png"), np.zeros((48, 64, 3), np.uint8))
+    screen = Screen()
+    kiosk = Kiosk(pipeline, ImageFolderSource(tmp_path / "frames"), display=screen)
+    try:
+        for i in range(100):
+            pipeline.scan(pki.code("green", subject=f"p{i}"), Reading(36.5), at=NOW)
+        kiosk._tick(0.0, processing=False)
+        assert "store_corrupt" not in kiosk.current_faults()
+        pipeline.store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        scramble(path, first_page=path.stat().st_size // 1024 // 2, pages=6)
+        monkeypatch.setattr(gate.store.db, "IDLE_CHECK_EVERY_S", 0.0)
+        kiosk._last_status = -1e9
+        kiosk._tick(0.0, processing=False)
+        assert "store_corrupt" in kiosk.current_faults()
+        assert screen.states[-1]["kind"] == "fault" and "store_corrupt" in screen.states[-1]["faults"]
+        assert "FAULT" in kiosk.status_line()
+    finally:
+        pipeline.close()
