@@ -18,7 +18,7 @@ from typing import Any, Callable
 from gate.clock import GateTime, TimeFloor
 from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
-from gate.codes.verify import verify
+from gate.codes.formats import verify
 from gate.config import Config
 from gate.hardware.body import GateBody
 from gate.hardware.thermometer import Reading, Thermometer

@@ -11,7 +11,8 @@ import click
 
 from gate.cli.errors import fail
 from gate.codes.trust import TrustError, TrustStore
-from gate.codes.verify import DEFAULT_SKEW_S, verify as verify_code
+from gate.codes.formats import verify as verify_code
+from gate.codes.verify import DEFAULT_SKEW_S
 
 BAD_INPUT = {"valid": False, "reason": "bad_input"}
 

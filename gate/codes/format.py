@@ -41,9 +41,10 @@ ALG_ES256 = -7
 ALG_NAMES = {ALG_EDDSA: "EdDSA", ALG_ES256: "ES256"}
 ALG_IDS = {name: ident for ident, name in ALG_NAMES.items()}
 
-_BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+# RFC 9285's alphabet, which is also the QR code's alphanumeric mode (the one definition in the gate).
+BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 # byte -> base45 value, 255 for bytes outside the alphabet
-_BASE45_TABLE = bytes(_BASE45_ALPHABET.index(chr(b)) if chr(b) in _BASE45_ALPHABET else 255 for b in range(256))
+_BASE45_TABLE = bytes(BASE45_ALPHABET.index(chr(b)) if chr(b) in BASE45_ALPHABET else 255 for b in range(256))
 
 _MAX_CBOR_DEPTH = 8
 
@@ -161,9 +162,20 @@ def _triplet_overflows(firsts: bytes, seconds: bytes, thirds: bytes) -> bool:
     return False
 
 
+def base45_well_formed(body: str) -> bool:
+    """Whether `body` could be base45 at all: non-empty, every character in the alphabet, and a
+    length base45 can have (not 1 more than a multiple of 3). Cheaper than decoding; no value checks."""
+    if not body or len(body) % 3 == 1:
+        return False
+    try:
+        return body.encode("ascii").translate(_BASE45_TABLE).find(0xFF) < 0
+    except UnicodeEncodeError:
+        return False
+
+
 def b45encode(data: bytes) -> str:
     """base45 (RFC 9285 §4)."""
-    alphabet = _BASE45_ALPHABET
+    alphabet = BASE45_ALPHABET
     out = []
     for i in range(0, len(data) - 1, 2):
         x = data[i] * 256 + data[i + 1]
