@@ -24,11 +24,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gate.errors import GateError
+
 VENUE_TYPES: tuple[str, ...] = ("residential", "public_place", "metro", "bus_taxi", "special_place")
 SENSORS: tuple[str, ...] = ("mlx90614", "simulated", "none")
 
 
-class ConfigError(ValueError):
+class ConfigError(GateError, ValueError):
     """A configuration the gate refuses to start with; str() is one line for the technician."""
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
+from gate.errors import GateError
 from gate.record import Record, parse_iso_utc
 
 BUSY_TIMEOUT_MS = 5000
@@ -32,7 +33,7 @@ FREE_SPACE_BATCH = 200
 FREE_SPACE_FLAG = "free_space_pruned"
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(GateError):
     """The record store cannot be read or written; the message is one line saying why."""
 
 

@@ -49,6 +49,7 @@ from requests.adapters import HTTPAdapter
 from gate import devicesig
 from gate.codes import keys as keylib
 from gate.codes.trust import TrustError, TrustStore
+from gate.errors import GateError
 from gate.store import Store, StoreUnavailable
 
 log = logging.getLogger("gate.sync")
@@ -71,7 +72,7 @@ META_TRUST_ETAG = "sync.trust_etag"  # {"etag", "version"} of the trust list in 
 TOO_LARGE_ERROR = "too_large: the collector refuses this record even alone (413)"
 
 
-class SyncSetupError(ValueError):
+class SyncSetupError(GateError, ValueError):
     """Sync cannot start (device key missing or unusable); the message is one line."""
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import cbor2
 
+from gate.errors import GateError
+
 PREFIX = "JKM1:"
 MAX_TEXT_CHARS = 4096
 MAX_COSE_BYTES = 8192
@@ -49,7 +51,7 @@ _BASE45_TABLE = bytes(BASE45_ALPHABET.index(chr(b)) if chr(b) in BASE45_ALPHABET
 _MAX_CBOR_DEPTH = 8
 
 
-class FormatError(Exception):
+class FormatError(GateError):
     """A code that cannot be read; `reason` is one of the spec's reasons."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

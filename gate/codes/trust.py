@@ -22,6 +22,7 @@ from typing import Any, Iterable
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gate.codes import keys as keylib
+from gate.errors import GateError
 
 TRUST_FILE = "trustlist.json"
 STATUS_FILE = "statuslist.json"
@@ -29,7 +30,7 @@ SIG_SUFFIX = ".sig"
 ANCHORS_DIR = "anchors"
 
 
-class TrustError(Exception):
+class TrustError(GateError):
     """A trust or status list was refused; the message says why in one line."""
 
 

@@ -20,6 +20,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Protocol
 
+from gate.errors import GateError
+
 BODY_MIN_C = 34.0
 BODY_MAX_C = 43.0
 
@@ -110,7 +112,7 @@ def raw_to_celsius(word: int) -> float:
     return (word & 0x7FFF) * 0.02 - 273.15
 
 
-class SensorError(Exception):
+class SensorError(GateError):
     """One read of the sensor failed; `transient` errors are worth retrying at once."""
 
     def __init__(self, message: str, *, transient: bool) -> None:
