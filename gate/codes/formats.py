@@ -72,9 +72,12 @@ class FormatRegistry:
             self.register(fmt)
 
     def register(self, fmt: CodeFormat) -> None:
-        """Add a format; ValueError when its prefix is empty or overlaps a known one."""
-        if not fmt.prefix:
-            raise ValueError(f"code format {fmt.name} has an empty prefix")
+        """Add a format; ValueError when its prefix is empty, not ASCII or overlaps a known one, or
+        when it says it is a health code but cannot be verified."""
+        if not fmt.prefix or not fmt.prefix.isascii():
+            raise ValueError(f"code format {fmt.name} needs a non-empty ASCII prefix, not {fmt.prefix!r}")
+        if fmt.kind is CodeKind.HEALTH_CODE and not isinstance(fmt, HealthCodeFormat):
+            raise ValueError(f"code format {fmt.name} is a health code without parse() and verify()")
         for known in self._formats:
             if known.prefix.startswith(fmt.prefix) or fmt.prefix.startswith(known.prefix):
                 raise ValueError(f"code format {fmt.name} ({fmt.prefix!r}) overlaps {known.name} ({known.prefix!r})")
@@ -111,7 +114,12 @@ class FormatRegistry:
         fmt = self.format_of(text)
         if fmt is None or fmt.kind is not CodeKind.HEALTH_CODE:
             return VerifyResult.refused("not_a_health_code")
-        return fmt.verify(text, trust, now, skew)  # type: ignore[attr-defined]
+        try:
+            return fmt.verify(text, trust, now, skew)  # type: ignore[attr-defined]
+        # A format's verify promises never to raise; if one does, the code is refused, never passed.
+        except Exception:  # noqa: BLE001
+            log.exception("code format %s raised while verifying; code refused as malformed", fmt.name)
+            return VerifyResult.refused("malformed")
 
 
 # The formats the gate ships with: module path and the name of its format object.

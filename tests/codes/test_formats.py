@@ -132,8 +132,29 @@ def test_a_second_format_is_a_new_object_in_the_registry_not_a_rewrite(pki):
     assert formats.kind_of("HC1:6BF") is CodeKind.UNKNOWN  # the default registry is untouched
 
 
-@pytest.mark.parametrize("prefix", ["JKM1:", "JKM1", "JKM1:X", ""])
-def test_a_prefix_that_overlaps_a_known_one_is_refused(prefix):
+def test_a_health_code_format_that_cannot_verify_is_refused_at_registration():
+    class NoVerify:
+        name, prefix, kind = "half", "HALF:", CodeKind.HEALTH_CODE
+
+        def well_formed(self, text: str) -> bool:
+            return True
+
+    with pytest.raises(ValueError, match="without parse"):
+        FormatRegistry([NoVerify()])
+
+
+def test_a_format_whose_verify_raises_refuses_the_code_as_malformed(pki, caplog):
+    class Broken(_Dcc):
+        def verify(self, text, trust, now, skew):
+            raise KeyError("bug")
+
+    registry = FormatRegistry([Broken()])
+    assert registry.verify("HC1:6BF", pki.store(), NOW, 300) == VerifyResult.refused("malformed")
+    assert "DCC raised" in caplog.text
+
+
+@pytest.mark.parametrize("prefix", ["JKM1:", "JKM1", "JKM1:X", "", "健康:"])
+def test_a_prefix_that_is_empty_not_ascii_or_overlaps_a_known_one_is_refused(prefix):
     clash = type("Clash", (_Dcc,), {"prefix": prefix, "name": "clash"})()
     with pytest.raises(ValueError):
         FormatRegistry([JKM1, clash])
