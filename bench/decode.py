@@ -7,7 +7,9 @@ chain reads at least the union of zxing-cpp and pyzbar in every category, about 
 a median under 1.5 ms per frame with a code and under 1 ms per empty frame. Every decoder gets
 the same greyscale frame (the grey conversion, timed separately, is the caller's cost); the chain
 gets a fresh decoder so its counters describe this run, and any text it returns that is not the
-frame's own is counted as wrong (the goal is none).
+frame's own is counted as wrong (the goal is none). Every rescue pass is watched: the wrong texts
+it read (kept or dropped by the chain) and the wrong texts the chain returned from it are
+printed per pass, so a pass that invents texts shows up even while the format check drops them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import cv2
@@ -22,7 +25,7 @@ import numpy as np
 import zxingcpp
 from pyzbar import pyzbar
 
-from gate.vision.decode import QRDecoder, to_gray
+from gate.vision.decode import RESCUE_PASSES, QRDecoder, to_gray
 from gate.vision.synthetic import CATEGORIES, frames
 
 _CV = cv2.QRCodeDetector()
@@ -41,6 +44,15 @@ def opencv_alone(gray: np.ndarray) -> list[str]:
     return [text] if text else []
 
 
+def _count_wrong(reads: dict[str, list[str]], returned: list[str], truth: str,
+                 wrong_read: Counter, wrong_returned: Counter) -> None:
+    """Charge each wrong text a rescue pass read to it, and each wrong text returned to the pass that read it."""
+    for name, texts in reads.items():
+        bad = [t for t in texts if t != truth]
+        wrong_read[name] += len(bad)
+        wrong_returned[name] += sum(1 for t in dict.fromkeys(bad) if t in returned)
+
+
 def timed(fn: Callable[[np.ndarray], list[str]], gray: np.ndarray) -> tuple[list[str], float]:
     start = time.perf_counter()
     out = fn(gray)
@@ -51,8 +63,24 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+class PassWatch:
+    """The rescue passes wrapped so that what each one read in the current frame is remembered."""
+
+    def __init__(self) -> None:
+        self.reads: dict[str, list[str]] = {}
+        self.passes = [(name, self._wrap(name, run)) for name, run in RESCUE_PASSES]
+
+    def _wrap(self, name: str, run: Callable[[np.ndarray], list[str]]) -> Callable[[np.ndarray], list[str]]:
+        def watched(gray: np.ndarray) -> list[str]:
+            texts = run(gray)
+            self.reads.setdefault(name, []).extend(texts)
+            return texts
+        return watched
+
+
 def main(per_category: int = 50, seed: int = 0) -> int:
-    chain = QRDecoder()
+    watch = PassWatch()
+    chain = QRDecoder(passes=watch.passes)
     decoders: dict[str, Callable[[np.ndarray], list[str]]] = {
         "zxing-cpp": zxing_alone, "pyzbar": pyzbar_alone, "opencv": opencv_alone, "chain": chain.decode,
     }
@@ -68,6 +96,8 @@ def main(per_category: int = 50, seed: int = 0) -> int:
     reads: dict[str, dict[str, int]] = {d: {c: 0 for c in CATEGORIES} for d in [*decoders, "union zx+zb"]}
     ms: dict[str, dict[str, list[float]]] = {d: {c: [] for c in CATEGORIES} for d in decoders}
     wrong = 0
+    wrong_read: Counter = Counter()      # pass -> wrong texts it read (before the chain's checks)
+    wrong_returned: Counter = Counter()  # pass -> wrong texts the chain returned from it
     gray_ms = []
     for f in coded:
         s = time.perf_counter()
@@ -75,22 +105,26 @@ def main(per_category: int = 50, seed: int = 0) -> int:
         gray_ms.append((time.perf_counter() - s) * 1000.0)
         got = {}
         for name, fn in decoders.items():
+            watch.reads.clear()
             texts, took = timed(fn, gray)
             got[name] = f.text in texts
             reads[name][f.category] += got[name]
             ms[name][f.category].append(took)
             if name == "chain":
                 wrong += sum(1 for t in texts if t != f.text)
+                _count_wrong(watch.reads, texts, f.text, wrong_read, wrong_returned)
         reads["union zx+zb"][f.category] += got["zxing-cpp"] or got["pyzbar"]
 
     empty_ms: dict[str, list[float]] = {d: [] for d in decoders}
     for f in empty:
         gray = to_gray(f.image)
         for name, fn in decoders.items():
+            watch.reads.clear()
             texts, took = timed(fn, gray)
             empty_ms[name].append(took)
             if name == "chain":
                 wrong += len(texts)
+                _count_wrong(watch.reads, texts, "", wrong_read, wrong_returned)
 
     n = per_category
     names = list(reads)
@@ -112,6 +146,9 @@ def main(per_category: int = 50, seed: int = 0) -> int:
     print(f"  (BGR -> grey conversion, paid by every decoder's caller: median {statistics.median(gray_ms):.2f} ms)")
 
     print("\nchain counters:", chain.stats.as_dict())
+    print("\nwrong texts per rescue pass: read by the pass / returned by the chain")
+    for name, _ in RESCUE_PASSES:
+        print(f"  {name:28s} {wrong_read[name]:4d} / {wrong_returned[name]}")
     below = [c for c in CATEGORIES if reads["chain"][c] < reads["union zx+zb"][c]]
     overall = sum(reads["chain"].values()) / total
     med_code = statistics.median(sum(ms["chain"].values(), []))

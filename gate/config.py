@@ -25,12 +25,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gate.errors import GateError
+
 VENUE_TYPES: tuple[str, ...] = ("residential", "public_place", "metro", "bus_taxi", "special_place")
 SENSORS: tuple[str, ...] = ("mlx90614", "simulated", "none")
 VOICE_LANGUAGES: tuple[str, ...] = ("zh", "en", "both")
 
 
-class ConfigError(ValueError):
+class ConfigError(GateError, ValueError):
     """A configuration the gate refuses to start with; str() is one line for the technician.
 
     `problems` holds every problem found (the first is the message), one line each.

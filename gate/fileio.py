@@ -20,11 +20,12 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from gate.errors import GateError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
-class FileReadError(OSError):
+class FileReadError(GateError, OSError):
     """A file that cannot be read as asked; str() is one line naming the file and why."""
 
     def __init__(self, path: Path | str, why: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from gate.clock import GateTime, TimeFloor
 from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
-from gate.codes.verify import verify
+from gate.codes.formats import verify
 from gate.config import Config
 from gate.faults import fault, record_flags
 from gate.health import state_faults

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from gate.errors import GateError
 
 # -- decisions ---------------------------------------------------------------------------------
 
@@ -295,7 +296,7 @@ VENUE_SAYINGS: dict[tuple[str, str, str], Saying] = {
 }
 
 
-class UnknownSaying(ValueError):
+class UnknownSaying(GateError, ValueError):
     """The gate has no words for a (decision, reason) pair: a rule gave something undefined."""
 
 

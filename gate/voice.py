@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from gate import vocabulary
+from gate.errors import GateError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ SYNTH_TIMEOUT_S = 20.0
 BODY_RANGE_TENTHS = range(340, 431)  # the temperatures that may be spoken, in tenths (policy.BODY_RANGE_C)
 
 
-class PromptError(Exception):
+class PromptError(GateError):
     """A prompt could not be made (espeak-ng missing or failing)."""
 
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
+
+from gate.cli.errors import fail
 
 DEFAULT_DB = "sqlite:///collector.db"
 
 
-def _fail(message: str, status: int = 2) -> NoReturn:
-    """One plain sentence on stderr and the exit status (2: usage or configuration)."""
-    click.echo(message, err=True)
-    sys.exit(status)
+_fail = fail  # the one-line failure of every gate command (gate.cli.errors)
 
 
 def _open(db_url: str):  # -> gate.collector.db.Database

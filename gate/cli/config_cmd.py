@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from gate.cli.errors import load_config_or_fail
+from gate.cli.errors import fail, load_config_or_fail
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
@@ -24,12 +24,6 @@ from gate.fileio import replace_atomically
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 
 _STRING_KINDS = ("str", "path", "source", "url", "choice")
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(message, err=True)
-    click.get_current_context().exit(2)
-    raise AssertionError("unreachable")  # ctx.exit raises
 
 
 def _config_option(f: Any) -> Any:
@@ -87,17 +81,17 @@ def set_(config_path: Path, key: str, value: str) -> None:
     """
     section, dot, name = key.partition(".")
     if not (dot and section and name) or "." in name:
-        _fail(f"{key}: a key is SECTION.NAME, e.g. venue.type or temperature.fever_c")
+        fail(f"{key}: a key is SECTION.NAME, e.g. venue.type or temperature.fever_c")
     try:
         text = config_path.read_bytes().decode("utf-8")
     except OSError as exc:
-        _fail(f"{config_path}: cannot be read: {exc.strerror or exc}")
+        fail(f"{config_path}: cannot be read: {exc.strerror or exc}")
     except UnicodeDecodeError:
-        _fail(f"{config_path}: is not UTF-8 text; save it as UTF-8")
+        fail(f"{config_path}: is not UTF-8 text; save it as UTF-8")
     try:
         doc = tomlkit.parse(text)
     except TOMLKitError as exc:
-        _fail(f"{config_path}: not valid TOML: {exc}; fix it by hand first")
+        fail(f"{config_path}: not valid TOML: {exc}; fix it by hand first")
 
     new = parse_value(key, value)
     table = doc.get(section)
@@ -105,17 +99,17 @@ def set_(config_path: Path, key: str, value: str) -> None:
         table = tomlkit.table()
         doc[section] = table
     elif not isinstance(table, dict):
-        _fail(f"{config_path}: {section} is not a section; fix it by hand first")
+        fail(f"{config_path}: {section} is not a section; fix it by hand first")
     table[name] = new
     out = tomlkit.dumps(doc)
     try:
         loads_config(out, config_path)
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     try:
         write_atomically(config_path, out)
     except OSError as exc:
-        _fail(f"{config_path}: cannot be written: {exc.strerror or exc}")
+        fail(f"{config_path}: cannot be written: {exc.strerror or exc}")
     click.echo(f"{config_path}: [{section}] {name} = {show_value(new)}")
 
 

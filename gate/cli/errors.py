@@ -12,17 +12,22 @@ if TYPE_CHECKING:
 
 
 class GateCommandError(click.ClickException):
-    """A usage or configuration error: printed as the message alone, exit status 2."""
+    """A command's failure: printed as the message alone; exit status 2 (usage or configuration)
+    unless the command names another (1: something outside it, e.g. a database, is unavailable)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = status
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(self.format_message(), err=True, file=file)
 
 
-def fail(message: str) -> NoReturn:
-    """Stop the command with `message` (one sentence that says what to fix)."""
-    raise GateCommandError(message)
+def fail(message: str, status: int = 2) -> NoReturn:
+    """Stop the command with `message` (one sentence that says what to fix) and exit `status`."""
+    raise GateCommandError(message, status)
 
 
 def load_config_or_fail(path: "str | Path") -> "Config":

@@ -13,6 +13,7 @@ import click
 
 from gate.cli.errors import fail, load_config_or_fail
 from gate.codes.trust import TrustError
+from gate.errors import GateError
 from gate.hardware.body import HardwareError
 from gate.hardware.thermometer import Reading, SimulatedThermometer
 from gate.pipeline import Pipeline, open_pipeline
@@ -20,7 +21,7 @@ from gate.pipeline import Pipeline, open_pipeline
 NO_CODE = {"decision": None, "reasons": ["no_code_found"], "code": None, "record_id": None, "relay_pulsed": False}
 
 
-class EventError(ValueError):
+class EventError(GateError, ValueError):
     """An event line that cannot be replayed; the message names the line and the fault."""
 
 

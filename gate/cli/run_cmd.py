@@ -15,22 +15,28 @@ import click
 from gate.cli.errors import fail, load_config_or_fail
 from gate.codes.trust import TrustError
 from gate.config import problems
+from gate.errors import GateError
 from gate.hardware.body import HardwareError
 from gate.kiosk import Appliance, assemble
 from gate.pipeline import ScanOutcome
-from gate.vision.sources import SourceError
 
 
 def start_appliance(config: Any, **kwargs: Any) -> Appliance:
-    """assemble(), with every reason a gate cannot start turned into one line and exit 2."""
+    """assemble(), with every reason a gate cannot start (any GateError) turned into one line and exit 2."""
     try:
         return assemble(config, **kwargs)
-    except SourceError as exc:
-        fail(str(exc))
-    except TrustError as exc:
-        fail(f"Cannot use the trust folder {config.trust.dir}: {exc}")
-    except HardwareError as exc:
-        fail(f"{exc} (use --simulate-io to run without pins)")
+    except GateError as exc:
+        fail(cannot_start(exc, config))
+
+
+def cannot_start(exc: GateError, config: Any) -> str:
+    """The one line for a gate that cannot start: the error's own sentence, with what to do where
+    the command knows more (which trust folder; the flag that runs without pins)."""
+    if isinstance(exc, TrustError):
+        return f"Cannot use the trust folder {config.trust.dir}: {exc}"
+    if isinstance(exc, HardwareError):
+        return f"{exc} (use --simulate-io to run without pins)"
+    return str(exc)
 
 
 def refuse_to_start_on_problems(config_path: Path) -> None:

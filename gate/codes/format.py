@@ -15,6 +15,8 @@ from typing import Any
 
 import cbor2
 
+from gate.errors import GateError
+
 PREFIX = "JKM1:"
 MAX_TEXT_CHARS = 4096
 MAX_COSE_BYTES = 8192
@@ -41,14 +43,19 @@ ALG_ES256 = -7
 ALG_NAMES = {ALG_EDDSA: "EdDSA", ALG_ES256: "ES256"}
 ALG_IDS = {name: ident for ident, name in ALG_NAMES.items()}
 
-_BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+# RFC 9285's alphabet, which is also the QR code's alphanumeric mode (the one definition in the gate).
+BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 # byte -> base45 value, 255 for bytes outside the alphabet
-_BASE45_TABLE = bytes(_BASE45_ALPHABET.index(chr(b)) if chr(b) in _BASE45_ALPHABET else 255 for b in range(256))
+_BASE45_TABLE = bytes(BASE45_ALPHABET.index(chr(b)) if chr(b) in BASE45_ALPHABET else 255 for b in range(256))
+
+# For bytes.translate(None, delete): what is left after deleting digits below 32 / up to 32.
+_BELOW_32 = bytes(range(32))
+_UP_TO_32 = bytes(range(33))
 
 _MAX_CBOR_DEPTH = 8
 
 
-class FormatError(Exception):
+class FormatError(GateError):
     """A code that cannot be read; `reason` is one of the spec's reasons."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
@@ -127,7 +134,7 @@ def b45decode(text: str) -> bytes:
         raise FormatError("malformed", "character outside the base45 alphabet")
     full = n - n % 3
     firsts, seconds, thirds = values[0:full:3], values[1:full:3], values[2:full:3]
-    if thirds and max(thirds) >= 32 and _triplet_overflows(firsts, seconds, thirds):
+    if thirds.translate(None, _BELOW_32) and _triplet_overflows(firsts, seconds, thirds):
         raise FormatError("malformed", "base45 triplet above 65535")
     slots = bytearray(2 * len(thirds))
     slots[1::2] = firsts
@@ -151,7 +158,7 @@ def _triplet_overflows(firsts: bytes, seconds: bytes, thirds: bytes) -> bool:
     A third digit below 32 never does (31 * 2025 + 44 * 46 < 65536), one above 32 always
     does, so only the triplets whose third digit is exactly 32 need their sum.
     """
-    if max(thirds) > 32:
+    if thirds.translate(None, _UP_TO_32):  # a digit above 32 (a C loop; max() would box each byte)
         return True
     at = thirds.find(32)
     while at >= 0:
@@ -161,9 +168,20 @@ def _triplet_overflows(firsts: bytes, seconds: bytes, thirds: bytes) -> bool:
     return False
 
 
+def base45_well_formed(body: str) -> bool:
+    """Whether `body` could be base45 at all: non-empty, every character in the alphabet, and a
+    length base45 can have (not 1 more than a multiple of 3). Cheaper than decoding; no value checks."""
+    if not body or len(body) % 3 == 1:
+        return False
+    try:
+        return body.encode("ascii").translate(_BASE45_TABLE).find(0xFF) < 0
+    except UnicodeEncodeError:
+        return False
+
+
 def b45encode(data: bytes) -> str:
     """base45 (RFC 9285 §4)."""
-    alphabet = _BASE45_ALPHABET
+    alphabet = BASE45_ALPHABET
     out = []
     for i in range(0, len(data) - 1, 2):
         x = data[i] * 256 + data[i + 1]
@@ -239,10 +257,10 @@ def _opt(mapping: Mapping, key: int, kind: type) -> Any:
 def parse_claims(payload: bytes) -> Claims:
     """The claims map of §3, with every type checked; unknown keys ignored."""
     claims = cbor_loads(payload)
-    if not isinstance(claims, Mapping):
+    if type(claims) is not dict and not isinstance(claims, Mapping):  # dict first: an ABC check is slow
         raise FormatError("malformed", "payload is not a map")
     hc = claims.get(CLAIM_HC)
-    if not isinstance(hc, Mapping):
+    if type(hc) is not dict and not isinstance(hc, Mapping):
         raise FormatError("malformed", "health claim missing")
     iss = claims.get(CLAIM_ISS)
     sub = claims.get(CLAIM_SUB)
@@ -281,12 +299,12 @@ def parse_cose(message: bytes) -> ParsedCode:
     if not isinstance(obj, (list, tuple)) or len(obj) != 4:
         raise FormatError("malformed", "COSE_Sign1 must be an array of four")
     protected, unprotected, payload, signature = obj
-    if type(protected) is not bytes or not isinstance(unprotected, Mapping):
+    if type(protected) is not bytes or (type(unprotected) is not dict and not isinstance(unprotected, Mapping)):
         raise FormatError("malformed", "COSE headers have the wrong types")
     if type(payload) is not bytes or type(signature) is not bytes:
         raise FormatError("malformed", "COSE payload or signature is not a byte string")
     header = cbor_loads(protected) if protected else {}
-    if not isinstance(header, Mapping):
+    if type(header) is not dict and not isinstance(header, Mapping):
         raise FormatError("malformed", "protected header is not a map")
     kid = header.get(HDR_KID)
     if kid is not None and type(kid) is not bytes:

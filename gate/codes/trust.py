@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gate import fileio
 from gate.codes import keys as keylib
+from gate.errors import GateError
 
 TRUST_FILE = "trustlist.json"
 STATUS_FILE = "statuslist.json"
@@ -37,7 +38,7 @@ CORRUPT_SUFFIX = ".corrupt"  # where a damaged cache database is moved aside bef
 log = logging.getLogger(__name__)
 
 
-class TrustError(Exception):
+class TrustError(GateError):
     """A trust or status list was refused; the message says why in one line."""
 
 

@@ -53,6 +53,7 @@ from gate.collector.alerts import AlertNotifier
 from gate.collector.db import Database, DatabaseUnavailable, RecordRow, open_database
 from gate.collector.lists import ListNotFound, ListsDirectory, SignedDocument
 from gate.collector.records import RecordError, check_record, record_id
+from gate.errors import GateError
 
 log = logging.getLogger("gate.collector")
 
@@ -70,7 +71,7 @@ _REASONS = {
 StartResponse = Callable[..., Any]
 
 
-class HTTPError(Exception):
+class HTTPError(GateError):
     """An answer other than 200, raised from deep inside a handler."""
 
     def __init__(self, status: int, error: str, **extra: Any) -> None:

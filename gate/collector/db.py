@@ -35,8 +35,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple, Sequence
 
+from gate.errors import GateError
 
-class DatabaseUnavailable(Exception):
+
+class DatabaseUnavailable(GateError):
     """The database cannot be reached or is busy; the client should retry later."""
 
 

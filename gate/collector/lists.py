@@ -39,6 +39,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from gate.errors import GateError
+
 TRUSTLIST = "trustlist.json"
 STATUSLIST = "statuslist.json"
 DELTAS_DIR = "statuslist.d"
@@ -56,7 +58,7 @@ class SignedDocument:
     name: str
 
 
-class ListNotFound(Exception):
+class ListNotFound(GateError):
     """The list (or its signature) is not on disk."""
 
 

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from gate.collector.db import RecordRow
+from gate.errors import GateError
 from gate.vocabulary import DECISIONS
 
 
@@ -51,7 +52,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
 }
 
 
-class RecordError(ValueError):
+class RecordError(GateError, ValueError):
     """A record that cannot be stored; `code` is one of the module's refusal words."""
 
     def __init__(self, code: str) -> None:

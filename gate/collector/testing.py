@@ -22,8 +22,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from gate.errors import GateError
 
-class PostgresUnavailable(RuntimeError):
+
+class PostgresUnavailable(GateError, RuntimeError):
     """No PostgreSQL binaries (or no user to run them as) on this machine."""
 
 

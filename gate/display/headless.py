@@ -24,6 +24,8 @@ import tempfile
 import time
 from typing import Any
 
+from gate.errors import GateError
+
 CANDIDATES: tuple[str, ...] = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 FLAGS: tuple[str, ...] = (
@@ -33,7 +35,7 @@ FLAGS: tuple[str, ...] = (
 )
 
 
-class BrowserError(RuntimeError):
+class BrowserError(GateError, RuntimeError):
     """Chromium could not be started, went away, or did not answer in time."""
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from gpiozero.exc import BadPinFactory
 
+from gate.errors import GateError
 from gate.hardware.buzzer import PATTERNS, Buzzer, Pattern
 from gate.hardware.inputs import FireRelease, OverrideButton
 from gate.hardware.lights import Lights
@@ -44,7 +45,7 @@ PIN_KEYS: tuple[str, ...] = (
 )
 
 
-class HardwareError(Exception):
+class HardwareError(GateError):
     """The gate's parts could not be set up (pin clash, no GPIO on this machine, ...)."""
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
 from gate.voice import Line, PromptCache, PromptError, every_line
+from gate.errors import GateError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ PLAY_TIMEOUT_S = 30.0  # no prompt is this long: a player stuck longer is stoppe
 _NAMED_CARDS = ("default", "sysdefault", "hw:", "plughw:")  # ALSA devices that need a sound card
 
 
-class SpeakerError(Exception):
+class SpeakerError(GateError):
     """A prompt could not be played; `fault` is the gate.faults code it puts the speaker in."""
 
     def __init__(self, message: str, fault: str = "speaker_missing") -> None:

@@ -22,6 +22,8 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Protocol
 
+from gate.errors import GateError
+
 STATES: tuple[str, ...] = ("ok", "no_body", "sensor_fault")
 
 DEFAULT_ADDRESS = 0x5A
@@ -115,7 +117,7 @@ def raw_to_celsius(word: int) -> float:
     return (word & 0x7FFF) * 0.02 - 273.15
 
 
-class SensorError(Exception):
+class SensorError(GateError):
     """One read of the sensor failed; `transient` errors are worth retrying at once."""
 
     def __init__(self, message: str, *, transient: bool) -> None:

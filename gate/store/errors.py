@@ -12,13 +12,14 @@ import errno
 import sqlite3
 
 from gate.faults import fault as _known_fault
+from gate.errors import GateError
 
 _CORRUPT_CODES = {getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26)}
 _FULL_CODES = {getattr(sqlite3, "SQLITE_FULL", 13)}
 _READONLY_CODES = {getattr(sqlite3, "SQLITE_READONLY", 8)}
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(GateError):
     """The record store cannot be read or written; the message is one line saying why.
 
     `fault` is the gate.faults code of the condition (store_full, store_read_only,

@@ -1,16 +1,17 @@
 """Why sync cannot start, and why a request or a round cannot go on."""
 
 from __future__ import annotations
+from gate.errors import GateError
 
 # Kinds of Stop that the same request may be tried again for, within the round (upload.md).
 TRANSIENT = frozenset({"network", "unavailable"})
 
 
-class SyncSetupError(ValueError):
+class SyncSetupError(GateError, ValueError):
     """Sync cannot start (device key missing or unusable); the message is one line."""
 
 
-class Stop(Exception):
+class Stop(GateError):
     """A request failed so that the round cannot go on.
 
     `kind` is "network" (timeouts, refused or reset connections, an answer too slow or too

@@ -9,10 +9,15 @@ is evidence of a code (a symbol zxing-cpp located but could not read, or a patch
 two-way edges the size of a code) and only within a per-frame time budget.
 
 Fail secure: a decoder that raises is counted and logged and its pass counts as "nothing found";
-a text is returned only when it is plausible (a JKM1 text must be well-formed base45 -- a
-misread of a health code cannot pass as another) and consistent (two different reads of what
-looks like one symbol cancel each other out). Only QR symbols are decoded, by both libraries:
-libzbar has had memory-safety bugs in its other symbologies.
+a text is returned only when it is plausible (a text with a known format's prefix must be well
+formed for that format, gate.codes.formats -- a misread of a health code cannot pass as another)
+and consistent (two different reads of what looks like one symbol cancel each other out). The
+rescue passes upscale, sharpen and equalise, and on a tiny or blurred code they can invent a
+short text ("386", "0") out of noise that no library reads in the plain frame; so a text found
+only by a rescue pass is kept only when it is of a known format. The first, unprocessed pass
+still reports any plausible text, so a web address is told apart from a health code. Only QR
+symbols are decoded, by both libraries: libzbar has had memory-safety bugs in its other
+symbologies.
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ import cv2
 import numpy as np
 import zxingcpp
 
+from gate.codes import formats
+from gate.codes.format import MAX_TEXT_CHARS
+
 log = logging.getLogger(__name__)
 
 _QR = zxingcpp.BarcodeFormat.QRCode
-BASE45_ALPHABET = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
-JKM1_PREFIX = "JKM1:"
-MAX_TEXT = 4096  # health-code.md: a longer text is never a health code
+MAX_TEXT = MAX_TEXT_CHARS  # health-code.md: a longer text is never a health code
 
 
 @dataclass
@@ -47,6 +53,7 @@ class DecodeStats:
     budget_exhausted: int = 0    # frames whose later passes were cut short by the time budget
     decoder_errors: int = 0      # a decoder raised; counted as "nothing found"
     rejected_implausible: int = 0
+    rejected_unknown_format: int = 0  # texts only a rescue pass found, of no known format
     rejected_conflict: int = 0
     by_pass: Counter = field(default_factory=Counter)
 
@@ -76,14 +83,14 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 def plausible(text: str) -> bool:
     """Could this text be what a QR symbol really holds (as opposed to a misread)?
 
-    A JKM1 text must be base45 throughout and of a length base45 can have; anything else must
-    be printable text of sane length (the verifier then calls it `not_a_health_code`).
+    A text with a known format's prefix (a JKM1 health code, a venue card) must pass that
+    format's syntax check (for JKM1: base45 throughout, of a length base45 can have); anything
+    else must be printable text of sane length (the verifier then calls it `not_a_health_code`).
     """
     if not text or len(text) > MAX_TEXT:
         return False
-    if text.startswith(JKM1_PREFIX):
-        body = text[len(JKM1_PREFIX):]
-        return bool(body) and len(body) % 3 != 1 and all(c in BASE45_ALPHABET for c in body)
+    if formats.format_of(text) is not None:
+        return formats.well_formed(text)
     return all(c.isprintable() or c in "\t\r\n" for c in text)
 
 
@@ -299,6 +306,7 @@ class QRDecoder:
                 except Exception as exc:  # noqa: BLE001 -- see above
                     self._fault(name, exc)
                     continue
+                got = self._known(got)
                 if got:
                     found.extend(got)
                     self.stats.by_pass[name] += 1
@@ -313,7 +321,18 @@ class QRDecoder:
             self.stats.frames_with_text += 1
         return texts
 
+    def _known(self, texts: list[str]) -> list[str]:
+        """A rescue pass's texts with a known format's prefix (whether each is well formed is
+        `_accept`'s question); the others are counted and dropped, and the next pass gets its
+        turn (an invented text must not end the search for the real one)."""
+        kept = [t for t in texts if formats.format_of(t) is not None]
+        if len(kept) != len(texts):
+            self.stats.rejected_unknown_format += len(texts) - len(kept)
+            log.info("dropped %d QR reads of no known format found only by a rescue pass", len(texts) - len(kept))
+        return kept
+
     def _accept(self, found: list[str]) -> list[str]:
+        """The plausible texts that do not contradict each other."""
         unique = list(dict.fromkeys(found))
         good = []
         for t in unique:

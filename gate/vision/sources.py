@@ -35,12 +35,14 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from gate.errors import GateError
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
 
 
-class SourceError(Exception):
+class SourceError(GateError):
     """The configured source cannot be used at all (no such file, not a video, ...)."""
 
 

@@ -25,6 +25,8 @@ import cv2
 import numpy as np
 import zxingcpp
 
+from gate.codes.format import PREFIX
+
 WIDTH, HEIGHT = 640, 480
 FOCAL_PX = 700.0
 
@@ -61,13 +63,13 @@ class SyntheticFrame:
 
 
 def jkm1_text(rng: np.random.Generator) -> str:
-    """A realistic-looking JKM1 text: 'JKM1:' + base45 of ~150 bytes starting like zlib.
+    """A realistic-looking JKM1 text: the prefix + base45 of ~150 bytes starting like zlib.
 
     Not signed: the decoder only cares about the symbol, not what the bytes mean.
     """
     n = int(rng.integers(146, 162))
     body = bytes([0x78, 0xDA]) + rng.integers(0, 256, n - 2, dtype=np.uint8).tobytes()
-    return "JKM1:" + base45.b45encode(body).decode("ascii")
+    return PREFIX + base45.b45encode(body).decode("ascii")
 
 
 def qr_matrix(text: str, ec_level: str = "M") -> np.ndarray:

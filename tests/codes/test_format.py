@@ -36,6 +36,21 @@ def test_base45_decoding_accepts_exactly_what_the_rfc_accepts(text):
     assert got == expected
 
 
+@pytest.mark.parametrize("text, value", [
+    ("FGW", b"\xff\xff"),            # 15 + 45*16 + 2025*32 = 65535, the largest triplet
+    ("00W", (2025 * 32).to_bytes(2, "big")),
+    ("00V" * 40 + "FGW", (2025 * 31).to_bytes(2, "big") * 40 + b"\xff\xff"),
+])
+def test_base45_triplets_up_to_65535_decode(text, value):
+    assert fmt.b45decode(text) == value
+
+
+@pytest.mark.parametrize("text", ["GGW", "00X", "00:", "FGW" * 30 + "GGW" + "FGW", "00V" * 50 + "00X"])
+def test_a_base45_triplet_above_65535_anywhere_is_malformed(text):
+    with pytest.raises(fmt.FormatError, match="triplet above 65535"):
+        fmt.b45decode(text)
+
+
 @pytest.mark.parametrize("text", ["GGW", "A", "ABCD", "ab", "AB\n", "ÄB"])
 def test_bad_base45_is_malformed(text):
     with pytest.raises(fmt.FormatError) as exc:

@@ -171,3 +171,61 @@ def test_exhausted_budget_stops_the_later_passes(textured):
 ])
 def test_plausibility(text, ok):
     assert plausible(text) is ok
+
+
+# --- no invented texts from the rescue passes (issue 15) ----------------------------------------
+
+
+def _short_jkm1_text(rng: np.random.Generator) -> str:
+    """A 100-character JKM1 text (63 bytes of base45), the size of the code in the report."""
+    import base45
+
+    body = bytes([0x78, 0xDA]) + rng.integers(0, 256, 61, dtype=np.uint8).tobytes()
+    return "JKM1:" + base45.b45encode(body).decode("ascii")
+
+
+# Found by running the chain over 5,000 tiny-code frames (and 1,500 with a 100-character text)
+# with every pass allowed to run: on each, an upscaled or sharpened pass read digits out of the
+# blur while the real code stayed unread (seed 4131: '0' from zxing_upscaled_sharpened; seed
+# 4440: '258690' from zxing_upscaled; 100 characters, seed 419: '170902' from
+# zxing_upscaled_sharpened and seed 567: '299000' from zxing_upscaled).
+@pytest.mark.parametrize("seed, short_text", [(4131, False), (4440, False), (419, True), (567, True)])
+def test_a_tiny_code_never_yields_a_text_a_rescue_pass_invented(monkeypatch, seed, short_text):
+    from gate.vision import synthetic
+
+    if short_text:
+        monkeypatch.setattr(synthetic, "jkm1_text", _short_jkm1_text)
+    f = synthetic.frame("tiny", seed)
+    decoder = QRDecoder(clock=lambda: 0.0)  # a clock that never moves: every pass gets its turn
+    texts = decoder.decode(f.image)
+    assert all(t == f.text for t in texts), texts
+    assert decoder.stats.rejected_unknown_format >= 1
+
+
+def test_a_rescue_pass_text_of_no_known_format_is_dropped_and_the_next_pass_runs(textured):
+    decoder = QRDecoder(passes=[("inventor", lambda g: ["386"]), ("reader", lambda g: ["JKM1:ABC"])])
+    assert decoder.decode(textured) == ["JKM1:ABC"]
+    assert decoder.stats.rejected_unknown_format == 1
+    assert dict(decoder.stats.by_pass) == {"reader": 1}
+
+
+def test_a_rescue_pass_keeps_a_venue_card(textured):
+    decoder = QRDecoder(passes=[("reader", lambda g: ["JKMV1:ABC"])])
+    assert decoder.decode(textured) == ["JKMV1:ABC"]
+
+
+def test_a_rescue_pass_alone_finding_a_web_address_reports_nothing(textured):
+    decoder = QRDecoder(passes=[("reader", lambda g: ["https://example.org/menu"])])
+    assert decoder.decode(textured) == []
+    assert decoder.stats.rejected_unknown_format == 1
+
+
+def test_the_first_pass_still_reports_a_text_of_no_known_format():
+    from gate.vision.synthetic import code_picture
+
+    decoder = QRDecoder(passes=[])
+    assert decoder.decode(code_picture("https://example.org/menu")) == ["https://example.org/menu"]
+
+
+def test_a_malformed_venue_card_is_implausible():
+    assert plausible("JKMV1:abc") is False and plausible("JKMV1:ABC") is True

@@ -1,0 +1,37 @@
+"""The one-line failure of every gate command (gate.cli.errors.fail)."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from gate.cli.errors import fail
+
+
+@click.command()
+@click.option("--status", type=int, default=None)
+def failing(status: int | None) -> None:
+    if status is None:
+        fail("the config file has no [venue] section")
+    fail("the database is unavailable", status=status)
+
+
+def test_fail_prints_the_sentence_alone_and_exits_2():
+    result = CliRunner().invoke(failing, [])
+    assert result.exit_code == 2
+    assert result.output == "the config file has no [venue] section\n"
+
+
+@pytest.mark.parametrize("status", [1, 3])
+def test_fail_can_name_another_exit_status(status):
+    result = CliRunner().invoke(failing, ["--status", str(status)])
+    assert result.exit_code == status
+    assert result.output == "the database is unavailable\n"
+
+
+def test_the_collector_and_config_commands_fail_the_same_way():
+    from gate.cli import collector_cmd, config_cmd
+
+    assert collector_cmd._fail is fail
+    assert config_cmd.fail is fail and not hasattr(config_cmd, "_fail")
