@@ -606,3 +606,19 @@ def _device_key_problems(config: Config, name: str) -> list[str]:
     except SyncSetupError as exc:
         return [f"{name}: [device] key: {exc}"]
     return []
+
+
+def check_value(dotted: str, value: Any) -> Any:
+    """The typed value `value` would have as key `dotted`; ConfigError naming the key and what is allowed.
+
+    For settings that arrive from elsewhere than the file (a central bulletin), checked against
+    the same schema and ranges as the file.
+    """
+    section, _, key = dotted.partition(".")
+    spec = SCHEMA.get(section, {}).get(key)
+    if spec is None:
+        raise ConfigError(f"{dotted}: no such key")
+    try:
+        return _convert(spec, value, Path("."))
+    except _Refused:
+        raise ConfigError(f"{dotted} = {show_value(value)} is not allowed: {_allowed(spec)}") from None

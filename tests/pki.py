@@ -30,6 +30,7 @@ class PKI:
     trust_version: int = 0
     status_version: int = 0
     extra_entries: list[dict[str, Any]] = field(default_factory=list)
+    directive_entries: list[dict[str, Any]] = field(default_factory=list)  # directives.md
 
     @property
     def trust_dir(self) -> Path:
@@ -45,7 +46,8 @@ class PKI:
             issuelib.trust_entry(i.private_key.public_key(), i.issuer, NOW - 10**7, NOW + 10**7, max_validity_s)
             for i in (self.jx, self.sx)
         ] + self.extra_entries
-        return issuelib.make_trust_list(self.trust_version if version is None else version, issued_at, NOW + 30 * 86400, entries, revoked)
+        return issuelib.make_trust_list(self.trust_version if version is None else version, issued_at, NOW + 30 * 86400,
+                                        entries, revoked, self.directive_entries)
 
     def write_trust_list(self, version: int, **kwargs: Any) -> None:
         self.trust_version = version

@@ -12,8 +12,11 @@ from gate.cli.errors import fail
 from gate.codes import issue as issuelib
 from gate.codes import keys as keylib
 from gate.codes.trust import SIG_SUFFIX, TrustError, parse_status_list, parse_trust_list
+from gate.directives.bulletin import BulletinError
+from gate.directives.issue import make_bulletin, sign_directive
+from gate.directives.keys import directive_entry
 
-KINDS = {"anchor": "EdDSA", "device": "EdDSA", "issuer": None}
+KINDS = {"anchor": "EdDSA", "device": "EdDSA", "directive": "EdDSA", "issuer": None}
 
 
 def _private(path: Path) -> keylib.PrivateKey:
@@ -43,7 +46,7 @@ def keys() -> None:
 @click.option("--alg", type=click.Choice(["EdDSA", "ES256"]), default="EdDSA", show_default=True,
               help="Issuer keys only: the signature algorithm.")
 def new(kind: str, out: Path, alg: str) -> None:
-    """Make a new KIND key pair: anchor, issuer or device."""
+    """Make a new KIND key pair: anchor, issuer, device or directive (signs bulletins and venue cards)."""
     alg = KINDS[kind] or alg
     public_path = out.with_suffix(".pem")
     if out.exists() or public_path.exists():
@@ -83,8 +86,10 @@ def sign(anchor: Path, document: Path) -> None:
               help="Longest code validity (exp - iat) accepted for these keys, seconds.")
 @click.option("--key-years", type=click.IntRange(1), default=2, show_default=True, help="Key validity from issued-at.")
 @click.option("--revoke", "revoked", multiple=True, metavar="KID", help="A revoked key id (base64url).")
+@click.option("--directive", "directives", multiple=True, metavar="PUBKEY.pem",
+              help="A directive key's public key (signs bulletins and venue cards); repeat for each.")
 def trustlist(anchor: Path, out: Path, version: int, issued_at: int | None, valid_days: int, issuers: tuple[str, ...],
-              max_validity: int, key_years: int, revoked: tuple[str, ...]) -> None:
+              max_validity: int, key_years: int, revoked: tuple[str, ...], directives: tuple[str, ...]) -> None:
     """Build and sign a trust list from issuer public keys."""
     issued = int(time.time()) if issued_at is None else issued_at
     entries = []
@@ -97,7 +102,16 @@ def trustlist(anchor: Path, out: Path, version: int, issued_at: int | None, vali
         except ValueError as exc:
             fail(str(exc))
         entries.append(issuelib.trust_entry(public_key, name, issued - 86400, issued + key_years * 365 * 86400, max_validity))
-    data = issuelib.make_trust_list(version, issued, issued + valid_days * 86400, entries, revoked)
+    delegated = []
+    for pem in directives:
+        try:
+            public_key = keylib.load_public_key(Path(pem))
+        except ValueError as exc:
+            fail(str(exc))
+        if keylib.alg_of(public_key) != "EdDSA":
+            fail(f"--directive {pem}: a directive key must be an Ed25519 key")
+        delegated.append(directive_entry(public_key, issued - 86400, issued + key_years * 365 * 86400))
+    data = issuelib.make_trust_list(version, issued, issued + valid_days * 86400, entries, revoked, delegated)
     _write_signed(out, data, _private(anchor))
 
 
@@ -127,3 +141,34 @@ def statuslist(anchor: Path, out: Path, version: int, base_version: int, issued_
     except TrustError as exc:
         fail(str(exc))
     _write_signed(out, data, _private(anchor))
+
+
+@keys.command("bulletin")
+@click.option("--key", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The directive key's private key.")
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="e.g. lists/bulletin.json")
+@click.option("--version", "version", required=True, type=click.IntRange(1))
+@click.option("--effective-at", type=int, default=None, help="Epoch seconds; default: now.")
+@click.option("--note", default="", help="What the gates show while it is in force.")
+@click.option("--setting", "settings", multiple=True, required=True, metavar="JSON",
+              help='One settings entry, e.g. \'{"scope": {"venue_types": ["residential"]}, '
+                   '"set": {"venue.itinerary_check": false}}\'; repeat for each.')
+def bulletin(key: Path, out: Path, version: int, effective_at: int | None, note: str, settings: tuple[str, ...]) -> None:
+    """Build and sign a bulletin (directives.md) with a directive key."""
+    import json
+
+    entries = []
+    for raw in settings:
+        try:
+            entries.append(json.loads(raw))
+        except ValueError:
+            fail(f"--setting {raw!r} is not JSON")
+    now = int(time.time())
+    try:
+        data = make_bulletin(version, now, now if effective_at is None else effective_at, note, entries)
+    except BulletinError as exc:
+        fail(f"a gate would refuse this bulletin: {exc}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    out.with_name(out.name + SIG_SUFFIX).write_text(sign_directive(_private(key), data) + "\n")
+    click.echo(f"wrote {out} and {out.name}{SIG_SUFFIX}")

@@ -103,16 +103,20 @@ def trust_entry(
 
 
 def make_trust_list(
-    version: int, issued_at: int, expires_at: int, entries: Iterable[dict[str, Any]], revoked_kids: Iterable[str] = ()
+    version: int, issued_at: int, expires_at: int, entries: Iterable[dict[str, Any]], revoked_kids: Iterable[str] = (),
+    directive_keys: Iterable[dict[str, Any]] = (),
 ) -> bytes:
-    """The bytes of a trust list document."""
-    doc = {
+    """The bytes of a trust list document (`directive_keys`: entries of `gate.directives.keys.directive_entry`)."""
+    doc: dict[str, Any] = {
         "version": version,
         "issued_at": issued_at,
         "expires_at": expires_at,
         "keys": list(entries),
         "revoked_kids": list(revoked_kids),
     }
+    directive_keys = list(directive_keys)
+    if directive_keys:
+        doc["directive_keys"] = directive_keys
     return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 

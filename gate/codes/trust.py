@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gate import fileio
 from gate.codes import keys as keylib
+from gate.directives.keys import DirectiveKey, parse_directive_keys
 from gate.errors import GateError
 
 TRUST_FILE = "trustlist.json"
@@ -65,6 +66,7 @@ class TrustList:
     keys: dict[bytes, tuple[TrustedKey, ...]]
     revoked: frozenset[bytes]
     ignored: tuple[str, ...] = field(default=())  # why entries were left out, for the doctor
+    directive_keys: dict[bytes, DirectiveKey] = field(default_factory=dict)  # directives.md
 
     def is_stale(self, now: float) -> bool:
         """True past `expires_at`: still in force, but the device must say it runs on a stale list."""
@@ -123,6 +125,11 @@ def parse_trust_list(data: bytes) -> TrustList:
             ignored.append(f"keys[{n}]: {exc}")
             continue
         by_kid.setdefault(key.kid, []).append(key)
+    try:
+        directive_keys, ignored_directives = parse_directive_keys(doc.get("directive_keys"))
+    except ValueError as exc:
+        raise TrustError(f"trust list: {exc}") from None
+    ignored.extend(ignored_directives)
     return TrustList(
         version=version,
         issued_at=issued_at,
@@ -130,6 +137,7 @@ def parse_trust_list(data: bytes) -> TrustList:
         keys={kid: tuple(ks) for kid, ks in by_kid.items()},
         revoked=frozenset(revoked),
         ignored=tuple(ignored),
+        directive_keys=directive_keys,
     )
 
 
