@@ -159,6 +159,10 @@ class Kiosk:
         self._last_watchdog = -1e9
         self._last_status = -1e9
         self._watchdog_every = watchdog_interval_s() or 1.0
+        self.deciding = threading.RLock()  # held while a person's scan is decided (setup tests wait)
+        self.last_frame: Frame | None = None  # the newest frame, for the setup page's live view
+        self.reloader: Any = None  # gate.reload.Reloader: applies a new configuration between scans
+        self.idle_extra: dict[str, Any] = {}  # shown with the idle screen (the setup certificate)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -166,7 +170,7 @@ class Kiosk:
         """Run until `stop` is set or the footage ends; returns what was counted."""
         stop = stop or threading.Event()
         self.pipeline.body.idle()
-        self._publish({"kind": "idle"})
+        self._publish({"kind": "idle", **self.idle_extra})
         if self.source.live:
             self._run_live(stop)
         else:
@@ -194,6 +198,9 @@ class Kiosk:
         capture = LatestFrame(self.source)
         try:
             while not stop.is_set():
+                if capture.source is not self.source:  # a reload opened a new camera
+                    capture.stop()
+                    capture = LatestFrame(self.source)
                 got = capture.get(timeout=0.5)
                 if self.metrics is not None:
                     for _ in range(capture.dropped - self.stats.dropped):
@@ -221,6 +228,7 @@ class Kiosk:
             self.stats.first_frame_at = time.monotonic()
             self.notifier.ready("camera delivers frames")
         self.faults.pop("camera", None)
+        self.last_frame = frame
         try:
             texts = self.decoder.decode(frame.image)
         # A decoder fault is a frame with nothing found: counted, logged, never a reason to open.
@@ -230,7 +238,8 @@ class Kiosk:
                 self.metrics.decoder_error()
             log.exception("decoder fault on frame %d; frame skipped", frame.index)
             texts = []
-        outcomes = [self._scan(text, arrived) for text in self.debouncer.new_scans(texts, frame.t)]
+        with self.deciding:
+            outcomes = [self._scan(text, arrived) for text in self.debouncer.new_scans(texts, frame.t)]
         outcomes = [o for o in outcomes if o is not None]
         if not outcomes:
             self._maybe_live_view(frame)
@@ -295,13 +304,15 @@ class Kiosk:
         self._last_live_view = now
         if self._shown_until:
             self._shown_until = 0.0
-            self._publish({"kind": "idle"} if not self.faults else {"kind": "fault", "faults": sorted(self.faults.values())})
+            self._publish({"kind": "idle", **self.idle_extra} if not self.faults else {"kind": "fault", "faults": sorted(self.faults.values())})
         small = cv2.resize(frame.image, (320, 240), interpolation=cv2.INTER_AREA)
         ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 60])
         if ok:
             self.display.publish_frame(jpeg.tobytes())
 
     def _tick(self, now: float, processing: bool) -> None:
+        if self.reloader is not None:
+            self.reloader.apply_pending(self)  # between two scans, never during one
         mono = time.monotonic()
         if processing and mono - self._last_watchdog >= self._watchdog_every:
             self._last_watchdog = mono
@@ -335,6 +346,10 @@ class Kiosk:
         if trust is not None:
             self.metrics.set_trust(trust.version, max(0.0, time.time() - trust.issued_at))
         self.metrics.set_clock_trusted(self.pipeline.floor.now().trusted)
+
+    def publish_faults(self) -> None:
+        """Show the faults in force on the screen's banner."""
+        self._publish({"kind": "fault", "faults": sorted(self.faults.values())})
 
     def _publish(self, state: dict[str, Any]) -> None:
         if self.display is None:
