@@ -9,7 +9,6 @@ import pytest
 
 from gate.control import RUNTIME_DIR_ENV, KioskClient
 from gate.setup.app import SetupState, create_app
-from gate.setup.auth import hash_password
 from gate.setup.server import SetupServer
 from gate.tls import ensure_certificate
 from tests.setup.kit import PASSWORD, RunningGate, SetupClient, write_gate
@@ -17,7 +16,11 @@ from tests.setup.kit import PASSWORD, RunningGate, SetupClient, write_gate
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    return hash_password(PASSWORD)
+    """An Argon2id hash with light parameters (kept in the hash itself) so sign-ins are quick here;
+    `gate setup passwd` uses argon2-cffi's defaults (test_auth checks those)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 @pytest.fixture
@@ -49,6 +52,8 @@ def setup_server(gate_file: Path, runtime: Path, tmp_path: Path) -> Iterator[tup
 
 
 @pytest.fixture
-def client(setup_server) -> SetupClient:
+def client(setup_server) -> Iterator[SetupClient]:
     base, cert, _ = setup_server
-    return SetupClient(base, cert)
+    client = SetupClient(base, cert)
+    yield client
+    client.http.close()
