@@ -110,14 +110,18 @@ def passwd(config_path: Path) -> None:
 
 
 @setup.command("cert")
-@_config_option
-def cert(config_path: Path) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Put it beside this configuration's device key (default: /etc/gate/gate.toml's).")
+@click.option("--dir", "key_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Put it in this folder instead (provision.sh: the device key's folder).")
+def cert(config_path: Path | None, key_dir: Path | None) -> None:
     """Make the setup page's certificate beside the device key (if missing); print its fingerprint."""
     from gate.tls import ensure_certificate, fingerprint
 
-    cfg = load_config_or_fail(config_path)
+    if key_dir is None:
+        key_dir = load_config_or_fail(config_path or DEFAULT_CONFIG).device.key.parent
     try:
-        path, _ = ensure_certificate(cfg.device.key.parent)
+        path, _ = ensure_certificate(key_dir)
     except OSError as exc:
-        fail(f"cannot make the setup page's certificate in {cfg.device.key.parent}: {exc.strerror or exc}")
-    click.echo(f"{path}: SHA-256 {fingerprint(path)}")
+        fail(f"cannot make the setup page's certificate in {key_dir}: {exc.strerror or exc}")
+    click.echo(f"setup page certificate {path}: SHA-256 {fingerprint(path)}")

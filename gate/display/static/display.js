@@ -37,6 +37,10 @@ function render(state) {
   body.dataset.decision = decision;
   $("idle-view").hidden = Boolean(decision);
   $("decision-view").hidden = !decision;
+  if (!decision && state.kind === "idle") {  // the setup page's certificate, for the technician to compare
+    text("setup-fingerprint-value", state.setup_fingerprint);
+    $("setup-fingerprint").hidden = !state.setup_fingerprint;
+  }
   if (!decision) return;
   const [zh, en] = HEADLINES[decision];
   text("headline-zh", zh);
