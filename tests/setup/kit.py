@@ -119,7 +119,7 @@ class RunningGate:
         from gate.reload import attach
 
         config = load_config(config_path)
-        bus = FakeMLX90614Bus(object_c=36.2, ambient_c=24.0)
+        bus = FakeMLX90614Bus(object_c=36.21, ambient_c=24.0)  # 36.21 exactly in the sensor's 0.02 K steps
         thermometer = MLX90614(bus, config.temperature.i2c_address, offset_c=config.temperature.offset_c,
                                sleep=lambda s: None)
         pipeline = open_pipeline(config, simulated_io=True, thermometer=thermometer, persist_floor=False,

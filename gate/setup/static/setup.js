@@ -31,6 +31,8 @@ const SECTION_LABELS = {
   store: "记录 · Records", collector: "数据中心 · Collector",
 };
 
+const OPEN_SECTIONS = ["device", "venue", "temperature"];
+
 function text(id, value) { $(id).textContent = value == null ? "—" : String(value); }
 
 async function api(method, path, body) {
@@ -133,8 +135,10 @@ async function loadConfig() {
   for (const field of data.fields) {
     const section = field.key.split(".")[0];
     if (!sections[section]) {
-      const set = document.createElement("fieldset");
-      const legend = document.createElement("legend");
+      // the venue and the thermometer open; the rest folded away on a phone's small screen
+      const set = document.createElement("details");
+      set.open = OPEN_SECTIONS.includes(section);
+      const legend = document.createElement("summary");
       legend.textContent = SECTION_LABELS[section] || section;
       set.append(legend);
       sections[section] = set;
