@@ -391,6 +391,8 @@ class Appliance:
         """Relay off, devices closed, screen stopped; safe to call twice."""
         self.pipeline.close()
         self.source.close()
+        if self.kiosk.source is not self.source:  # a reload opened another camera
+            self.kiosk.source.close()
         if self.display is not None:
             self.display.stop()
 

@@ -142,3 +142,29 @@ def test_changed_sections_names_only_what_differs(tmp_path, pki):
 def test_a_reloader_without_a_request_does_nothing(tmp_path, pki):
     reloader = Reloader(write_gate(tmp_path, pki.trust_dir, ""))
     assert reloader.apply_pending(object()) is None
+
+
+def test_a_new_camera_source_is_opened_and_read_without_restarting_the_kiosk(gate, pki):
+    import cv2
+
+    folder = gate.config_path.parent / "frames2"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "0001.png"), code_frame(pki.code("green", subject="carol")))
+    decided = threading.Event()
+    gate.kiosk.on_outcome = lambda outcome: (gate.outcomes.append(outcome), decided.set())
+    old_source = gate.source
+    rewrite(gate.config_path, 'source = "frames"', 'source = "frames2"')
+    result = gate.kiosk.reloader.wait(gate.kiosk.reloader.request(), 10)
+    assert result.ok and result.reopened == ("camera",)
+    assert decided.wait(10)  # the kiosk's loop reads the new camera
+    assert gate.kiosk.source is not old_source and old_source.state.value == "closed"
+    assert gate.thread.is_alive()
+
+
+def test_a_camera_that_cannot_be_opened_keeps_the_old_one_and_the_rest_applies(gate):
+    rewrite(gate.config_path, 'source = "frames"', 'source = "no-such-folder"')
+    rewrite(gate.config_path, 'type = "residential"', 'type = "metro"')
+    result = gate.kiosk.reloader.wait(gate.kiosk.reloader.request(), 10)
+    assert result.ok and gate.kiosk.source is gate.source
+    assert gate.kiosk.pipeline.config.venue.type == "metro"
+    assert gate.kiosk.pipeline.config.camera.source.endswith("frames")
