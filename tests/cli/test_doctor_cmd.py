@@ -149,7 +149,7 @@ def test_doctor_prints_one_line_per_check(runner, write_config):
     assert "WARN  thermometer: simulated thermometer reading 36.4 °C: not for a gate people pass through" in lines
     assert [line.split(":")[0] for line in lines] == [
         "OK    camera", "WARN  thermometer", "OK    clock", "OK    trust", "OK    store", "OK    queue",
-        "WARN  collector"]
+        "WARN  collector", "OK    setup"]
 
 
 def test_doctor_json(runner, write_config):
