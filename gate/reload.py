@@ -38,12 +38,13 @@ class ReloadResult:
     changed: tuple[str, ...] = ()
     reopened: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what of an accepted file could not be put in force (the old part kept)
     config_sha256: str = ""
     at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"changed": list(self.changed), "reopened": list(self.reopened),
-                                          "errors": list(self.errors)}
+                                          "errors": list(self.errors), "notes": list(self.notes)}
 
 
 def file_sha256(path: str | Path) -> str:
@@ -129,17 +130,23 @@ class Reloader:
             return ReloadResult(generation, False, errors=tuple(found), config_sha256=self.config_sha256)
         old = kiosk.pipeline.config
         changed = changed_sections(old, new)
-        reopened = reopen_parts(kiosk, old, new)
+        notes: list[str] = []
+        reopened = reopen_parts(kiosk, old, new, notes)
         self.config_sha256 = sha
         if kiosk.faults.pop(FAULT_KEY, None) is not None:
             kiosk.publish_faults()
         log.info("configuration %s reloaded (sha256 %s): changed %s; re-opened %s", self.path, sha[:12],
                  ", ".join(changed) or "nothing", ", ".join(reopened) or "nothing")
-        return ReloadResult(generation, True, changed=changed, reopened=reopened, config_sha256=sha)
+        return ReloadResult(generation, True, changed=changed, reopened=reopened, notes=tuple(notes),
+                            config_sha256=sha)
 
 
-def reopen_parts(kiosk: Any, old: Config, new: Config) -> tuple[str, ...]:
-    """Put `new` in force in the kiosk, re-opening only the parts whose settings changed."""
+def reopen_parts(kiosk: Any, old: Config, new: Config, notes: list[str] | None = None) -> tuple[str, ...]:
+    """Put `new` in force in the kiosk, re-opening only the parts whose settings changed.
+
+    A part that cannot be re-opened keeps its old settings; why is appended to `notes`.
+    """
+    notes = notes if notes is not None else []
     pipeline = kiosk.pipeline
     reopened: list[str] = []
     t_old, t_new = old.temperature, new.temperature
@@ -200,6 +207,7 @@ def reopen_parts(kiosk: Any, old: Config, new: Config) -> tuple[str, ...]:
         except SourceError as exc:
             # the old camera keeps serving; the rest of the new file is in force
             log.error("new camera.source not opened, the old one is kept: %s", exc)
+            notes.append(f"camera not changed: {exc}")
             pipeline.config = dataclasses.replace(new, camera=old.camera)
             return tuple(reopened)
         kiosk.source.close()

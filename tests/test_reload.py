@@ -166,5 +166,6 @@ def test_a_camera_that_cannot_be_opened_keeps_the_old_one_and_the_rest_applies(g
     rewrite(gate.config_path, 'type = "residential"', 'type = "metro"')
     result = gate.kiosk.reloader.wait(gate.kiosk.reloader.request(), 10)
     assert result.ok and gate.kiosk.source is gate.source
+    assert result.notes[0].startswith("camera not changed: camera.source ") and "no-such-folder" in result.notes[0]
     assert gate.kiosk.pipeline.config.venue.type == "metro"
     assert gate.kiosk.pipeline.config.camera.source.endswith("frames")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
@@ -275,3 +274,22 @@ def test_sign_out_ends_the_session(client):
     client.login()
     assert client.post("/setup/api/logout").status_code == 200
     assert client.get("/setup/api/config").status_code == 401
+
+
+def test_no_answer_ever_carries_the_password_hash_or_a_private_key(client, kiosk, gate_file):
+    client.login()
+    stored = load_config(gate_file).setup.password_hash
+    device_key = (gate_file.parent / "keys" / "device.key").read_text()
+    for path in ["/setup/api/config", "/setup/api/doctor", "/setup/api/thermometer", "/setup/api/kiosk",
+                 "/setup/api/camera", "/setup/api/session", "/setup/"]:
+        text = client.get(path).text
+        assert stored not in text and "$argon2" not in text and "PRIVATE KEY" not in text, path
+        assert device_key.splitlines()[1] not in text, path
+
+
+def test_the_page_is_served_with_a_strict_content_security_policy(client):
+    answer = client.get("/setup/")
+    assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get("/setup/static/app.py").status_code == 404  # only the page's own files

@@ -179,7 +179,8 @@ $("config-form").addEventListener("submit", async (event) => {
   if (status !== 200) return text("config-result", data.error);
   await loadConfig();
   const applied = data.applied || {};
-  if (applied.ok) text("config-result", `已保存并生效 · Saved and in force: ${data.changed.join(", ")}`);
+  const notes = (applied.notes || []).length ? ` (${applied.notes.join("; ")})` : "";
+  if (applied.ok) text("config-result", `已保存并生效 · Saved and in force: ${data.changed.join(", ")}${notes}`);
   else if (applied.errors) text("config-result", `已保存，但闸机拒绝 · Saved, but the gate refused it: ${applied.errors.join("; ")}`);
   else text("config-result", `已保存 · Saved: ${applied.message || "the gate will apply it"}`);
 });
