@@ -169,3 +169,51 @@ def test_a_camera_that_cannot_be_opened_keeps_the_old_one_and_the_rest_applies(g
     assert result.notes[0].startswith("camera not changed: camera.source ") and "no-such-folder" in result.notes[0]
     assert gate.kiosk.pipeline.config.venue.type == "metro"
     assert gate.kiosk.pipeline.config.camera.source.endswith("frames")
+
+
+def test_gate_run_reloads_on_a_real_sighup_and_refuses_a_bad_file(tmp_path, pki):
+    """The whole wiring of `gate run`: its SIGHUP handler, its control channel, its kiosk loop."""
+    import subprocess
+    import sys
+    import time
+
+    from gate.control import KioskClient
+
+    path = write_gate(tmp_path / "etc", pki.trust_dir, "")
+    rewrite(path, 'source = "frames"', 'source = "9"')  # no such camera: the kiosk waits for it, live
+    rewrite(path, 'sensor = "mlx90614"', 'sensor = "simulated"')
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "gate.cli", "run", "--config", str(path), "--headless",
+                                "--simulate-io"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "GATE_RUNTIME_DIR": str(run_dir)})
+    client = KioskClient(run_dir)
+
+    def until(predicate, what: str):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status = client.status()
+            except Exception:  # noqa: BLE001  (not up yet)
+                status = None
+            if status is not None and predicate(status):
+                return status
+            threading.Event().wait(0.1)
+        raise AssertionError(f"gate run never {what}")
+
+    try:
+        until(lambda s: True, "opened its control channel")
+        rewrite(path, 'type = "residential"', 'type = "metro"')
+        process.send_signal(signal.SIGHUP)
+        status = until(lambda s: s["reload"] is not None, "reloaded")
+        assert status["reload"]["ok"] and status["reload"]["changed"] == ["venue"]
+        rewrite(path, 'type = "metro"', 'type = "stadium"')
+        process.send_signal(signal.SIGHUP)
+        status = until(lambda s: s["reload"]["generation"] == 2, "reloaded a second time")
+        assert not status["reload"]["ok"]
+        assert any("新配置无效，沿用原配置" in f for f in status["faults"])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err[-2000:]
+    assert "configuration reload refused, the one in force is kept" in err
+    assert not (run_dir / "control.json").exists()
