@@ -145,6 +145,15 @@ class VoiceConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SetupConfig:
+    """[setup]: the technician's setup page (spec/setup.md); off unless enabled."""
+
+    enabled: bool = False
+    listen: str = "0.0.0.0:8443"
+    password_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration of one gate. `source` is the file it was read from, if any."""
 
@@ -157,6 +166,7 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     collector: CollectorConfig = field(default_factory=CollectorConfig)
     voice: VoiceConfig = field(default_factory=VoiceConfig)
+    setup: SetupConfig = field(default_factory=SetupConfig)
     source: Path | None = None
 
     @classmethod
@@ -296,6 +306,11 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "language": _Key("choice", choices=VOICE_LANGUAGES),
         "speak_temperature": _Key("bool"),
     },
+    "setup": {
+        "enabled": _Key("bool"),
+        "listen": _Key("listen"),
+        "password_hash": _Key("hash"),
+    },
 }
 
 SECTIONS: tuple[str, ...] = tuple(SCHEMA)
@@ -310,6 +325,7 @@ _CLASSES: dict[str, type] = {
     "store": StoreConfig,
     "collector": CollectorConfig,
     "voice": VoiceConfig,
+    "setup": SetupConfig,
 }
 
 
@@ -376,6 +392,10 @@ def _allowed(spec: _Key) -> str:
         return 'use "" (no uploads) or an http:// or https:// address'
     if kind in ("path", "source"):
         return "use a non-empty path in quotes"
+    if kind == "listen":
+        return 'use "ADDRESS:PORT" with a port from 1 to 65535, e.g. "0.0.0.0:8443"'
+    if kind == "hash":
+        return "set it with gate setup passwd"
     return "use a non-empty string in quotes"
 
 
@@ -401,6 +421,12 @@ def _is_camera_path(source: str) -> bool:
 def _convert(spec: _Key, value: Any, base_dir: Path) -> Any:
     """The typed value of one key, or raise _Refused."""
     kind = spec.kind
+    if kind == "listen":
+        return _listen(value)
+    if kind == "hash":
+        if not isinstance(value, str) or (value and not value.startswith("$argon2")):
+            raise _Refused
+        return value
     if kind in ("str", "path", "source", "url", "choice"):
         if not isinstance(value, str):
             raise _Refused
@@ -450,6 +476,27 @@ def _convert(spec: _Key, value: Any, base_dir: Path) -> Any:
             raise _Refused
         return tuple(value)
     raise AssertionError(f"unknown kind {kind}")
+
+
+def _listen(value: Any) -> str:
+    """ "host:port" (an IPv6 host in brackets), the port 1-65535."""
+    if not isinstance(value, str):
+        raise _Refused
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise _Refused
+    return value
+
+
+def problems(path: str | Path) -> list[str]:
+    """Every problem that would stop the gate from starting with the file at `path`, one line
+    each; an empty list when it would start. (Minimal version: the loader's own refusal. The
+    fail-closed branch builds the full one with the same signature.)"""
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        return [str(exc)]
+    return []
 
 
 class _Refused(Exception):

@@ -344,8 +344,15 @@ def check_speaker(cfg: Config, player: Player | None = None) -> list[CheckResult
         speaker.close()
 
 
+def check_setup(cfg: Config) -> list[CheckResult]:
+    """The setup page: on or off, its password, its certificate's fingerprint (gate.setup.check)."""
+    from gate.setup.check import check_setup as check
+
+    return check(cfg)
+
+
 CHECKS: list[Check] = [check_camera, check_thermometer, check_clock, check_trust, check_device_key, check_store,
-                       check_collector, check_speaker]
+                       check_collector, check_speaker, check_setup]
 
 
 def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResult]:

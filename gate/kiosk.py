@@ -163,6 +163,10 @@ class Kiosk:
         self._last_status = -1e9
         self._last_scan = -1e9
         self._watchdog_every = watchdog_interval_s() or 1.0
+        self.deciding = threading.RLock()  # held while a person's scan is decided (setup tests wait)
+        self.last_frame: Frame | None = None  # the newest frame, for the setup page's live view
+        self.reloader: Any = None  # gate.reload.Reloader: applies a new configuration between scans
+        self.idle_extra: dict[str, Any] = {}  # shown with the idle screen (the setup certificate)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -171,7 +175,7 @@ class Kiosk:
         stop = stop or threading.Event()
         self.pipeline.body.idle()
         self._shown_faults = self.current_faults()
-        self._publish({"kind": "idle", "faults": self._shown_faults})
+        self._publish({"kind": "idle", "faults": self._shown_faults, **self.idle_extra})
         if self.source.live:
             self._run_live(stop)
         else:
@@ -199,6 +203,9 @@ class Kiosk:
         capture = LatestFrame(self.source)
         try:
             while not stop.is_set():
+                if capture.source is not self.source:  # a reload opened a new camera
+                    capture.stop()
+                    capture = LatestFrame(self.source)
                 got = capture.get(timeout=0.5)
                 if self.metrics is not None:
                     for _ in range(capture.dropped - self.stats.dropped):
@@ -225,7 +232,8 @@ class Kiosk:
             self._ready = True
             self.stats.first_frame_at = time.monotonic()
             self.notifier.ready("camera delivers frames")
-        self._clear_fault("camera_lost")
+        self.clear_fault("camera_lost")
+        self.last_frame = frame
         try:
             texts = self.decoder.decode(frame.image)
         # A decoder fault is a frame with nothing found: counted, logged, never a reason to open.
@@ -235,7 +243,8 @@ class Kiosk:
                 self.metrics.decoder_error()
             log.exception("decoder fault on frame %d; frame skipped", frame.index)
             texts = []
-        outcomes = [self._scan(text, arrived) for text in self.debouncer.new_scans(texts, frame.t)]
+        with self.deciding:
+            outcomes = [self._scan(text, arrived) for text in self.debouncer.new_scans(texts, frame.t)]
         outcomes = [o for o in outcomes if o is not None]
         if not outcomes:
             self._maybe_live_view(frame)
@@ -260,9 +269,9 @@ class Kiosk:
         self.stats.frame_to_decision_ms.append(elapsed * 1000)
         self.stats.measure_ms.append(measured * 1000)
         if reading.state == "sensor_fault":
-            self._set_fault("thermometer_failing", f"thermometer: {reading.error or 'no reading'}")
+            self.set_fault("thermometer_failing", f"thermometer: {reading.error or 'no reading'}")
         else:
-            self._clear_fault("thermometer_failing")
+            self.clear_fault("thermometer_failing")
         self.refresh_faults()
         if self.metrics is not None:
             self.metrics.scan(outcome.decision.decision, elapsed)
@@ -279,13 +288,13 @@ class Kiosk:
     def camera_state(self, state: SourceState, detail: str) -> None:
         """Source state callback: a lost camera shows on the screen and the lights, never opens."""
         if state in (SourceState.LOST, SourceState.RECONNECTING):
-            self._set_fault("camera_lost", f"camera {state.value}: {detail}")
+            self.set_fault("camera_lost", f"camera {state.value}: {detail}")
             if self.pipeline.body.lights is not None:
                 self.pipeline.body.lights.show("yellow", blink=True)
             self.refresh_faults()
             self.notifier.status(f"camera {state.value}: {detail}")
         elif state is SourceState.OPEN:
-            self._clear_fault("camera_lost")
+            self.clear_fault("camera_lost")
             self.pipeline.body.idle()
             self.refresh_faults()
 
@@ -309,12 +318,14 @@ class Kiosk:
             self._publish({"kind": "fault", "faults": codes})
         return codes
 
-    def _set_fault(self, code: str, detail: str) -> None:
+    def set_fault(self, code: str, detail: str) -> None:
+        """Put the kiosk's own fault `code` in force, with one line of detail for the logs and status."""
         fault(code)
         self.faults.add(code)
         self.fault_details[code] = detail
 
-    def _clear_fault(self, code: str) -> None:
+    def clear_fault(self, code: str) -> None:
+        """End the kiosk's own fault `code` (nothing happens when it is not in force)."""
         self.faults.discard(code)
         self.fault_details.pop(code, None)
 
@@ -328,13 +339,15 @@ class Kiosk:
         self._last_live_view = now
         if self._shown_until:
             self._shown_until = 0.0
-            self._publish({"kind": "idle", "faults": self._shown_faults or []})
+            self._publish({"kind": "idle", "faults": self._shown_faults or [], **self.idle_extra})
         small = cv2.resize(frame.image, (320, 240), interpolation=cv2.INTER_AREA)
         ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 60])
         if ok:
             self.display.publish_frame(jpeg.tobytes())
 
     def _tick(self, now: float, processing: bool) -> None:
+        if self.reloader is not None:
+            self.reloader.apply_pending(self)  # between two scans, never during one
         mono = time.monotonic()
         if processing and mono - self._last_watchdog >= self._watchdog_every:
             self._last_watchdog = mono
@@ -412,6 +425,8 @@ class Appliance:
         """Relay off, devices closed, screen stopped; safe to call twice."""
         self.pipeline.close()
         self.source.close()
+        if self.kiosk.source is not self.source:  # a reload opened another camera
+            self.kiosk.source.close()
         if self.display is not None:
             self.display.stop()
 

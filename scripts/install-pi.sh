@@ -5,7 +5,8 @@
 #
 # VENUE_TYPE picks the example configuration firmware_config/VENUE_TYPE.toml: residential,
 # public_place, metro, bus_taxi or special_place. Steps: system packages; the service users
-# (gate: groups gpio, i2c, video; gate-screen for the screen); a virtualenv under /opt/gate
+# (gate: groups gpio, i2c, video; gate-screen for the screen; gate-setup, group gate, for the
+# setup page, whose unit is enabled but serves nothing until [setup] enabled = true); a virtualenv under /opt/gate
 # with this project; /etc/gate/gate.toml from the example (an existing one is kept unless
 # --force-config; --device-id sets its device.id); I2C and the camera switched on; boot to
 # the console (the screen is Chromium in cage on tty1); the device key (scripts/provision.sh);
@@ -17,7 +18,7 @@ set -euo pipefail
 venues=(residential public_place metro bus_taxi special_place)
 packages=(python3-venv python3-pip libzbar0 python3-picamera2 i2c-tools chromium-browser cage
   fonts-wqy-zenhei espeak-ng alsa-utils)
-units=(gate-kiosk.service gate-sync.service gate-display.service)
+units=(gate-kiosk.service gate-sync.service gate-display.service gate-setup.service)
 prefix=/opt/gate
 confdir=/etc/gate
 unitdir=/etc/systemd/system
@@ -29,7 +30,7 @@ device_id=""
 venue=""
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -84,6 +85,10 @@ else
   run useradd --system --user-group --home-dir /var/lib/gate --no-create-home \
     --shell /usr/sbin/nologin --groups gpio,i2c,video,audio gate
 fi
+if ! id gate-setup >/dev/null 2>&1; then
+  run useradd --system --gid gate --home-dir /var/lib/gate-setup --no-create-home \
+    --shell /usr/sbin/nologin gate-setup
+fi
 if id gate-screen >/dev/null 2>&1; then
   run usermod --append --groups video,render,input gate-screen
 else
@@ -100,7 +105,10 @@ run "$prefix/venv/bin/pip" install --quiet "$src"
 run install -m 0644 "$src/README.md" "$prefix/README.md"
 
 echo "== configuration in $confdir"
-run install -d -m 0750 -o root -g gate "$confdir" "$confdir/keys"
+# group gate may write $confdir so the setup page can replace gate.toml; the kiosk and sync units
+# see /etc read-only (ProtectSystem=strict)
+run install -d -m 0770 -o root -g gate "$confdir"
+run install -d -m 0750 -o root -g gate "$confdir/keys"
 run install -d -m 0750 -o gate -g gate "$confdir/keys/trust"
 if [ -e "$confdir/gate.toml" ] && [ "$force_config" -eq 0 ]; then
   echo "keeping the existing $confdir/gate.toml (--force-config replaces it with the $venue example)"
@@ -138,4 +146,6 @@ cat <<EOF
   edit $confdir/gate.toml (venue.id, collector.url, pins) and check it: $prefix/venv/bin/gate config validate
   after changing device.id, print the collector registration again: $src/scripts/provision.sh
   watch the gate: journalctl -fu gate-kiosk; check it: $prefix/venv/bin/gate doctor
+  the setup page: $prefix/venv/bin/gate setup passwd --config $confdir/gate.toml, then
+    gate config set setup.enabled true --config $confdir/gate.toml; systemctl restart gate-setup
 EOF

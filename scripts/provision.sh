@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Provision a gate: make its device key (Ed25519, signs its uploads) and print what to register
+# Provision a gate: make its device key (Ed25519, signs its uploads) and the setup page's
+# certificate (printing its fingerprint), and print what to register
 # at the collector. Run once per device, as root on the device, after install-pi.sh.
 #
 #   scripts/provision.sh [--config FILE] [--id DEVICE_ID] [--out KEYFILE] [--gate BIN] [--force]
@@ -16,7 +17,7 @@ gate_bin=""
 force=0
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -75,6 +76,14 @@ fi
 if [ "$(id -u)" -eq 0 ] && getent group gate >/dev/null 2>&1; then
   chgrp gate "$key"
   chmod 0640 "$key"
+fi
+
+# The setup page's self-signed certificate, beside the device key (kept if there is one);
+# its key belongs to the setup service's user.
+"$gate_bin" setup cert --dir "$(dirname "$key")"
+if [ "$(id -u)" -eq 0 ] && id gate-setup >/dev/null 2>&1; then
+  chown gate-setup:gate "$(dirname "$key")/setup-key.pem"
+  chmod 0600 "$(dirname "$key")/setup-key.pem"
 fi
 
 spki=$(grep -v -- '-----' "$public" | tr -d '\n')

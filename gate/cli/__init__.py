@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "collector": "gate.cli.collector_cmd:collector",
     "run": "gate.cli.run_cmd:run",
     "demo": "gate.cli.demo_cmd:demo",
+    "setup": "gate.cli.setup_cmd:setup",
 }
 
 

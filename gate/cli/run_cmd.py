@@ -91,5 +91,11 @@ def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None
                                         appliance.pipeline.store_failure)
     if appliance.display is not None:
         logging.getLogger("gate").info("screen at %s", appliance.display.url)
-    run_until_stopped(appliance)
+    from gate.reload import attach
+
+    detach = attach(appliance.kiosk, config, config_path)  # SIGHUP reload, the setup page's channel
+    try:
+        run_until_stopped(appliance)
+    finally:
+        detach()
     logging.getLogger("gate").info("stopped: %s", json.dumps(appliance.kiosk.stats.summary()))

@@ -18,6 +18,7 @@ from typing import Any
 from gate.codes.trust import TrustList
 from gate.config import VENUE_TYPES, Config, ConfigError, check_value
 from gate.directives.keys import verify_detached
+from gate.errors import GateError
 
 # The keys a bulletin may set, and nothing else (directives.md).
 ALLOWED_KEYS: tuple[str, ...] = ("venue.itinerary_check", "venue.strict_clock", "temperature.fever_c",
@@ -26,7 +27,7 @@ SCOPE_KEYS: tuple[str, ...] = ("venue_types", "venue_id_prefixes", "device_ids")
 MAX_NOTE_CHARS = 500
 
 
-class BulletinError(ValueError):
+class BulletinError(GateError, ValueError):
     """A bulletin that was refused; the message says why in one line."""
 
 

@@ -22,6 +22,7 @@ from gate.codes import format as fmt
 from gate.codes import keys as keylib
 from gate.codes.trust import TrustList
 from gate.config import VENUE_TYPES
+from gate.errors import GateError
 
 PREFIX = "JKMV1:"
 MAX_VALIDITY_S = 30 * 86400
@@ -42,7 +43,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
 }
 
 
-class CardRefused(ValueError):
+class CardRefused(GateError, ValueError):
     """A venue card this gate will not apply; `reason` is a key of REFUSALS."""
 
     def __init__(self, reason: str, detail: str = "") -> None:

@@ -162,8 +162,9 @@ def test_doctor_prints_one_line_per_check(runner, write_config, tmp_path):
     assert "WARN  thermometer: simulated thermometer reading 36.4 °C: not for a gate people pass through" in lines
     assert [line.split(":")[0] for line in lines] == [
         "OK    camera", "WARN  thermometer", "OK    clock", "OK    trust.status_list", "OK    trust",
-        "OK    device_key", "WARN  store", "WARN  collector", ("OK    speaker" if has_sound_card() else "WARN  speaker")]
-    assert "does not exist yet" in lines[-3]
+        "OK    device_key", "WARN  store", "WARN  collector", ("OK    speaker" if has_sound_card() else "WARN  speaker"),
+        "OK    setup"]
+    assert "does not exist yet" in lines[-4]
     assert not (tmp_path / "var").exists()  # the doctor looked, and created nothing
 
 

@@ -171,3 +171,12 @@ def test_a_lost_kiosk_never_leaves_a_decision_on_the_screen():
             chromium.wait_for("document.body.dataset.decision === 'allow'")
     finally:
         server.stop()
+
+
+def test_the_idle_screen_shows_the_setup_pages_certificate_fingerprint(screen, browser):
+    fingerprint = ":".join(["AB"] * 32)
+    show(screen, browser, {"kind": "idle", "setup_fingerprint": fingerprint})
+    assert browser.evaluate("document.getElementById('setup-fingerprint').hidden") is False
+    assert fingerprint in visible_text(browser)
+    show(screen, browser, {"kind": "idle"})
+    assert browser.evaluate("document.getElementById('setup-fingerprint').hidden") is True

@@ -42,10 +42,10 @@ def test_a_dry_run_prints_every_step_for_each_venue_type(venue):
     assert "python3 -m venv --system-site-packages /opt/gate/venv" in done
     assert f"/opt/gate/venv/bin/pip install --quiet {ROOT}" in done
     assert "raspi-config nonint do_i2c 0" in done and "raspi-config nonint do_camera 0" in done
-    for unit in ("gate-kiosk.service", "gate-sync.service", "gate-display.service"):
+    for unit in ("gate-kiosk.service", "gate-sync.service", "gate-display.service", "gate-setup.service"):
         assert f"install -m 0644 {ROOT}/systemd/{unit} /etc/systemd/system/{unit}" in done
     assert done[-1] == ("systemctl enable --now gate-kiosk.service gate-sync.service "
-                        "gate-display.service")
+                        "gate-display.service gate-setup.service")
 
 
 def test_the_gate_user_is_made_or_joined_to_gpio_i2c_and_video():
@@ -88,6 +88,23 @@ def test_provision_makes_the_device_key_and_prints_the_registration(tmp_path):
     spki = "".join(line for line in public.splitlines() if "-----" not in line)
     assert f"gate collector add-device gate-nc-0042 {spki}" in result.stdout
     assert key.stat().st_mode & 0o077 == 0  # private
+
+
+def test_provision_makes_the_setup_pages_certificate_beside_the_key_and_prints_its_fingerprint(tmp_path):
+    from gate.tls import fingerprint
+
+    key = tmp_path / "keys" / "device.key"
+    result = run("--gate", str(GATE), "--id", "gate-nc-0042", "--out", str(key), script=PROVISION)
+    assert result.returncode == 0, result.stderr
+    cert = tmp_path / "keys" / "setup-cert.pem"
+    assert f"SHA-256 {fingerprint(cert)}" in result.stdout
+    assert (tmp_path / "keys" / "setup-key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_install_makes_the_setup_user_in_the_gate_group():
+    done = steps(run("--dry-run", "metro").stdout)
+    assert any(s.startswith("useradd --system --gid gate ") and s.endswith(" gate-setup") for s in done)
+    assert "install -d -m 0770 -o root -g gate /etc/gate" in done
 
 
 def test_provision_keeps_an_existing_key_unless_forced(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 UNITS_DIR = Path(__file__).resolve().parents[2] / "systemd"
-UNITS = ("gate-kiosk.service", "gate-sync.service", "gate-display.service")
+UNITS = ("gate-kiosk.service", "gate-sync.service", "gate-display.service", "gate-setup.service")
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="no systemd-analyze on this machine")
 
@@ -76,6 +76,21 @@ def test_the_kiosk_is_locked_down_but_reaches_gpio_i2c_and_the_camera():
     allowed = {value.split()[0] for key, value in pairs if key == "DeviceAllow"}
     assert {"char-gpiochip", "char-i2c", "char-video4linux", "char-alsa"} <= allowed
     assert s["IPAddressDeny"] == "any"  # the scan path never uses the network
+
+
+def test_the_kiosk_reloads_on_systemctl_reload_and_keeps_its_control_file_in_run_gate():
+    s = dict(settings("gate-kiosk.service"))
+    assert s["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    assert s["RuntimeDirectory"] == "gate" and s["RuntimeDirectoryMode"] == "0750"
+
+
+def test_the_setup_page_runs_as_its_own_user_writes_only_the_configuration_and_stays_off_when_disabled():
+    s = dict(settings("gate-setup.service"))
+    assert s["ExecStart"].startswith("/opt/gate/venv/bin/gate setup serve --config /etc/gate/gate.toml")
+    assert s["User"] == "gate-setup" and s["Group"] == "gate"
+    assert s["ReadWritePaths"] == "/etc/gate" and s["ProtectSystem"] == "strict"
+    assert s["Restart"] == "on-failure"  # `gate setup serve` exits 0 when [setup] enabled = false
+    assert s["PrivateDevices"] == "yes"  # the hardware is the kiosk's
 
 
 def test_sync_runs_gate_sync_and_may_write_only_the_trust_folder():

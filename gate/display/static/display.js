@@ -36,6 +36,10 @@ function render(state) {
   $("panel").className = decision ? String(state.panel_class) : "";
   $("idle-view").hidden = Boolean(decision);
   $("decision-view").hidden = !decision;
+  if (!decision && state.kind === "idle") {  // the setup page's certificate, for the technician to compare
+    text("setup-fingerprint-value", state.setup_fingerprint);
+    $("setup-fingerprint").hidden = !state.setup_fingerprint;
+  }
   if (!decision) return;
   text("headline-zh", state.headline_zh);
   text("headline-en", state.headline_en);
