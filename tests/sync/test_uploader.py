@@ -19,7 +19,7 @@ def test_every_pending_alert_goes_in_one_request_ahead_of_the_batches(collector_
 
     assert result.ok and result.alerts_sent == 4
     assert [(m, t.split("?")[0]) for m, t, _ in proxy.seen] == [
-        ("GET", "/v1/trustlist"), ("GET", "/v1/statuslist"),
+        ("GET", "/v1/trustlist"), ("GET", "/v1/statuslist"), ("GET", "/v1/bulletin"),
         ("POST", "/v1/alerts"), ("POST", "/v1/scans"), ("POST", "/v1/heartbeat")]
     assert collector.alert_ids() == {ids[4], ids[9], ids[14], ids[19]}
     assert collector_holds_each_once(collector, ids)
