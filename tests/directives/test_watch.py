@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gate.codes.trust import parse_trust_list
-from gate.directives.book import BULLETIN_FILE, BulletinBook
+from gate.directives.book import BULLETIN_FILE
 from gate.directives.bulletin import BulletinError
 from gate.directives.watch import BulletinWatch
 from tests.directives.conftest import bulletin_bytes, sign
@@ -14,7 +14,7 @@ from tests.pki import NOW
 
 def publish(dpki, key, trust_list, version: int) -> bytes:
     data = bulletin_bytes(version=version)
-    BulletinBook(dpki.trust_dir).accept(data, sign(key, data), trust_list, NOW)
+    BulletinWatch(dpki.trust_dir, writable=True).accept(data, sign(key, data), trust_list, NOW)  # as sync does
     return data
 
 
