@@ -167,6 +167,7 @@ class Kiosk:
         self.last_frame: Frame | None = None  # the newest frame, for the setup page's live view
         self.reloader: Any = None  # gate.reload.Reloader: applies a new configuration between scans
         self.idle_extra: dict[str, Any] = {}  # shown with the idle screen (the setup certificate)
+        self._shown_idle: dict[str, Any] | None = None
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -175,7 +176,8 @@ class Kiosk:
         stop = stop or threading.Event()
         self.pipeline.body.idle()
         self._shown_faults = self.current_faults()
-        self._publish({"kind": "idle", "faults": self._shown_faults, **self.idle_extra})
+        self._shown_idle = self.idle_state()
+        self._publish(self._shown_idle)
         if self.source.live:
             self._run_live(stop)
         else:
@@ -337,13 +339,25 @@ class Kiosk:
         if self.display is None or now < self._shown_until or now - self._last_live_view < LIVE_VIEW_EVERY_S:
             return
         self._last_live_view = now
-        if self._shown_until:
+        idle = self.idle_state()
+        if self._shown_until or idle != self._shown_idle:  # a decision ended, or the bulletin in force changed
             self._shown_until = 0.0
-            self._publish({"kind": "idle", "faults": self._shown_faults or [], **self.idle_extra})
+            self._shown_idle = idle
+            self._publish(idle)
         small = cv2.resize(frame.image, (320, 240), interpolation=cv2.INTER_AREA)
         ok, jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 60])
         if ok:
             self.display.publish_frame(jpeg.tobytes())
+
+    def idle_state(self) -> dict[str, Any]:
+        """The idle screen: faults, `idle_extra` (the setup certificate) and the decision path's
+        `idle_view()` (the bulletin in force and its note)."""
+        try:
+            view = self.pipeline.idle_view()
+        except Exception:  # noqa: BLE001  (the screen must never take the loop down)
+            log.warning("could not work out the idle view", exc_info=True)
+            view = {}
+        return {"kind": "idle", "faults": self._shown_faults or [], **self.idle_extra, **view}
 
     def _tick(self, now: float, processing: bool) -> None:
         if self.reloader is not None:

@@ -192,3 +192,44 @@ def test_withdrawing_the_directive_key_ends_the_bulletin(pipeline, dpki, sync_bo
     pipeline.trust.apply_trust_list(data, dpki.sign(data))
     outcome = pipeline.scan(risky(dpki, "bob"), NORMAL)
     assert (outcome.decision.decision, outcome.record.bulletin_version) == ("hold", 0)
+
+
+class RecordingScreen:
+    """A screen that keeps every state the kiosk published."""
+
+    def __init__(self) -> None:
+        self.states: list[dict] = []
+
+    def publish(self, state: dict) -> None:
+        self.states.append(state)
+
+    def publish_frame(self, jpeg: bytes) -> None:
+        pass
+
+
+def test_the_kiosks_idle_screen_follows_the_bulletin_into_force_with_no_restart(config, dpki, sync_book,
+                                                                                directive_key, trust_list,
+                                                                                tmp_path):
+    import cv2
+    import numpy as np
+
+    from gate.kiosk import FootageClock, Kiosk
+    from gate.vision.sources import ImageFolderSource
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for n in range(30):  # three seconds of an empty view, 0.1 s apart
+        cv2.imwrite(str(folder / f"{n:04d}.png"), np.full((48, 64, 3), 200, np.uint8))
+    footage_clock = FootageClock(NOW)
+    publish(sync_book, directive_key, trust_list, version=2, effective_at=NOW + 1, note="itinerary checks off")
+    pipeline = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5), persist_floor=False,
+                             clock=footage_clock, body_options={"timer": False})
+    screen = RecordingScreen()
+    try:
+        Kiosk(pipeline, ImageFolderSource(folder), display=screen, footage_clock=footage_clock).run()
+    finally:
+        pipeline.close()
+    idle = [s.get("bulletin") for s in screen.states if s["kind"] == "idle"]
+    assert idle[0] is None
+    assert idle[-1] == {"version": 2, "effective_at": NOW + 1, "note": "itinerary checks off"}
+    assert idle.count(idle[-1]) == 1  # shown once when it came into force, not re-sent with every frame
