@@ -129,3 +129,13 @@ def test_rejected_records_are_kept_marked_and_never_resent(collector_factory, ga
     assert gate.store.count() == 13  # kept for a technician to see
 
 
+
+
+def test_the_collector_keeps_the_bulletin_version_each_record_was_decided_under(collector_factory, gate):
+    import dataclasses
+
+    collector = collector_factory()
+    records = [dataclasses.replace(r, bulletin_version=v) for r, v in zip(make_records(2), (0, 12))]
+    ids = gate.add(records)
+    assert gate.syncer(collector.url).round().uploaded == 2
+    assert [collector.stored_record(i)["bulletin_version"] for i in ids] == [0, 12]
