@@ -9,8 +9,9 @@ Sync writes a bulletin as two files (`.sig` first, then the body). A reader that
 two sees a pair that does not verify; so when only the files changed (not the trust list) and the
 new pair is refused, the bulletins loaded before stay in force and the files are read again on the
 next refresh: a scan is never decided without a bulletin that is in force because of a write in
-progress. A trust list change is always taken: a bulletin whose directive key was withdrawn stops
-being in force at once.
+progress. A trust list change is always taken: a bulletin whose directive key was withdrawn, or
+whose key's `not_after` has passed, stops being in force at once (the files are verified again
+whenever the set of directive keys in force changes).
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ def _files_stamp(folder: Path) -> tuple[Any, ...]:
     return tuple(stamp)
 
 
-def _trust_stamp(trust_list: TrustList | None) -> tuple[int, int] | None:
-    return None if trust_list is None else (trust_list.version, trust_list.issued_at)
+def _trust_stamp(trust_list: TrustList | None, now: float) -> tuple[Any, ...] | None:
+    """What changes when the trust list in force changes, or one of its directive keys starts or ends."""
+    if trust_list is None:
+        return None
+    keys = frozenset(kid for kid, key in trust_list.directive_keys.items() if key.in_force(now))
+    return (trust_list.version, trust_list.issued_at, keys)
 
 
 class BulletinWatch:
@@ -52,13 +57,13 @@ class BulletinWatch:
         self.writable = writable
         self.book = BulletinBook(self.trust_dir, writable=writable)
         self._files: tuple[Any, ...] | None = None
-        self._trust: tuple[int, int] | None = None
+        self._trust: tuple[Any, ...] | None = None
         self._loaded = False
         self._reported: list[str] = []
 
     def refresh(self, trust_list: TrustList | None, now: float) -> BulletinBook:
         """The book, re-read first when the bulletin files or the trust list in force changed."""
-        files, trust = _files_stamp(self.trust_dir), _trust_stamp(trust_list)
+        files, trust = _files_stamp(self.trust_dir), _trust_stamp(trust_list, now)
         if self._loaded and files == self._files and trust == self._trust:
             return self.book
         candidate = BulletinBook(self.trust_dir, writable=self.writable)

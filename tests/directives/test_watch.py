@@ -64,3 +64,11 @@ def test_sync_accepts_through_the_watch_and_a_rollback_changes_nothing(dpki, dir
     with pytest.raises(BulletinError, match="rollback"):
         watch.accept(old, sign(directive_key, old), trust_list, NOW)
     assert (dpki.trust_dir / BULLETIN_FILE).read_bytes() == data
+
+
+def test_a_bulletin_stops_being_in_force_when_its_directive_keys_validity_ends(dpki, directive_key, trust_list):
+    publish(dpki, directive_key, trust_list, 1)
+    watch = BulletinWatch(dpki.trust_dir)
+    assert watch.refresh(trust_list, NOW).in_force(NOW).version == 1
+    after = NOW + 10**6 + 1  # the test key's not_after has passed
+    assert watch.refresh(trust_list, after).in_force(after) is None
