@@ -3,11 +3,12 @@
 # otherwise through sudo. Called by `make install`; safe to run again.
 #   libzbar0     pyzbar's shared library (the second QR decoder)
 #   postgresql   a real server for the collector's PostgreSQL tests
-#   chromium     headless browser for the kiosk screen's test
+#   chromium     headless browser for the pages' tests (driven by Playwright, never its own build)
+#   fonts-noto-cjk  Chinese glyphs, so pages are laid out and photographed as on a device
 #   shellcheck   checks the install scripts in the tests
 set -euo pipefail
 
-packages=(libzbar0 postgresql chromium shellcheck)
+packages=(libzbar0 postgresql chromium fonts-noto-cjk shellcheck)
 if [ "${1:-}" = "--runtime" ]; then
   packages=(libzbar0)
 fi

@@ -7,7 +7,6 @@ import pytest
 
 from gate.config import Config, DeviceConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
 from gate.display import DisplayServer
-from gate.display.headless import HeadlessChromium, find_chromium
 from gate.hardware.thermometer import SimulatedThermometer
 from gate.kiosk import Kiosk
 from gate.pipeline import open_pipeline
@@ -15,11 +14,10 @@ from gate.vision.sources import ImageFolderSource
 from gate.vision.synthetic import code_picture
 from tests.pki import NOW
 
-pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no chromium: install Debian's chromium package")
-
 
 @pytest.mark.parametrize(("status", "decision", "words"), [("green", "allow", "通行"), ("red", "hold", "红码")])
-def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, tmp_path, status, decision, words):
+def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, tmp_path, browser_page, status,
+                                                                          decision, words):
     config = Config(device=DeviceConfig(id="g1"), venue=VenueConfig(id="v", type="metro"),
                     temperature=TemperatureConfig(sensor="simulated"), trust=TrustConfig(dir=pki.trust_dir),
                     store=StoreConfig(path=tmp_path / "scans.db"))
@@ -28,14 +26,15 @@ def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, t
     folder = tmp_path / "frames"
     folder.mkdir()
     cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code(status, name="张*明"), at=(60, 60)))
-    with DisplayServer(port=0).start() as screen, HeadlessChromium(width=800, height=480) as browser:
-        browser.open(screen.url)
-        browser.wait_for("document.body.dataset.seq !== undefined")
+    page = browser_page(800, 480)
+    with DisplayServer(port=0).start() as screen:
+        page.goto(screen.url)
+        page.wait_for_function("document.body.dataset.seq !== undefined")
         stats = Kiosk(pipeline, ImageFolderSource(folder), display=screen).run()
         pipeline.close()
         assert stats.decisions == {decision: 1}
-        browser.wait_for(f"document.body.dataset.decision === '{decision}'")
-        text = str(browser.evaluate("document.body.innerText"))
+        page.wait_for_function(f"document.body.dataset.decision === '{decision}'")
+        text = page.inner_text("body")
         assert words in text
         assert "张*明" in text
         assert "36.4" in text
