@@ -12,6 +12,10 @@ kept (new keys may be added to the format). Refusals use a fixed vocabulary, sen
 - ``bad_scanned_at``           ``scanned_at`` is not an ISO 8601 time with a UTC offset or ``Z``
 - ``device_mismatch``          ``device_id`` is not the device that signed the request
 - ``nul_character``            a string holds U+0000, which PostgreSQL cannot store
+
+A checked record becomes a `RecordRow`: the columns of ``collector_record`` (see `models`) with
+``scanned_at`` in UTC text ``YYYY-MM-DDTHH:MM:SS.fffZ`` and ``received_at`` in unix seconds;
+`gate.collector.ingest` stores rows.
 """
 
 from __future__ import annotations
@@ -20,11 +24,31 @@ import json
 import math
 import re
 from datetime import datetime, timezone
-from typing import Any
-
-from gate.collector.db import RecordRow
+from typing import Any, NamedTuple
 
 DECISIONS: frozenset[str] = frozenset({"allow", "deny", "recheck", "refer", "hold", "manual"})
+
+ALERT_DECISIONS: frozenset[str] = frozenset({"hold", "refer"})
+
+
+class RecordRow(NamedTuple):
+    """One scan record ready to store: the searchable columns plus the record's JSON text."""
+
+    id: str
+    device_id: str
+    scanned_at: str
+    decision: str
+    received_at: float
+    record_json: str
+    venue_id: str = ""
+    venue_type: str = ""
+    reasons: str = " "
+    issuer: str = ""
+    sub: str = ""
+    code_status: str = ""
+    temperature_c: float | None = None
+    is_alert: bool = False
+
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -82,7 +106,10 @@ def normalise_scanned_at(text: str) -> str:
         raise RecordError("bad_scanned_at") from exc
     if moment.tzinfo is None:
         raise RecordError("bad_scanned_at")
-    moment = moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError as exc:  # year 1 at +14:00 lies before the first representable time
+        raise RecordError("bad_scanned_at") from exc
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -111,6 +138,8 @@ def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:
     record_json = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     if "\\u0000" in record_json:
         raise RecordError("nul_character")
+    code = record["code"]
+    status = code.get("status")
     return RecordRow(
         id=rid.lower(),
         device_id=device_id,
@@ -118,4 +147,16 @@ def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:
         decision=record["decision"],
         received_at=received_at,
         record_json=record_json,
+        venue_id=record["venue_id"],
+        venue_type=record["venue_type"],
+        reasons=" " + " ".join(record["decision_reasons"]) + " ",
+        issuer=_text(code.get("issuer")),
+        sub=_text(code.get("sub")).lower(),
+        code_status=_text(status),
+        temperature_c=None if temperature is None else float(temperature),
+        is_alert=record["decision"] in ALERT_DECISIONS or status == "red",
     )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
