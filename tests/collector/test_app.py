@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate import devicesig
-from gate.collector.app import MAX_BODY_BYTES, MAX_RECORDS
+from gate.collector import MAX_BODY_BYTES, MAX_RECORDS
 
 
 # --- storing records exactly once (SQLite and PostgreSQL) -----------------------------------
@@ -295,20 +295,10 @@ def test_an_invalid_alert_is_rejected(collector_server, make_record):
 
 # --- pages for people -----------------------------------------------------------------------
 
-def test_the_status_page_lists_alerts_and_hourly_counts(collector_factory, make_record):
-    now = time.time()
-    collector = collector_factory(clock=lambda: now)
-    scanned = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now - 60))
-    collector.upload([make_record(scanned_at=scanned) for _ in range(3)])
-    collector.post_json("/v1/alerts", make_record(scanned_at=scanned, decision="hold",
-                                                  venue_id="<script>x</script>"))
-    page = collector.session.get(collector.url + "/status")
-    assert page.status_code == 200
-    assert page.headers["Content-Type"].startswith("text/html")
-    assert "&lt;script&gt;" in page.text and "<script>" not in page.text
-    assert collector.device_id in page.text
-    assert f"<td>{scanned[:13].replace('T', ' ')}:00</td><td>4</td><td>1</td>" in page.text
-    assert collector.session.get(collector.url + "/").status_code == 200
+def test_the_old_status_page_now_leads_to_the_console_which_needs_a_sign_in(collector_server):
+    for path in ("/", "/status"):
+        answer = collector_server.session.get(collector_server.url + path, allow_redirects=False)
+        assert (answer.status_code, answer.headers["Location"]) == (302, "/console/")
 
 
 def test_healthz_answers_ok(collector_server):
