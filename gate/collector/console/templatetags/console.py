@@ -1,0 +1,18 @@
+"""Template helpers of the console: the signed-in user's role, and local times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from gate.collector.roles import role_of
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def current_role(context: dict[str, Any]) -> str:
+    """The role of the request's user ('' when none), for showing only the pages it may open."""
+    request = context.get("request")
+    return (role_of(getattr(request, "user", None)) or "") if request is not None else ""
