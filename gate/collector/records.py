@@ -110,7 +110,14 @@ def normalise_scanned_at(text: str) -> str:
         moment = moment.astimezone(timezone.utc)
     except OverflowError as exc:  # year 1 at +14:00 lies before the first representable time
         raise RecordError("bad_scanned_at") from exc
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return canonical_time(moment)
+
+
+def canonical_time(moment: datetime) -> str:
+    """An aware time as UTC ``YYYY-MM-DDTHH:MM:SS.fffZ`` (four-digit year even before 1000)."""
+    m = moment.astimezone(timezone.utc)
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+            f"{m.second:02d}.{m.microsecond // 1000:03d}Z")
 
 
 def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:

@@ -26,6 +26,7 @@ from typing import Any
 from django.db.models import Q
 
 from gate.collector.models import Record
+from gate.collector.records import canonical_time
 
 DEFAULT_DAYS = 14
 DEFAULT_WINDOW_MIN = 30.0
@@ -33,8 +34,7 @@ DEFAULT_WINDOW_MIN = 30.0
 
 def iso(moment: datetime) -> str:
     """UTC ``YYYY-MM-DDTHH:MM:SS.fffZ``."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return canonical_time(moment)
 
 
 def parse_time(text: str) -> datetime:
