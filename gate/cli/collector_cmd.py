@@ -203,7 +203,7 @@ def devices(db_url: str, as_json: bool) -> None:
 # --- people --------------------------------------------------------------------------------------
 
 def _read_password(name: str) -> str:
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if stdin.isatty():
         return click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
     line = stdin.readline()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,119 @@ def test_serve_answers_health_checks_until_interrupted(tmp_path, db_url):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
+
+
+# --- devices --json: online is a heartbeat within 10 minutes ------------------------------------
+
+def test_devices_json_shows_the_latest_heartbeat_and_online(collector_factory, tmp_path):
+    now = time.time()
+    db_url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    fresh = collector_factory(db_url, clock=lambda: now - 60)
+    fresh.post_json("/v1/heartbeat", {"device_id": fresh.device_id, "queue_depth": 4,
+                                      "faults": ["camera_lost"]}, timestamp=int(now - 60))
+    key = Ed25519PrivateKey.generate()
+    assert run("add-device", "gate-silent", devicesig.public_key_b64(key.public_key()),
+               "--db", db_url).exit_code == 0
+    stale = collector_factory(db_url, clock=lambda: now - 601)
+    stale.post_json("/v1/heartbeat", {"device_id": "gate-silent", "queue_depth": 9},
+                    key=key, device_id="gate-silent", timestamp=int(now - 601))
+    assert run("add-device", "gate-never", devicesig.public_key_b64(
+        Ed25519PrivateKey.generate().public_key()), "--db", db_url).exit_code == 0
+    result = run("devices", "--db", db_url, "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for row in map(json.loads, result.output.splitlines())}
+    assert set(rows) == {fresh.device_id, "gate-silent", "gate-never"}
+    assert rows[fresh.device_id]["online"] is True
+    assert rows[fresh.device_id]["queue_depth"] == 4
+    assert rows[fresh.device_id]["faults"] == ["camera_lost"]
+    assert rows[fresh.device_id]["enabled"] is True
+    arrived = datetime.fromisoformat(rows[fresh.device_id]["last_heartbeat_at"])
+    assert abs(arrived.timestamp() - (now - 60)) < 0.01
+    assert (rows["gate-silent"]["online"], rows["gate-silent"]["queue_depth"]) == (False, 9)
+    assert rows["gate-never"] == {"id": "gate-never", "enabled": True,
+                                  "last_heartbeat_at": None, "online": False}
+
+
+# --- people --------------------------------------------------------------------------------------
+
+def test_add_user_reads_the_password_from_stdin_and_hashes_it(db_url):
+    from django.contrib.auth.models import User
+
+    from gate.collector.roles import role_of
+
+    result = run("add-user", "li.wei", "--role", "tracer", "--db", db_url,
+                 input="correct horse battery\n")
+    assert (result.exit_code, result.output.strip()) == (0, "user li.wei added with role tracer")
+    with django_db.activate(django_db.database_alias(db_url)):
+        user = User.objects.get(username="li.wei")
+        assert user.password.startswith("pbkdf2_sha256$") and "correct" not in user.password
+        assert user.check_password("correct horse battery")
+        assert role_of(user) == "tracer"
+    again = run("add-user", "li.wei", "--role", "admin", "--db", db_url, input="another long one\n")
+    assert again.exit_code == 2
+    assert again.output.strip() == "user li.wei already exists; use set-role to change the role"
+
+
+def test_a_short_password_is_refused_in_one_line(db_url):
+    result = run("add-user", "wang", "--role", "viewer", "--db", db_url, input="short\n")
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("password refused:")
+
+
+def test_set_role_and_disable_user(db_url):
+    from django.contrib.auth.models import User
+
+    from gate.collector.roles import role_of
+
+    assert run("add-user", "zhao", "--role", "viewer", "--db", db_url,
+               input="a long enough password\n").exit_code == 0
+    assert run("set-role", "zhao", "admin", "--db", db_url).exit_code == 0
+    with django_db.activate(django_db.database_alias(db_url)):
+        assert role_of(User.objects.get(username="zhao")) == "admin"
+    assert run("disable-user", "zhao", "--db", db_url).exit_code == 0
+    with django_db.activate(django_db.database_alias(db_url)):
+        user = User.objects.get(username="zhao")
+        assert not user.is_active and role_of(user) is None
+    assert audit_actions(db_url) == ["user.add", "user.set_role", "user.disable"]
+    missing = run("set-role", "nobody", "tracer", "--db", db_url)
+    assert missing.exit_code == 2 and "no user nobody" in missing.output
+
+
+# --- trace --json --------------------------------------------------------------------------------
+
+def test_trace_json_prints_the_same_result_as_the_query_and_is_audited(db_url):
+    from gate.collector import ingest
+    from gate.collector.records import check_record
+    from gate.collector.tracing import trace
+    from tests.collectorkit import new_record
+
+    def scan(sub: str, at: str) -> dict:
+        return new_record("gate-a", scanned_at=at, code={
+            "valid": True, "reason": "ok", "issuer": "CN-JX", "sub": sub, "cti": "1",
+            "status": "green", "itinerary_risk": False})
+
+    visit = scan("ab" * 16, "2026-11-20T10:00:00.000Z")
+    contact = scan("cd" * 16, "2026-11-20T10:04:30.000Z")
+    alias = django_db.database_alias(db_url)
+    with django_db.activate(alias):
+        ingest.store_records([check_record(r, "gate-a", 0.0) for r in (visit, contact)], alias)
+    result = run("trace", "--db", db_url, "--sub", "AB" * 16, "--issuer", "CN-JX",
+                 "--from", "2026-11-19T00:00:00Z", "--to", "1795564800", "--json")
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert printed["contacts"] == [{
+        "issuer": "CN-JX", "sub": "cd" * 16, "record_id": contact["id"],
+        "venue_id": contact["venue_id"], "scanned_at": "2026-11-20T10:04:30.000Z",
+        "visit_record_id": visit["id"], "minutes_apart": 4.5}]
+    with django_db.activate(alias):
+        assert printed == trace("ab" * 16, "CN-JX", datetime(2026, 11, 19, tzinfo=timezone.utc),
+                                datetime(2026, 11, 25, tzinfo=timezone.utc))
+        entry = AuditEntry.objects.get(action="trace")
+    assert entry.count == 2 and entry.what["sub"] == "ab" * 16
+
+
+def test_trace_with_a_bad_time_is_one_line_and_exit_2(db_url):
+    result = run("trace", "--db", db_url, "--sub", "ab", "--from", "soon", "--json")
+    assert result.exit_code == 2
+    assert result.output.strip() == "'soon' is not an ISO 8601 time or epoch seconds."
