@@ -88,6 +88,10 @@ def browser() -> Iterator[Browser]:
     """One Chromium for the whole test session (per xdist worker)."""
     if find_chromium() is None:
         _missing_chromium()
+    # Playwright's sync API keeps an asyncio loop in the test's thread, and Django refuses ORM
+    # calls from a thread with a running loop. The test's own ORM calls (making users, checking
+    # rows) are plain synchronous calls between Playwright's, so Django's guard is lifted here.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with chromium() as running:
         yield running
 
