@@ -62,6 +62,19 @@ class Store:
                         .values_list("record", flat=True).first())
         return row
 
+    def recent_alerts(self, limit: int = 50) -> list[Any]:
+        """The newest alerts first (`Alert` objects with ``id``, the record's id, and ``record``)."""
+        from gate.collector.models import Alert
+
+        def newest() -> list[Any]:
+            alerts = list(Alert.objects.select_related("record")
+                          .order_by("-received_at", "-record_id")[:limit])
+            for alert in alerts:
+                alert.id = alert.record_id
+            return alerts
+
+        return self._run(newest)
+
     def devices(self) -> list[dict[str, Any]]:
         from gate.collector.devices import devices_summary
 

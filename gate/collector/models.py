@@ -13,8 +13,9 @@ What the console (and anything else) can rely on:
   ``reasons__contains=" reason "``), ``issuer``, ``sub`` (the code's ``iss``/``sub``, "" when
   the code had none), ``code_status``, ``temperature_c``, ``is_alert`` (it came through
   /v1/alerts, or its decision/status makes it one), ``record`` (the JSON as received). Indexes:
-  (issuer, sub, scanned_at), (venue_id, scanned_at), (device_id, scanned_at), (scanned_at),
-  (decision, scanned_at), (received_at). On PostgreSQL the table is partitioned by month of
+  (issuer, sub, scanned_at), (venue_id, scanned_at), (device_id, scanned_at), (scanned_at)
+  (four, as before Django: each index costs ingest speed; filter other columns within a time
+  range). On PostgreSQL the table is partitioned by month of
   ``scanned_at``: always bound searches by time so they prune. Rows are written by
   `gate.collector.ingest` (raw SQL); never write records through the ORM.
 - `Alert`: one per record first seen as an alert (``record`` is the `Record`; no database
@@ -90,8 +91,6 @@ class Record(models.Model):
             models.Index(fields=["venue_id", "scanned_at"], name="record_venue_time"),
             models.Index(fields=["device_id", "scanned_at"], name="record_device_time"),
             models.Index(fields=["scanned_at"], name="record_time"),
-            models.Index(fields=["decision", "scanned_at"], name="record_decision_time"),
-            models.Index(fields=["received_at"], name="record_received"),
         ]
 
     @property

@@ -95,14 +95,6 @@ class Migration(migrations.Migration):
             model_name='record',
             index=models.Index(fields=['scanned_at'], name='record_time'),
         ),
-        migrations.AddIndex(
-            model_name='record',
-            index=models.Index(fields=['decision', 'scanned_at'], name='record_decision_time'),
-        ),
-        migrations.AddIndex(
-            model_name='record',
-            index=models.Index(fields=['received_at'], name='record_received'),
-        ),
         migrations.AddField(
             model_name='auditentry',
             name='user',
