@@ -83,8 +83,9 @@ class TraceForm(TimeRangeMixin):
     days = 14
     sub = forms.CharField(label=_("Subject"), max_length=200)
     issuer = forms.CharField(label=_("Issuer"), max_length=100, required=False)
-    window_min = forms.FloatField(label=_("Window (minutes)"), initial=30, min_value=0,
-                                  max_value=24 * 60, required=False)
+    window_min = forms.FloatField(label=_("Window (minutes)"), min_value=0, max_value=24 * 60,
+                                  required=False,
+                                  widget=forms.NumberInput(attrs={"placeholder": "30", "step": "any"}))
 
     def clean_sub(self) -> str:
         sub = self.cleaned_data["sub"].strip().lower()
