@@ -14,6 +14,7 @@ from gate.collector.roles import ROLES
 DECISIONS: tuple[str, ...] = ("allow", "deny", "recheck", "refer", "hold", "manual")
 SEARCH_DAYS = 7  # a search with no range covers the last week (bounded: partitions prune)
 MAX_RANGE = timedelta(days=366)
+AHEAD = timedelta(days=1)
 
 
 class LoginForm(forms.Form):
@@ -38,7 +39,8 @@ def _local_input(**attrs: Any) -> forms.DateTimeInput:
 
 
 class TimeRangeMixin(forms.Form):
-    """`start`/`end` in the collector's local time, defaulting to the last `days` days."""
+    """`start`/`end` in the collector's local time, defaulting to the last `days` days; with no
+    end given, scans stamped up to `AHEAD` in the future (a gate's clock running fast) are in."""
 
     days = SEARCH_DAYS
     start = forms.DateTimeField(label=_("From"), required=False, widget=_local_input(),
@@ -50,8 +52,9 @@ class TimeRangeMixin(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        end = data.get("end") or timezone.now()
-        start = data.get("start") or end - timedelta(days=self.days)
+        now = timezone.now()
+        end = data.get("end") or now + AHEAD
+        start = data.get("start") or now - timedelta(days=self.days)
         if start > end:
             raise forms.ValidationError(_("The start of the range is after its end."))
         if end - start > MAX_RANGE:

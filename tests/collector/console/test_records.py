@@ -97,3 +97,9 @@ def test_a_viewer_can_neither_search_nor_export(console, client_as):
     assert client.get("/console/records?venue=").status_code == 403
     assert client.get("/console/records.csv").status_code == 403
     assert not AuditEntry.objects.exists()
+
+
+def test_a_scan_stamped_a_little_ahead_by_a_fast_gate_clock_is_found(console, client_as):
+    ahead = scan(minutes_ago=-30)
+    upload(console, [ahead])
+    assert ids(client_as("tracer").get("/console/records?venue=").content.decode()) == [ahead["id"]]
