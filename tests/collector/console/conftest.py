@@ -33,8 +33,9 @@ def console(collector_factory: Callable[..., Collector]) -> Iterator[Collector]:
 
 
 @pytest.fixture
-def person(console: Collector) -> Callable[..., Any]:
-    """Make a user in a role (None: in no role), with `PASSWORD`."""
+def person() -> Callable[..., Any]:
+    """Make a user in a role (None: in no role), with `PASSWORD`, in the active collector's
+    database (the test activates one: `console`, or a collector of its own)."""
     from gate.collector import users
 
     made: dict[str, Any] = {}
@@ -53,7 +54,7 @@ def person(console: Collector) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def client_as(console: Collector, person: Callable[..., Any]) -> Callable[..., Client]:
+def client_as(person: Callable[..., Any]) -> Callable[..., Client]:
     """A test client signed in as a new user of `role` (CSRF enforced when asked)."""
 
     def make(role: str | None, enforce_csrf: bool = False, **extra: Any) -> Client:
