@@ -1,6 +1,6 @@
 """The fleet page's rows: every registered gate with its latest heartbeat, as an operator reads it.
 
-A gate is online when its latest heartbeat arrived within `ONLINE_WITHIN` (console.md: 10
+Each row also counts the gate's scans and alerts of the last 24 hours. A gate is online when its latest heartbeat arrived within `ONLINE_WITHIN` (console.md: 10
 minutes). Trust and status list versions are compared with the newest any gate of the fleet
 reports: a gate behind it is marked. Gates that went silent come first (the longest silent
 first), then gates with faults, then the rest by id.
@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from gate.collector.models import Device
+from gate.collector.models import Device, Record
 from gate.faults import FAULTS
 
 ONLINE_WITHIN = timedelta(minutes=10)
+COUNT_WINDOW = timedelta(hours=24)
 STATES: tuple[str, ...] = ("all", "offline", "online", "faults", "backlog", "behind", "disabled")
 
 
@@ -51,6 +53,8 @@ class GateRow:
     software_version: str = ""
     last_scan_at: datetime | None = None
     clock_trusted: bool | None = None
+    scans_24h: int = 0
+    alerts_24h: int = 0
 
     @property
     def states(self) -> set[str]:
@@ -89,6 +93,7 @@ def fault_text(code: str) -> FaultText:
 def gate_rows(now: datetime | None = None) -> list[GateRow]:
     """Every registered gate, silent ones first (see the module's docstring)."""
     now = now or timezone.now()
+    counts = scan_counts(now - COUNT_WINDOW, now + COUNT_WINDOW)
     rows: list[GateRow] = []
     for device in Device.objects.select_related("heartbeat").order_by("device_id"):
         beat = getattr(device, "heartbeat", None) if _has_heartbeat(device) else None
@@ -108,6 +113,8 @@ def gate_rows(now: datetime | None = None) -> list[GateRow]:
             last_scan_at=_time(data.get("last_scan_at")),
             clock_trusted=data.get("clock_trusted") if isinstance(data.get("clock_trusted"), bool)
             else None,
+            scans_24h=counts.get(device.device_id, (0, 0))[0],
+            alerts_24h=counts.get(device.device_id, (0, 0))[1],
         ))
     newest_trust = max((r.trust_list_version for r in rows if r.trust_list_version is not None),
                        default=None)
@@ -122,6 +129,13 @@ def gate_rows(now: datetime | None = None) -> list[GateRow]:
     rows.sort(key=lambda r: (r.online, (r.heartbeat_at or epoch) if not r.online else epoch,
                              not r.faults, r.device_id))
     return rows
+
+
+def scan_counts(start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+    """Per gate: (records, alert records) scanned in [start, end] (bounded: partitions prune)."""
+    rows = (Record.objects.filter(scanned_at__gte=start, scanned_at__lte=end)
+            .values("device_id").annotate(n=Count("id"), alerts=Count("id", filter=Q(is_alert=True))))
+    return {r["device_id"]: (r["n"], r["alerts"]) for r in rows}
 
 
 def _has_heartbeat(device: Device) -> bool:

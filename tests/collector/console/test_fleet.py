@@ -146,3 +146,14 @@ def test_a_fault_code_the_console_does_not_know_is_shown_as_it_came():
     assert fault_text("camera_lost").zh == "摄像头断开，正在重连"
     unknown = fault_text("lidar_dirty")  # a newer gate's fault
     assert (unknown.zh, unknown.en) == ("lidar_dirty", "lidar_dirty")
+
+
+def test_each_gate_counts_its_scans_and_alerts_of_the_last_day(console, client_as):
+    from tests.collector.console.conftest import alert, scan, upload
+
+    upload(console, [scan(minutes_ago=10), scan(minutes_ago=100), scan(minutes_ago=25 * 60)])
+    alert(console, scan(status="red", decision="hold", reasons=["code_valid", "red"]))
+    rows = {r.device_id: r for r in gate_rows()}
+    assert (rows["gate-test-0001"].scans_24h, rows["gate-test-0001"].alerts_24h) == (3, 1)
+    page = client_as("viewer").get("/console/fleet").content.decode()
+    assert '<td class="num counts">3 <span class="bad">/ 1</span></td>' in page
