@@ -76,3 +76,17 @@ def test_a_disabled_user_is_signed_out_of_every_page(console, person):
     user.is_active = False
     user.save()
     assert client.get("/console/fleet").status_code == 302
+
+
+@pytest.mark.parametrize("path", [
+    "/console/alerts/x/acknowledge", "/console/alerts/paging", "/console/devices",
+    "/console/devices/gate-test-0001/disable", "/console/devices/gate-test-0001/enable",
+    "/console/users", "/console/users/1/role", "/console/users/1/disable", "/console/users/1/enable",
+    "/console/logout", "/console/login", "/console/i18n/setlang/",
+])
+def test_every_form_refuses_a_post_without_its_csrf_token(console, client_as, path):
+    client = client_as("admin", enforce_csrf=True)
+    answer = client.post(path, {"note": "x", "role": "viewer", "device_id": "g", "language": "en",
+                                "username": "u", "password": "p", "public_key": "k"})
+    assert answer.status_code == 403
+    assert not AuditEntry.objects.exists()
