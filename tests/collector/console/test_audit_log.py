@@ -28,3 +28,9 @@ def test_nothing_in_the_console_changes_or_deletes_an_entry(console, client_as):
     for method in ("post", "put", "delete", "patch"):
         assert getattr(client, method)("/console/audit").status_code == 405
     assert AuditEntry.objects.count() == 1
+
+
+def test_what_is_shown_as_json_and_never_as_markup(console, client_as):
+    audit_command("user.add", {"username": "<b>李</b>"})
+    page = client_as("admin").get("/console/audit").content.decode()
+    assert '{&quot;username&quot;: &quot;&lt;b&gt;李&lt;/b&gt;&quot;}' in page
