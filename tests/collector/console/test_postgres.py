@@ -42,3 +42,18 @@ def test_search_paging_acknowledgement_and_tracing_on_postgresql(pg_console, cli
     trace = client.get("/console/trace?sub=00aa").content.decode()
     assert contact["id"] in trace and old["id"] not in trace
     assert AuditEntry.objects.get(action="trace").count == 2
+
+
+def test_fleet_counts_and_csv_export_on_postgresql(pg_console, client_as):
+    from gate.collector.console.fleet import gate_rows
+
+    upload(pg_console, [scan(minutes_ago=5, sub="00aa"), scan(minutes_ago=26 * 60, sub="00aa")])
+    alert(pg_console, scan(sub="00zz", status="red", decision="hold", reasons=["code_valid", "red"]))
+    rows = {r.device_id: r for r in gate_rows()}
+    assert (rows["gate-test-0001"].scans_24h, rows["gate-test-0001"].alerts_24h) == (2, 1)
+    client = client_as("tracer")
+    assert client.get("/console/fleet").status_code == 200
+    answer = client.get("/console/records.csv?sub=00aa&start=2026-01-01T00:00")
+    text = b"".join(answer.streaming_content).decode("utf-8-sig")
+    assert len(text.strip().splitlines()) == 3  # the header and both scans
+    assert AuditEntry.objects.get(action="records.export").count == 2
