@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from gate.collector.console.models import Paging
+from gate.collector.django_db import current_alias
 from gate.collector.models import Alert, Record
 
 # batch records are paged for this long after they arrive (bounded: records are partitioned by
@@ -101,13 +103,26 @@ class NotPageable(LookupError):
     """The record is neither an alert nor a batch record this officer is paged for."""
 
 
+class AlreadyAcknowledged(ValueError):
+    """Someone acknowledged it first; their name, time and note stay."""
+
+    def __init__(self, alert: Alert) -> None:
+        super().__init__(alert.pk)
+        self.alert = alert
+
+
 def acknowledge(user: Any, record_id: str, note: str) -> Alert:
-    """Acknowledge the alert of `record_id` (or the paged batch record) as `user`, with `note`."""
-    alert = Alert.objects.filter(pk=record_id).first()
-    if alert is None:
-        record = Record.objects.filter(batch_marks()).filter(id=record_id).first()
-        if record is None or not pages_yellow(user):
-            raise NotPageable(record_id)
-        alert = Alert.objects.create(record_id=record.id, received_at=record.received_at)
-    alert.acknowledge(user, note)
+    """Acknowledge the alert of `record_id` (or the paged batch record) as `user`, with `note`.
+    The first acknowledgement stands: a second raises `AlreadyAcknowledged`."""
+    with transaction.atomic(using=current_alias()):  # the collector's own database
+        alert = Alert.objects.select_for_update().filter(pk=record_id).first()
+        if alert is None:
+            record = Record.objects.filter(batch_marks()).filter(id=record_id).first()
+            if record is None or not pages_yellow(user):
+                raise NotPageable(record_id)
+            alert, _ = Alert.objects.get_or_create(record_id=record.id,
+                                                   defaults={"received_at": record.received_at})
+        if alert.acknowledged_at is not None:
+            raise AlreadyAcknowledged(alert)
+        alert.acknowledge(user, note)
     return alert

@@ -115,3 +115,14 @@ def test_a_note_from_a_record_is_shown_as_text_never_as_markup(console, client_a
     client.post(f"/console/alerts/{record['id']}/acknowledge", {"note": "<script>x()</script>"})
     page = client.get("/console/alerts").content.decode()
     assert "<script>x()</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_the_first_acknowledgement_stands(console, client_as, person):
+    record = red()
+    alert(console, record)
+    first, second = client_as("viewer"), client_as("viewer")
+    assert first.post(f"/console/alerts/{record['id']}/acknowledge", {"note": "mine"}).status_code == 302
+    answer = second.post(f"/console/alerts/{record['id']}/acknowledge", {"note": "late"})
+    assert answer.status_code == 409 and "已由" in answer.content.decode()
+    assert Alert.objects.get(pk=record["id"]).ack_note == "mine"
+    assert AuditEntry.objects.filter(action="alert.acknowledge").count() == 1

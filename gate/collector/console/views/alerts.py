@@ -49,6 +49,11 @@ def acknowledge(request: HttpRequest, record_id: str) -> HttpResponse:
         alert = paging.acknowledge(request.user, record_id, note)
     except paging.NotPageable:
         return HttpResponse(_("No such alert."), status=404)
+    except paging.AlreadyAcknowledged as exc:
+        first = exc.alert
+        return HttpResponse(_("Already acknowledged by %(who)s.") % {
+            "who": first.acknowledged_by.get_username() if first.acknowledged_by else "?"},
+            status=409)
     audit(request, "alert.acknowledge", {"record_id": record_id, "note": note})
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"record_id": record_id, "acknowledged_by": request.user.get_username(),

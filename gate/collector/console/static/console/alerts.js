@@ -109,7 +109,13 @@
     const data = new FormData(form);
     const answer = await fetch(form.action, {method: "POST", body: data, credentials: "same-origin",
                                              headers: {"X-CSRFToken": csrf(), "Accept": "application/json"}});
-    if (answer.ok) { form.closest("tr").classList.add("done"); form.querySelector("input").value = ""; last = ""; }
+    if (answer.ok) { form.closest("tr").classList.add("done"); form.querySelector("input").value = ""; }
+    else {  // someone was first, or the note was refused: say so under the form
+      const why = document.createElement("div");
+      why.className = "error"; why.textContent = await answer.text();
+      form.after(why);
+    }
+    last = "";  // redraw from the next answer, whoever acknowledged it
   });
 
   poll();
