@@ -32,7 +32,6 @@ PLANTED = "feedface" * 4
 INDEXES = {
     "record_subject_time": "(issuer, sub, scanned_at)",
     "record_venue_time": "(venue_id, scanned_at)",
-    "record_device_time": "(device_id, scanned_at)",
     "record_time": "(scanned_at)",
 }
 BLOCK = 100_000

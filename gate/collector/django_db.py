@@ -38,9 +38,13 @@ def setup() -> None:
         if _ready:
             return
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gate.collector.settings")
+        import logging
+
         import django
 
         django.setup()
+        # a refused gate request (401, 413, ...) is the API working, not a collector fault
+        logging.getLogger("django.request").setLevel(logging.ERROR)
         _ready = True
 
 

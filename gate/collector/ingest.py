@@ -5,19 +5,20 @@ were already held for another device (``id_conflict``); the rest were duplicates
 device. `store_alerts(rows, alias)` does the same and marks the records alerts, answering also
 which alerts are new (to be logged and paged).
 
-SQLite: ``collector_record.id`` is the primary key; one INSERT ... ON CONFLICT DO NOTHING per row
-on the raw connection. PostgreSQL: records are partitioned by month (`partitions`), so the id's
+SQLite: ``collector_record.id`` is the primary key; inside one BEGIN IMMEDIATE transaction (so no
+other writer can come between) the ids already held are read by key, and the new rows inserted
+with one executemany on the raw connection. PostgreSQL: records are partitioned by month (`partitions`), so the id's
 uniqueness lives in ``collector_record_id``; one statement inserts a whole batch, sent as one
-JSON array parameter (parsed by the server) instead of 14 arrays psycopg would adapt one value
-at a time.
+JSON array parameter (one array of the 14 columns per row, parsed once by the server) instead of 14 arrays psycopg would adapt one value at a time.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import Any, Sequence
 
 from django.db import connections, transaction
 
@@ -56,28 +57,34 @@ _SQLITE_INSERT = (
 def _store_sqlite(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored:
     stored = Stored()
     conn = connections[alias]
-    with transaction.atomic(using=alias):
+    with transaction.atomic(using=alias):  # BEGIN IMMEDIATE: this writer holds the lock
         conn.ensure_connection()
-        cur = conn.connection.cursor()
+        cur = sqlite3.Cursor(conn.connection)  # a plain cursor, without Django's wrapper
         try:
+            held: dict[str, str] = {}
+            ids = [row.id for row in rows]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                cur.execute("SELECT id, device_id FROM collector_record WHERE id IN ("
+                            + ",".join("?" * len(chunk)) + ")", chunk)
+                held.update(cur.fetchall())
             received = {}
+            params = []
             for row in rows:
+                if row.id in held:
+                    if held[row.id] != row.device_id:
+                        stored.conflicts.add(row.id)
+                    continue
                 if row.received_at not in received:
                     received[row.received_at] = sqlite_unix(row.received_at)
-                cur.execute(_SQLITE_INSERT, (
+                params.append((
                     row.id, row.device_id, row.venue_id, row.venue_type,
                     sqlite_time(row.scanned_at), received[row.received_at], row.decision,
                     row.reasons, row.issuer, row.sub, row.code_status, row.temperature_c,
                     row.is_alert or alerts, row.record_json,
                 ))
-                if cur.rowcount == 1:
-                    stored.new.add(row.id)
-            old = [row for row in rows if row.id not in stored.new]
-            for row in old:
-                owner = cur.execute("SELECT device_id FROM collector_record WHERE id = ?",
-                                    (row.id,)).fetchone()
-                if owner is not None and owner[0] != row.device_id:
-                    stored.conflicts.add(row.id)
+                stored.new.add(row.id)
+            cur.executemany(_SQLITE_INSERT, params)
             if alerts:
                 for row in rows:
                     if row.id in stored.conflicts:
@@ -85,7 +92,7 @@ def _store_sqlite(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored
                     cur.execute(
                         "INSERT INTO collector_alert (record_id, received_at, ack_note)"
                         " VALUES (?, ?, '') ON CONFLICT (record_id) DO NOTHING",
-                        (row.id, received[row.received_at]),
+                        (row.id, sqlite_unix(row.received_at)),
                     )
                     if cur.rowcount == 1:
                         stored.new_alerts.add(row.id)
@@ -99,65 +106,72 @@ def _store_sqlite(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored
 
 _PG_INSERT = """
 WITH batch AS (
-    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS t(
-        id text, device_id text, venue_id text, venue_type text, scanned_at timestamptz,
-        received_at float8, decision text, reasons text, issuer text, sub text,
-        code_status text, temperature_c float8, is_alert boolean, record jsonb)
+    SELECT e->>0 AS id, e->>1 AS device_id, e->>2 AS venue_id, e->>3 AS venue_type,
+        (e->>4)::timestamptz AS scanned_at, to_timestamp((e->>5)::float8) AS received_at,
+        e->>6 AS decision, e->>7 AS reasons, e->>8 AS issuer, e->>9 AS sub,
+        e->>10 AS code_status, (e->>11)::float8 AS temperature_c, (e->>12)::boolean AS is_alert,
+        e->13 AS record
+    FROM jsonb_array_elements(%s::jsonb) AS e
 ), ids AS (
-    INSERT INTO collector_record_id (id, device_id, scanned_at)
-    SELECT id, device_id, scanned_at FROM batch
+    INSERT INTO collector_record_id (id, device_id)
+    SELECT id, device_id FROM batch
     ON CONFLICT (id) DO NOTHING RETURNING id
 )
 INSERT INTO collector_record (id, device_id, venue_id, venue_type, scanned_at, received_at,
     decision, reasons, issuer, sub, code_status, temperature_c, is_alert, record)
-SELECT b.id, b.device_id, b.venue_id, b.venue_type, b.scanned_at, to_timestamp(b.received_at),
+SELECT b.id, b.device_id, b.venue_id, b.venue_type, b.scanned_at, b.received_at,
     b.decision, b.reasons, b.issuer, b.sub, b.code_status, b.temperature_c, b.is_alert, b.record
 FROM batch b JOIN ids USING (id)
 RETURNING id
 """
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 
 def _rows_json(rows: Sequence[RecordRow], alerts: bool) -> str:
-    dumps = json.dumps
+    """The rows as one JSON array of 14-column arrays; the record's JSON text goes in as is."""
     return "[" + ",".join(
-        '{"id":%s,"device_id":%s,"venue_id":%s,"venue_type":%s,"scanned_at":%s,'
-        '"received_at":%r,"decision":%s,"reasons":%s,"issuer":%s,"sub":%s,"code_status":%s,'
-        '"temperature_c":%s,"is_alert":%s,"record":%s}'
-        % (dumps(r.id), dumps(r.device_id), dumps(r.venue_id), dumps(r.venue_type),
-           dumps(r.scanned_at), float(r.received_at), dumps(r.decision), dumps(r.reasons),
-           dumps(r.issuer), dumps(r.sub), dumps(r.code_status),
-           "null" if r.temperature_c is None else repr(float(r.temperature_c)),
-           "true" if (r.is_alert or alerts) else "false", r.record_json)
+        _ENCODE((r.id, r.device_id, r.venue_id, r.venue_type, r.scanned_at, r.received_at,
+                 r.decision, r.reasons, r.issuer, r.sub, r.code_status, r.temperature_c,
+                 r.is_alert or alerts))[:-1] + "," + r.record_json + "]"
         for r in rows
     ) + "]"
 
 
 def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored:
-    stored = Stored()
+    import psycopg  # only a PostgreSQL collector needs libpq
+
     partitions.ensure_for(alias, (row.scanned_at for row in rows))
-    with transaction.atomic(using=alias), connections[alias].cursor() as cur:
-        cur.execute(_PG_INSERT, (_rows_json(rows, alerts),))
-        stored.new = {r[0] for r in cur.fetchall()}
-        old = [row.id for row in rows if row.id not in stored.new]
-        if old:
-            device = rows[0].device_id
-            cur.execute("SELECT id FROM collector_record_id WHERE id = ANY(%s)"
-                        " AND device_id <> %s", (old, device))
-            stored.conflicts = {r[0] for r in cur.fetchall()}
-        if alerts:
-            keep = [row for row in rows if row.id not in stored.conflicts]
-            if keep:
-                cur.execute(
-                    "INSERT INTO collector_alert (record_id, received_at, ack_note)"
-                    " SELECT id, to_timestamp(%s), '' FROM unnest(%s::text[]) AS id"
-                    " ON CONFLICT (record_id) DO NOTHING RETURNING record_id",
-                    (float(keep[0].received_at), [row.id for row in keep]),
-                )
-                stored.new_alerts = {r[0] for r in cur.fetchall()}
-                flip = [i for i in stored.new_alerts if i not in stored.new]
-                if flip:
-                    cur.execute("UPDATE collector_record SET is_alert = TRUE"
-                                " WHERE id = ANY(%s)", (flip,))
+    conn = connections[alias]
+    with transaction.atomic(using=alias):
+        conn.ensure_connection()
+        # a plain psycopg cursor binds parameters on the server; Django's cursor binds them on
+        # the client, quoting the whole batch text in Python
+        with psycopg.Cursor(conn.connection) as cur:
+            return _insert_postgres(cur, rows, alerts)
+
+
+def _insert_postgres(cur: Any, rows: Sequence[RecordRow], alerts: bool) -> Stored:
+    stored = Stored()
+    cur.execute(_PG_INSERT, (_rows_json(rows, alerts),))
+    stored.new = {r[0] for r in cur.fetchall()}
+    old = [row.id for row in rows if row.id not in stored.new]
+    if old:
+        cur.execute("SELECT id FROM collector_record_id WHERE id = ANY(%s) AND device_id <> %s",
+                    (old, rows[0].device_id))
+        stored.conflicts = {r[0] for r in cur.fetchall()}
+    keep = [row.id for row in rows if row.id not in stored.conflicts] if alerts else []
+    if keep:
+        cur.execute(
+            "INSERT INTO collector_alert (record_id, received_at, ack_note)"
+            " SELECT id, to_timestamp(%s), '' FROM unnest(%s::text[]) AS id"
+            " ON CONFLICT (record_id) DO NOTHING RETURNING record_id",
+            (float(rows[0].received_at), keep),
+        )
+        stored.new_alerts = {r[0] for r in cur.fetchall()}
+        flip = [i for i in stored.new_alerts if i not in stored.new]
+        if flip:
+            cur.execute("UPDATE collector_record SET is_alert = TRUE WHERE id = ANY(%s)", (flip,))
     return stored
 
 

@@ -13,9 +13,8 @@ What the console (and anything else) can rely on:
   ``reasons__contains=" reason "``), ``issuer``, ``sub`` (the code's ``iss``/``sub``, "" when
   the code had none), ``code_status``, ``temperature_c``, ``is_alert`` (it came through
   /v1/alerts, or its decision/status makes it one), ``record`` (the JSON as received). Indexes:
-  (issuer, sub, scanned_at), (venue_id, scanned_at), (device_id, scanned_at), (scanned_at)
-  (four, as before Django: each index costs ingest speed; filter other columns within a time
-  range). On PostgreSQL the table is partitioned by month of
+  (issuer, sub, scanned_at), (venue_id, scanned_at), (scanned_at) and the key (each index
+  costs ingest speed: search other columns, e.g. a gate, within a time range). On PostgreSQL the table is partitioned by month of
   ``scanned_at``: always bound searches by time so they prune. Rows are written by
   `gate.collector.ingest` (raw SQL); never write records through the ORM.
 - `Alert`: one per record first seen as an alert (``record`` is the `Record`; no database
@@ -89,7 +88,6 @@ class Record(models.Model):
         indexes = [
             models.Index(fields=["issuer", "sub", "scanned_at"], name="record_subject_time"),
             models.Index(fields=["venue_id", "scanned_at"], name="record_venue_time"),
-            models.Index(fields=["device_id", "scanned_at"], name="record_device_time"),
             models.Index(fields=["scanned_at"], name="record_time"),
         ]
 

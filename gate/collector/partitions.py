@@ -100,15 +100,9 @@ def drop_before(alias: str, cutoff: datetime) -> list[str]:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         for name in existing(alias):
             if name < limit:
-                year, month = int(name[-7:-3]), int(name[-2:])
-                low = f"{year:04d}-{month:02d}-01T00:00:00Z"
-                ny, nm = _next_month(year, month)
-                high = f"{ny:04d}-{nm:02d}-01T00:00:00Z"
-                cur.execute("DELETE FROM collector_alert WHERE record_id IN (SELECT id FROM"
-                            " collector_record_id WHERE scanned_at >= %s AND scanned_at < %s)",
-                            (low, high))
-                cur.execute("DELETE FROM collector_record_id WHERE scanned_at >= %s"
-                            " AND scanned_at < %s", (low, high))
+                cur.execute(f"DELETE FROM collector_alert WHERE record_id IN"
+                            f" (SELECT id FROM {name})")
+                cur.execute(f"DELETE FROM collector_record_id WHERE id IN (SELECT id FROM {name})")
                 cur.execute(f"DROP TABLE {name}")
                 dropped.append(name)
     with _lock:

@@ -89,10 +89,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='record',
-            index=models.Index(fields=['device_id', 'scanned_at'], name='record_device_time'),
-        ),
-        migrations.AddIndex(
-            model_name='record',
             index=models.Index(fields=['scanned_at'], name='record_time'),
         ),
         migrations.AddField(

@@ -31,11 +31,9 @@ PARTITIONED = [
     f"CREATE TABLE collector_record ({_COLUMNS}) PARTITION BY RANGE (scanned_at)",
     "CREATE INDEX record_subject_time ON collector_record (issuer, sub, scanned_at)",
     "CREATE INDEX record_venue_time ON collector_record (venue_id, scanned_at)",
-    "CREATE INDEX record_device_time ON collector_record (device_id, scanned_at)",
     "CREATE INDEX record_time ON collector_record (scanned_at)",
     "CREATE TABLE collector_record_id (id varchar(36) PRIMARY KEY,"
-    " device_id varchar(200) NOT NULL, scanned_at timestamp with time zone NOT NULL)",
-    "CREATE INDEX record_id_time ON collector_record_id (scanned_at)",
+    " device_id varchar(200) NOT NULL)",
 ]
 
 
