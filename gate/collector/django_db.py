@@ -26,6 +26,7 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("gate_collector_d
                                                                  default=DEFAULT_DB_ALIAS)
 _lock = threading.RLock()
 _migrated: set[str] = set()
+_MIGRATE_LOCK_KEY = 847001  # the schema lock of the collector before Django, kept
 _ready = False
 
 
@@ -113,9 +114,20 @@ def database_alias(url: str, migrate: bool = True) -> str:
 def migrate_database(alias: str) -> None:
     """Create or update the schema at `alias` (Django migrations; partitions on PostgreSQL)."""
     from django.core.management import call_command
+    from django.db import connections
 
+    connection = connections[alias]
+    postgres = connection.vendor == "postgresql"
     with activate(alias):
-        call_command("migrate", database=alias, verbosity=0, interactive=False)
+        if postgres:  # several collector processes may start at once on one database
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_lock(%s)", [_MIGRATE_LOCK_KEY])
+        try:
+            call_command("migrate", database=alias, verbosity=0, interactive=False)
+        finally:
+            if postgres:
+                with connection.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", [_MIGRATE_LOCK_KEY])
 
 
 def close_alias(alias: str) -> None:
