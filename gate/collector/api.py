@@ -111,6 +111,20 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+class ContentLengthMiddleware:
+    """Every complete answer carries Content-Length (as before Django), except 304 and 204."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (not response.streaming and response.status_code not in (204, 304)
+                and not response.has_header("Content-Length")):
+            response["Content-Length"] = str(len(response.content))
+        return response
+
+
 def device_api(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A device API view: `methods` allowed (HEAD as GET), HTTPError and database errors answered."""
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 ] + (["gate.collector.console"] if _CONSOLE else [])
 
 MIDDLEWARE = [
+    "gate.collector.api.ContentLengthMiddleware",
     "gate.collector.api.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

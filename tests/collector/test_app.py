@@ -340,3 +340,12 @@ def test_a_timestamp_that_is_not_a_number_is_401(collector_server):
     answer = collector_server.session.get(collector_server.url + "/v1/trustlist",
                                           headers=headers)
     assert (answer.status_code, answer.json()) == (401, {"error": "bad_signature"})
+
+
+def test_answers_carry_their_length_and_head_has_no_body(collector_server):
+    got = collector_server.session.get(collector_server.url + "/healthz")
+    assert got.headers["Content-Length"] == str(len(got.content))
+    head = collector_server.session.head(collector_server.url + "/healthz")
+    assert (head.status_code, head.content) == (200, b"")
+    not_modified = collector_server.request("GET", "/v1/statuslist?since=1043")
+    assert not_modified.status_code == 304 and not_modified.content == b""
