@@ -195,3 +195,26 @@ def test_the_bulletin_is_served_signed_and_304_when_not_newer(collector_server, 
     assert answer.headers["X-Signature"] == (lists_dir / "bulletin.json.sig").read_text()
     assert collector_server.request("GET", "/v1/bulletin?since=12").status_code == 304
     assert collector_server.request("GET", "/v1/bulletin?since=x").status_code == 400
+
+
+# --- the database away ---------------------------------------------------------------------------
+
+def test_a_database_that_goes_away_is_503_with_retry_after(collector_factory, make_record):
+    from gate.collector.testing import PostgresUnavailable, TemporaryPostgres
+
+    try:
+        own = TemporaryPostgres().start()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        collector = collector_factory(own.create_database("away"))
+        assert collector.upload([make_record()]).status_code == 200
+        own.stop()
+        for path in ("/v1/scans", "/healthz"):
+            answer = (collector.upload([make_record()]) if path == "/v1/scans"
+                      else collector.session.get(collector.url + path))
+            assert answer.status_code == 503
+            assert answer.json() == {"error": "database_unavailable"}
+            assert answer.headers["Retry-After"] == "5"
+    finally:
+        own.stop()
