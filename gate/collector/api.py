@@ -56,7 +56,8 @@ from gate import devicesig
 from gate.collector import ingest, runtime
 from gate.collector.lists import ListNotFound, SignedDocument
 from gate.collector.models import Device, Heartbeat
-from gate.collector.records import RecordError, RecordRow, check_record, record_id
+from gate.collector.records import (RecordError, RecordRow, check_record, may_hold_nul,
+                                    record_id)
 
 log = logging.getLogger("gate.collector")
 
@@ -202,13 +203,17 @@ def _read_body(request: HttpRequest, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def _decoded(request: HttpRequest, body: bytes) -> Any:
+def _inflated(request: HttpRequest, body: bytes) -> bytes:
     encoding = (request.META.get("HTTP_CONTENT_ENCODING") or "identity").strip().lower()
     if encoding == "gzip":
-        body = _gunzip(body)
-    elif encoding != "identity":
+        return _gunzip(body)
+    if encoding != "identity":
         raise HTTPError(400, "unsupported_encoding")
-    return _loads(body)
+    return body
+
+
+def _decoded(request: HttpRequest, body: bytes) -> Any:
+    return _loads(_inflated(request, body))
 
 
 # --- authentication ------------------------------------------------------------------------------
@@ -276,7 +281,8 @@ def authenticate(request: HttpRequest, limit: int = MAX_BODY_BYTES) -> tuple[str
 
 # --- uploads -------------------------------------------------------------------------------------
 
-def _store(device_id: str, records: list[Any], alerts: bool) -> tuple[dict[str, Any], list[Any]]:
+def _store(device_id: str, records: list[Any], alerts: bool,
+           nul_possible: bool = True) -> tuple[dict[str, Any], list[Any]]:
     """Check and store `records`; the answer and, for alerts, the records newly alerted."""
     rt = runtime.current()
     if len(records) > MAX_RECORDS:
@@ -293,7 +299,7 @@ def _store(device_id: str, records: list[Any], alerts: bool) -> tuple[dict[str, 
                 continue  # the same id twice in one batch: answered once
             seen.add(rid.lower())
         try:
-            row = check_record(record, device_id, received_at)
+            row = check_record(record, device_id, received_at, nul_possible)
         except RecordError as exc:
             rejected.append({"id": rid, "error": exc.code})
             continue
@@ -318,10 +324,12 @@ def _store(device_id: str, records: list[Any], alerts: bool) -> tuple[dict[str, 
 @device_api("POST")
 def post_scans(request: HttpRequest) -> HttpResponse:
     device_id, body = authenticate(request)
-    batch = _decoded(request, body)
+    text = _inflated(request, body)
+    batch = _loads(text)
     if not isinstance(batch, dict) or not isinstance(batch.get("records"), list):
         raise HTTPError(400, "bad_batch")
-    answer, _ = _store(device_id, batch["records"], alerts=False)
+    answer, _ = _store(device_id, batch["records"], alerts=False,
+                       nul_possible=may_hold_nul(text))
     return _json(200, answer)
 
 

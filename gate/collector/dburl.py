@@ -37,7 +37,8 @@ def database_settings(url: str) -> dict[str, Any]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": None,
-            "CONN_HEALTH_CHECKS": True,
+            # no health check (a SELECT 1 per request): a connection broken by a database
+            # restart fails one request (503, the gate retries) and is then replaced
             "OPTIONS": options,
             "GATE_URL": url,
         }

@@ -129,13 +129,13 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _rows_json(rows: Sequence[RecordRow], alerts: bool) -> str:
-    """The rows as one JSON array of 14-column arrays; the record's JSON text goes in as is."""
-    return "[" + ",".join(
-        _ENCODE((r.id, r.device_id, r.venue_id, r.venue_type, r.scanned_at, r.received_at,
-                 r.decision, r.reasons, r.issuer, r.sub, r.code_status, r.temperature_c,
-                 r.is_alert or alerts))[:-1] + "," + r.record_json + "]"
+    """The rows as one JSON array of 14-column arrays, encoded in one call."""
+    return _ENCODE([
+        (r.id, r.device_id, r.venue_id, r.venue_type, r.scanned_at, r.received_at, r.decision,
+         r.reasons, r.issuer, r.sub, r.code_status, r.temperature_c, r.is_alert or alerts,
+         r.record)
         for r in rows
-    ) + "]"
+    ])
 
 
 def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored:
@@ -147,13 +147,17 @@ def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stor
         conn.ensure_connection()
         # a plain psycopg cursor binds parameters on the server; Django's cursor binds them on
         # the client, quoting the whole batch text in Python
-        with psycopg.Cursor(conn.connection) as cur:
+        raw = conn.connection
+        if raw.prepare_threshold is None:  # Django turns prepared statements off; ours want them
+            raw.prepare_threshold = 5
+        with psycopg.Cursor(raw) as cur:
             return _insert_postgres(cur, rows, alerts)
 
 
 def _insert_postgres(cur: Any, rows: Sequence[RecordRow], alerts: bool) -> Stored:
     stored = Stored()
-    cur.execute(_PG_INSERT, (_rows_json(rows, alerts),))
+    # prepared once per connection: planning the statement cost as much as running it
+    cur.execute(_PG_INSERT, (_rows_json(rows, alerts),), prepare=True)
     stored.new = {r[0] for r in cur.fetchall()}
     old = [row.id for row in rows if row.id not in stored.new]
     if old:

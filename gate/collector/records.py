@@ -39,7 +39,7 @@ class RecordRow(NamedTuple):
     scanned_at: str
     decision: str
     received_at: float
-    record_json: str
+    record: Any
     venue_id: str = ""
     venue_type: str = ""
     reasons: str = " "
@@ -48,6 +48,11 @@ class RecordRow(NamedTuple):
     code_status: str = ""
     temperature_c: float | None = None
     is_alert: bool = False
+
+    @property
+    def record_json(self) -> str:
+        """The record as compact JSON text (UTF-8 kept)."""
+        return _ENCODER.encode(self.record)
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -124,8 +129,17 @@ def canonical_time(moment: datetime) -> str:
             f"{m.second:02d}.{m.microsecond // 1000:03d}Z")
 
 
-def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:
-    """The row to store for `record` sent by `device_id`, or RecordError saying what is wrong."""
+def may_hold_nul(body: bytes) -> bool:
+    """False when the JSON text `body` cannot hold U+0000 (its only spelling is an escape)."""
+    return b"\\u0000" in body
+
+
+def check_record(record: Any, device_id: str, received_at: float,
+                 nul_possible: bool = True) -> RecordRow:
+    """The row to store for `record` sent by `device_id`, or RecordError saying what is wrong.
+
+    `nul_possible=False` skips the search for U+0000 (the caller saw the body holds none).
+    """
     if not isinstance(record, dict):
         raise RecordError("not_an_object")
     rid = record.get("id")
@@ -154,8 +168,7 @@ def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:
     if record["device_id"] != device_id:
         raise RecordError("device_mismatch")
     scanned_at = normalise_scanned_at(record["scanned_at"])
-    record_json = _ENCODER.encode(record)
-    if "\\u0000" in record_json:
+    if nul_possible and "\\u0000" in _ENCODER.encode(record):
         raise RecordError("nul_character")
     code = record["code"]
     status = code.get("status")
@@ -165,7 +178,7 @@ def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:
         scanned_at=scanned_at,
         decision=record["decision"],
         received_at=received_at,
-        record_json=record_json,
+        record=record,
         venue_id=record["venue_id"],
         venue_type=record["venue_type"],
         reasons=" " + " ".join(record["decision_reasons"]) + " ",

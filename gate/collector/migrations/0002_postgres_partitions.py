@@ -3,22 +3,24 @@
 A partitioned table's unique keys must hold the partition key, so ``collector_record`` has the
 primary key (id, scanned_at) and ``collector_record_id`` (id primary key, device_id) is what
 keeps a record id unique across all months and tells an id_conflict from a duplicate.
-Partitions are made by `gate.collector.partitions` as records arrive. SQLite: nothing to do.
+Partitions are made by `gate.collector.partitions` as records arrive. Identifiers (ids, devices,
+venues, issuers, subjects) compare bytewise (COLLATE "C"): they are matched, never sorted for
+people, and a linguistic collation would slow every index insert. SQLite: nothing to do.
 """
 
 from django.db import migrations
 
 _COLUMNS = """
-    id varchar(36) NOT NULL,
-    device_id varchar(200) NOT NULL,
-    venue_id varchar(200) NOT NULL,
+    id varchar(36) COLLATE "C" NOT NULL,
+    device_id varchar(200) COLLATE "C" NOT NULL,
+    venue_id varchar(200) COLLATE "C" NOT NULL,
     venue_type varchar(100) NOT NULL,
     scanned_at timestamp with time zone NOT NULL,
     received_at timestamp with time zone NOT NULL,
     decision varchar(20) NOT NULL,
     reasons text NOT NULL,
-    issuer varchar(100) NOT NULL,
-    sub varchar(200) NOT NULL,
+    issuer varchar(100) COLLATE "C" NOT NULL,
+    sub varchar(200) COLLATE "C" NOT NULL,
     code_status varchar(20) NOT NULL,
     temperature_c double precision NULL,
     is_alert boolean NOT NULL,
@@ -32,8 +34,8 @@ PARTITIONED = [
     "CREATE INDEX record_subject_time ON collector_record (issuer, sub, scanned_at)",
     "CREATE INDEX record_venue_time ON collector_record (venue_id, scanned_at)",
     "CREATE INDEX record_time ON collector_record (scanned_at)",
-    "CREATE TABLE collector_record_id (id varchar(36) PRIMARY KEY,"
-    " device_id varchar(200) NOT NULL)",
+    "CREATE TABLE collector_record_id (id varchar(36) COLLATE \"C\" PRIMARY KEY,"
+    " device_id varchar(200) COLLATE \"C\" NOT NULL)",
 ]
 
 
