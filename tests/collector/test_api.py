@@ -218,3 +218,14 @@ def test_a_database_that_goes_away_is_503_with_retry_after(collector_factory, ma
             assert answer.headers["Retry-After"] == "5"
     finally:
         own.stop()
+
+
+def test_a_record_holding_u0000_is_rejected_and_the_rest_stored(any_collector, make_record):
+    bad = make_record(venue_id="north\x00gate")
+    good = make_record()
+    answer = any_collector.upload([good, bad]).json()
+    assert answer == {"accepted": [good["id"]], "duplicates": [],
+                      "rejected": [{"id": bad["id"], "error": "nul_character"}]}
+    alert = make_record(decision="hold", rules_version="r\x00")
+    assert any_collector.post_json("/v1/alerts", alert).json()["rejected"] == [
+        {"id": alert["id"], "error": "nul_character"}]
