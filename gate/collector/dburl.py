@@ -21,7 +21,8 @@ def database_settings(url: str) -> dict[str, Any]:
             "OPTIONS": {
                 "timeout": 10,
                 "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                 " PRAGMA wal_autocheckpoint=10000;"),
             },
             "GATE_URL": url,
         }
