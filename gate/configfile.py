@@ -91,16 +91,19 @@ def edit_config(path: str | Path, settings: dict[str, Any], *, startable: bool =
                 _add(errors, f"{path}: {section} is not a section; fix it by hand first")
         if errors:
             return EditResult(errors)
-        if len(settings) > 1:  # each change alone, so that every wrong value is named
-            for dotted, value in settings.items():
-                try:
-                    loads_config(_with(doc, {dotted: value}), path)
-                except ConfigError as exc:
-                    _add(errors, str(exc))
         new_text = _with(doc, settings)
         try:
             loads_config(new_text, path)
         except ConfigError as exc:
+            # each change alone too, so that every wrong value is named, not only the first (only
+            # when the whole fails: keys changed together may need each other, e.g. a venue's type
+            # and its community codes)
+            if len(settings) > 1:
+                for dotted, value in settings.items():
+                    try:
+                        loads_config(_with(doc, {dotted: value}), path)
+                    except ConfigError as one:
+                        _add(errors, str(one))
             _add(errors, str(exc))
         if not errors and startable:
             for line in _problems(path, new_text):

@@ -26,7 +26,7 @@ class FaultBoard:
         self.shown: list[str] | None = None
 
     def set(self, code: str, detail: str) -> None:
-        """Put the kiosk's own fault `code` in force (ValueError for a code gate.faults lacks)."""
+        """Put the kiosk's own fault `code` in force (KeyError for a code gate.faults lacks)."""
         fault(code)
         self.own.add(code)
         self.details[code] = detail

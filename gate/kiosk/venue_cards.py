@@ -39,7 +39,7 @@ class VenueCards:
         self._can_apply = can_apply
         self._used_path = used_path
         self._flow = VenueCardFlow(device_id=device_id, trust_list=trust_list, write=self._write,
-                                   used=UsedCards(used_path) if used_path is not None else _NoUsedCards(),
+                                   used=_KeptUsedCards(used_path) if used_path is not None else _NoUsedCards(),
                                    skew=skew)
         self._lock = threading.Lock()
         self._pressed = False
@@ -78,7 +78,11 @@ class VenueCards:
         with self._lock:
             if self._pressed:
                 self._pressed = False
-                step = self._flow.confirm(self._now())
+                try:
+                    step = self._flow.confirm(self._now())
+                except Exception as exc:  # noqa: BLE001  (a card must never take the loop down)
+                    log.exception("venue card not applied")
+                    step = refused_screen("card_not_applied", str(exc).splitlines()[0] if str(exc) else "")
             else:
                 step, self._outbox = self._outbox, None
                 step = step or self._flow.expire(self._now())
@@ -86,6 +90,17 @@ class VenueCards:
 
     def _write(self, settings: dict[str, Any]) -> None:
         self._apply(settings)
+
+
+class _KeptUsedCards(UsedCards):
+    """UsedCards whose file cannot be written is logged, not raised: the card is applied already,
+    and applying it again would only set the same values."""
+
+    def add(self, card_id: bytes) -> None:
+        try:
+            super().add(card_id)
+        except OSError as exc:
+            log.error("venue card %s applied but not remembered in %s: %s", card_id.hex(), self.path, exc)
 
 
 class _NoUsedCards:
