@@ -154,6 +154,7 @@ def test_a_card_confirmed_with_the_button_reconfigures_the_gate_and_the_next_per
     (lambda key, pki: card(key, issued_at=NOW - 10 * 86400, days=7), "card_expired"),
     (lambda key, pki: card(key, device_ids=("gate-elsewhere-0002",)), "card_foreign"),
     (lambda key, pki: card(pki.jx.private_key), "card_not_directive"),
+    (lambda key, pki: "JKMV1:" + "6BFOXN" * 8, "card_malformed"),
 ])
 def test_a_card_this_gate_must_not_apply_changes_nothing_and_the_screen_says_why(
         tmp_path, dpki, directive_key, make, reason):
