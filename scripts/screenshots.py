@@ -50,7 +50,10 @@ STATES: dict[str, dict[str, Any]] = {
     "hold": _decision("hold", ["code_valid", "red"], 36.6, name="李*"),
     "manual": _decision("manual", ["code_valid", "green", "temperature_unavailable"], None),
     "idle": {"kind": "idle", "faults": []},
-    "fault": {"kind": "idle", "faults": ["camera_lost", "thermometer_failing"]},
+    "fault": {"kind": "idle", "faults": ["camera_lost", "thermometer_failing"]},  # codes of gate.faults
+    "venue-card": {"kind": "venue_card", "stage": "confirm", "faults": [], "en": "Press the attendant button to set this gate's venue",
+                   "zh": "请按值守按钮确认更改场所设置", "seconds_left": 17.0,
+                   "venue": {"id": "360105-001-east-gate", "type": "residential", "community_codes": ["360105-001"]}},
 }
 
 
