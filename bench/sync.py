@@ -52,7 +52,7 @@ from gate import devicesig  # noqa: E402
 from gate.codes import keys as keylib  # noqa: E402
 from gate.codes.issue import make_status_list, make_trust_list, sign_document  # noqa: E402
 from gate.codes.trust import TrustStore  # noqa: E402
-from gate.collector.db import open_database  # noqa: E402
+from gate.collector import devices as collector_devices, django_db  # noqa: E402
 from gate.collector.testing import TemporaryPostgres  # noqa: E402
 from gate.pipeline import state_paths  # noqa: E402
 from gate.record import Record, iso_utc_ms, new_uuid7  # noqa: E402
@@ -237,9 +237,9 @@ def main() -> int:
             db_url = pg.create_database("bench_sync")
         else:
             db_url = f"sqlite:///{tmp / 'collector.db'}"
-        db = open_database(db_url)
-        db.add_device(DEVICE_ID, devicesig.public_key_b64(device_key.public_key()))
-        db.close()
+        with django_db.activate(django_db.database_alias(db_url)):
+            collector_devices.add_device(DEVICE_ID,
+                                         devicesig.public_key_b64(device_key.public_key()))
 
         lists = tmp / "lists"
         lists.mkdir()

@@ -92,7 +92,7 @@ class KioskControl:
     def busy(self) -> bool:
         """True while a person's decision is being made or shown, or the gate is open for one."""
         k = self.kiosk
-        return k._shown_until > k._now_on_timeline() or k.pipeline.body.relay_open
+        return k.showing() or k.pipeline.body.relay_open
 
     def _with_hardware(self, action: Callable[[], Any]) -> Any:
         if self.busy() or not self.kiosk.deciding.acquire(blocking=False):

@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import cbor2
 import cv2
@@ -23,7 +23,7 @@ import numpy as np
 from gate.codes import format as fmt
 from gate.codes import issue as issuelib
 from gate.codes import keys as keylib
-from gate.hardware.thermometer import Reading, judge
+from gate.footage import ScriptedThermometer, load_script  # noqa: F401  (gate.demo's names, kept)
 from gate.vision import synthetic
 
 FPS = 15
@@ -189,44 +189,3 @@ def write_demo_config(dest: Path, root: Path, *, store: Path, footage: Path | No
         text = text.replace('"../var/demo/footage.mp4"', f'"{footage}"')
     dest.write_text(text)
     return dest
-
-
-def load_script(video: Path) -> dict[str, Any] | None:
-    """The sidecar footage.json of a video, if there is one."""
-    path = video.with_suffix(".json")
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("start_epoch"), (int, float)) else None
-
-
-class ScriptedThermometer:
-    """The simulated thermometer of a scripted piece of footage: reads what the script says
-    the person in front of the camera measures at the current footage time."""
-
-    kind = "simulated"
-
-    def __init__(self, people: list[dict[str, Any]], footage_t: Callable[[], float], default_c: float | None) -> None:
-        self.people = people
-        self.footage_t = footage_t
-        self.default_c = default_c
-
-    def read(self) -> Reading:
-        t = self.footage_t()
-        value = self.default_c
-        for person in self.people:
-            if person["from"] <= t <= person["to"]:
-                value = person["temp_c"]
-                break
-        if value is None:
-            return Reading(None, state="no_body", error="no reading: nothing warm in front of the sensor")
-        return judge(float(value), None, 0.0)
-
-    def emissivity(self) -> float | None:
-        return None
-
-    def close(self) -> None:
-        pass

@@ -68,6 +68,17 @@ class ScanOutcome:
         }
 
 
+@dataclass(frozen=True)
+class Vitals:
+    """The decision path's figures for the metrics, as plain values."""
+
+    queue_depth: int | None
+    oldest_pending_age_s: float | None
+    trust_version: int | None
+    trust_age_s: float | None
+    clock_trusted: bool
+
+
 def state_paths(store_path: Path) -> tuple[Path, Path]:
     """Where the trust state and the time floor live: beside the record store."""
     folder = Path(store_path).parent
@@ -104,7 +115,8 @@ class Pipeline:
         self.last: ScanOutcome | None = None
         self._lock = threading.Lock()
         self._raise_floor_to_lists()
-        body.on_override = self.record_override
+        self.attendant_button: Callable[[], bool] | None = None  # takes a press first (a venue card)
+        self.attach_body(body)
 
     # -- one scan ---------------------------------------------------------------------------
 
@@ -207,6 +219,70 @@ class Pipeline:
     def idle_view(self) -> dict[str, Any]:
         """What the idle screen shows of the decision path: the bulletin in force and its note."""
         return {"bulletin": self.bulletin_summary()["in_force"]}
+
+    # -- what the kiosk asks (it never reaches into the parts) -------------------------------
+
+    def attach_body(self, body: GateBody) -> None:
+        """Make `body` the gate's body: its override button records through this path, and
+        `attendant_button` (when set) may take a press first."""
+        self.body = body
+        body.on_override = self.record_override
+        body.on_button = self._button_pressed
+
+    def _button_pressed(self) -> bool:
+        return self.attendant_button() if self.attendant_button is not None else False
+
+    def measure(self) -> Reading:
+        """One reading of the thermometer now."""
+        return self.thermometer.read()
+
+    def idle(self) -> None:
+        """Lights out and silence between people."""
+        self.body.idle()
+
+    def show_fault_lights(self) -> None:
+        """The lights say the gate cannot scan (yellow, blinking); the relay is not touched."""
+        if self.body.lights is not None:
+            self.body.lights.show("yellow", blink=True)
+
+    def gate_faults(self) -> list[str]:
+        """Every fault code of the decision path (faults()) and of the body's parts."""
+        return sorted(set(self.faults()) | set(self.body.faults))
+
+    def tick_clock(self) -> None:
+        """A running gate's periodic tick: a trusted clock's time becomes the floor."""
+        self.floor.tick()
+
+    def gate_now(self) -> float:
+        """The time the gate decides at now (never below the time floor)."""
+        return self.floor.at(self.clock()).now
+
+    def trust_list(self) -> Any:
+        """The trust list in force (gate.codes.trust.TrustList), or None."""
+        return self.trust.trust_list
+
+    def state_folder(self) -> Path | None:
+        """The folder of the gate's state files (beside the record store)."""
+        return Path(self.store_path).parent if self.store_path is not None else None
+
+    def vitals(self) -> "Vitals":
+        """The figures the metrics show: queue, lists, clock (each None when unknown)."""
+        depth = age = None
+        if self.store is not None:
+            try:
+                from gate.record import parse_iso_utc
+
+                oldest = self.store.oldest_pending_scanned_at()
+                age = max(0.0, time.time() - parse_iso_utc(oldest)) if oldest else 0.0
+                depth = self.store.queue_depth()
+            except Exception:  # noqa: BLE001  (figures must never take the loop down)
+                log.warning("queue figures unavailable", exc_info=True)
+        trust = self.trust.trust_list
+        return Vitals(
+            queue_depth=depth, oldest_pending_age_s=age,
+            trust_version=trust.version if trust is not None else None,
+            trust_age_s=max(0.0, time.time() - trust.issued_at) if trust is not None else None,
+            clock_trusted=self.floor.now().trusted)
 
     # -- parts ------------------------------------------------------------------------------
 

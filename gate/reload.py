@@ -162,10 +162,9 @@ def reopen_parts(kiosk: Any, old: Config, new: Config, notes: list[str] | None =
         if simulated:
             from gate.hardware.body import simulated_body
 
-            pipeline.body = simulated_body(new.io)
+            pipeline.attach_body(simulated_body(new.io))
         else:
-            pipeline.body = GateBody(new.io)
-        pipeline.body.on_override = pipeline.record_override
+            pipeline.attach_body(GateBody(new.io))
         reopened.append("io")
     if old.store.path != new.store.path:
         from gate.store import Store, StoreUnavailable

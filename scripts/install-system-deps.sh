@@ -3,9 +3,8 @@
 # otherwise through sudo. Called by `make install`; safe to run again.
 #   libzbar0     pyzbar's shared library (the second QR decoder)
 #   postgresql   a real server for the collector's PostgreSQL tests
-#   chromium     headless browser for the kiosk screen's test (and `make demo`'s screen)
-#   fonts-noto-cjk  Chinese glyphs for that screen: without a CJK font every Chinese character
-#                is an empty box
+#   chromium     headless browser for the pages' tests (driven by Playwright, never its own build)
+#   fonts-noto-cjk  Chinese glyphs, so pages are laid out and photographed as on a device
 #   shellcheck   checks the install scripts in the tests
 #   espeak-ng    makes the spoken prompts (Mandarin voice cmn, English en) as WAV files
 #   alsa-utils   aplay, which plays them through the sound card

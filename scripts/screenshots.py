@@ -2,7 +2,8 @@
 """Screenshots of the gate's screen for the README: each decision, idle and a fault.
 
 Serves the real screen (gate.display.DisplayServer) on a free loopback port, pushes each state
-as the kiosk would, and photographs what headless Chromium shows at a Pi panel's size.
+as the kiosk would, and photographs what headless Chromium (driven by Playwright, tests/browser.py)
+shows at a Pi panel's size.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--size 800x480]
 
@@ -20,12 +21,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gate.display import DisplayServer
-from gate.display.headless import HeadlessChromium, find_chromium
-from gate.policy import message_for
-from gate.vision.synthetic import frame
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/browser.py: the one way this project starts Chromium
+
+from gate.display import DisplayServer  # noqa: E402
+from gate.policy import message_for  # noqa: E402
+from gate.vision.synthetic import frame  # noqa: E402
+from tests.browser import chromium, find_chromium, new_page  # noqa: E402
+
 AT = "2022-04-01T08:30:00Z"
 MAX_PNG_BYTES = 200 * 1024  # each picture is committed and shown in the README
 
@@ -47,9 +50,12 @@ STATES: dict[str, dict[str, Any]] = {
     "hold": _decision("hold", ["code_valid", "red"], 36.6, name="李*"),
     "manual": _decision("manual", ["code_valid", "green", "temperature_unavailable"], None),
     "idle": {"kind": "idle", "faults": []},
-    "fault": {"kind": "idle", "faults": ["摄像头断开，正在重连 · camera lost: reconnecting",
-                                         "测温仪无响应 · thermometer not answering"]},
+    "fault": {"kind": "idle", "faults": ["camera_lost", "thermometer_failing"]},  # codes of gate.faults
+    "venue-card": {"kind": "venue_card", "stage": "confirm", "faults": [], "en": "Press the attendant button to set this gate's venue",
+                   "zh": "请按值守按钮确认更改场所设置", "seconds_left": 17.0,
+                   "venue": {"id": "360105-001-east-gate", "type": "residential", "community_codes": ["360105-001"]}},
 }
+
 
 def camera_jpeg(width: int = 320, height: int = 240) -> bytes:
     """A gate camera's picture of a phone held up with a code, as the kiosk would send it."""
@@ -81,24 +87,25 @@ def take(out: Path, width: int, height: int) -> list[Path]:
     """Photograph every state in STATES into `out`/<name>.png; the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    with DisplayServer(port=0) as screen, HeadlessChromium(width=width, height=height) as browser:
-        browser.open(screen.url)
-        browser.wait_for("document.body.dataset.kind === 'idle'")
+    with DisplayServer(port=0) as screen, chromium() as browser:
+        page = new_page(browser, width, height)
+        page.goto(screen.url)
+        page.wait_for_function("document.body.dataset.kind === 'idle'")
         for name, state in STATES.items():
             screen.publish(state)
             if name == "idle":
                 screen.publish_frame(camera_jpeg())
-                browser.wait_for("!document.body.classList.contains('no-picture')")
+                page.wait_for_function("!document.body.classList.contains('no-picture')")
             elif name == "fault":
                 # the camera is gone: no new frames, so the live view gives way
-                browser.wait_for("document.body.classList.contains('no-picture')", timeout_s=10)
-            browser.wait_for(f"document.body.dataset.seq === '{screen.app.snapshot()['seq']}'")
+                page.wait_for_function("document.body.classList.contains('no-picture')")
+            page.wait_for_function(f"document.body.dataset.seq === '{screen.app.snapshot()['seq']}'")
             # the blinking panels: photograph the bright phase
-            browser.evaluate("document.getAnimations().forEach(a => a.pause()), true")
-            browser.evaluate("document.getAnimations().forEach(a => a.currentTime = 0), true")
+            page.evaluate("document.getAnimations().forEach(a => a.pause()), true")
+            page.evaluate("document.getAnimations().forEach(a => a.currentTime = 0), true")
             path = out / f"{name}.png"
-            path.write_bytes(fit(browser.screenshot()))
-            browser.evaluate("document.getAnimations().forEach(a => a.play()), true")
+            path.write_bytes(fit(page.screenshot()))
+            page.evaluate("document.getAnimations().forEach(a => a.play()), true")
             written.append(path)
     return written
 

@@ -29,9 +29,13 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate import devicesig
-from gate.collector.app import CollectorApp, create_app
-from gate.collector.server import BackgroundServer
-from gate.collector.testing import PostgresUnavailable, TemporaryPostgres
+from gate.collector import django_db
+
+django_db.setup()  # before any test module imports gate.collector.models
+
+from gate.collector.app import CollectorApp, create_app  # noqa: E402
+from gate.collector.server import BackgroundServer  # noqa: E402
+from gate.collector.testing import PostgresUnavailable, TemporaryPostgres  # noqa: E402
 
 DEVICE_ID = "gate-test-0001"
 

@@ -13,8 +13,9 @@ from gate.codes import keys as keylib
 from tests.pki import PKI, VECTORS
 
 # The collector's fixtures (a real collector on loopback, a temporary PostgreSQL, device keys,
-# signed lists) serve the collector's tests and the gate's sync tests alike.
-pytest_plugins = ["tests.collectorkit"]
+# signed lists) serve the collector's tests and the gate's sync tests alike; real Chromium driven
+# by Playwright serves every page's browser test.
+pytest_plugins = ["tests.collectorkit", "tests.browser"]
 
 
 @pytest.fixture(scope="session")

@@ -122,6 +122,7 @@ def test_new_pins_re_open_the_gates_body(gate):
     body = gate.kiosk.pipeline.body
     assert body is not old_body and body.io.relay_pin == 16
     assert body.on_override == gate.kiosk.pipeline.record_override  # the attendant's button still records
+    assert body.on_button == gate.kiosk.pipeline._button_pressed  # and still confirms a waiting venue card
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP here")

@@ -8,7 +8,6 @@ Every error is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,13 @@ import click
 
 from gate.cli.errors import fail, load_config_or_fail
 import tomlkit
-from tomlkit.exceptions import TOMLKitError
 
-from gate.config import ConfigError, key_kind, loads_config, problems, show_value
-from gate.fileio import replace_atomically
+from gate.config import problems, show_value
+from gate.configfile import edit_config, parse_value, write_atomically
+
+__all__ = ["config", "parse_value", "write_atomically"]
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
-
-_STRING_KINDS = ("str", "path", "source", "url", "choice")
 
 
 def _config_option(f: Any) -> Any:
@@ -82,48 +80,10 @@ def set_(config_path: Path, key: str, value: str) -> None:
     section, dot, name = key.partition(".")
     if not (dot and section and name) or "." in name:
         fail(f"{key}: a key is SECTION.NAME, e.g. venue.type or temperature.fever_c")
-    try:
-        text = config_path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        fail(f"{config_path}: cannot be read: {exc.strerror or exc}")
-    except UnicodeDecodeError:
-        fail(f"{config_path}: is not UTF-8 text; save it as UTF-8")
-    try:
-        doc = tomlkit.parse(text)
-    except TOMLKitError as exc:
-        fail(f"{config_path}: not valid TOML: {exc}; fix it by hand first")
-
     new = parse_value(key, value)
-    table = doc.get(section)
-    if table is None:
-        table = tomlkit.table()
-        doc[section] = table
-    elif not isinstance(table, dict):
-        fail(f"{config_path}: {section} is not a section; fix it by hand first")
-    table[name] = new
-    out = tomlkit.dumps(doc)
-    try:
-        loads_config(out, config_path)
-    except ConfigError as exc:
-        fail(str(exc))
-    try:
-        write_atomically(config_path, out)
-    except OSError as exc:
-        fail(f"{config_path}: cannot be written: {exc.strerror or exc}")
+    # the same writer as the setup page and the venue card (gate.configfile); a file that is valid
+    # TOML but invalid may be repaired one key at a time, so only the result's validity is required
+    result = edit_config(config_path, {key: new}, startable=False)
+    if result.errors:
+        fail(result.errors[0])
     click.echo(f"{config_path}: [{section}] {name} = {show_value(new)}")
-
-
-def parse_value(key: str, raw: str) -> Any:
-    """VALUE as TOML where it is a TOML value; text keys take the text as it is (quotes optional)."""
-    try:
-        parsed = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-    if key_kind(key) in _STRING_KINDS and not isinstance(parsed, str):
-        return raw  # camera.source = 0 means the text "0"
-    return parsed
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a crash leaves either the old file or the new one."""
-    replace_atomically(path, text.encode("utf-8"), follow_link=True)

@@ -10,9 +10,11 @@ import sys
 import tempfile
 import webbrowser
 from pathlib import Path
+from typing import Any
 
 import click
 
+from gate.cli import demo_console
 from gate.cli.errors import fail, load_config_or_fail
 from gate.cli.run_cmd import run_until_stopped, start_appliance
 from gate.demo import load_script, make_footage
@@ -36,7 +38,10 @@ def footage_for(config_path: Path, video: Path, keys_dir: Path) -> Path:
 @click.option("--headless", is_flag=True, help="No screen: print each decision as it happens.")
 @click.option("--seconds", type=click.FloatRange(min=0.1), default=None, help="Stop after this much of the footage.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-def demo(headless: bool, seconds: float | None, port: int) -> None:
+@click.option("--console", "with_console", is_flag=True,
+              help="Then sync the records to a local collector and serve its console.")
+@click.option("--console-port", type=click.IntRange(0, 65535), default=8081, show_default=True)
+def demo(headless: bool, seconds: float | None, port: int, with_console: bool, console_port: int) -> None:
     """Run the kiosk on the demo footage with simulated hardware, and check every decision."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not DEMO_CONFIG.is_file():
@@ -77,6 +82,17 @@ def demo(headless: bool, seconds: float | None, port: int) -> None:
 
         with Store(Path(tmp) / "scans.db") as store:
             queued = store.queue_depth()
+        ok = report(appliance, seen, script, seconds, queued)
+        if with_console:
+            demo_console.serve(Path(tmp) / "scans.db", Path(tmp), config.device.id, config.trust.dir,
+                               console_port)
+    if not ok:
+        sys.exit(1)
+
+
+def report(appliance: Any, seen: list[tuple[dict, ScanOutcome]], script: dict, seconds: float | None,
+           queued: int | None) -> bool:
+    """Print the demo's summary; False when a person did not get the decision the rules require."""
     stats = appliance.kiosk.stats.summary()
     wrong = [(p, o) for p, o in seen if p["expect"] != o.decision.decision]
     expected = [p for p in script["people"] if seconds is None or p["from"] <= seconds]
@@ -88,5 +104,6 @@ def demo(headless: bool, seconds: float | None, port: int) -> None:
     if wrong or len(seen) != len(expected):
         click.echo(f"  MISMATCH: {len(seen)} scans for {len(expected)} people; "
                    + json.dumps([(p['label'], o.decision.decision) for p, o in wrong], ensure_ascii=False), err=True)
-        sys.exit(1)
+        return False
     click.echo("  every person got the decision the rules require")
+    return True

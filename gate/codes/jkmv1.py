@@ -3,7 +3,8 @@
 A venue card is not a person's scan, so the gate must tell it apart from a health code by its
 prefix before anything is verified. This object gives the registry its prefix, kind and syntax
 check (base45 after `JKMV1:`, like a health code). Reading and verifying a card against the
-directive keys belongs to the directives work, which adds `parse`/`verify` here.
+directive keys is gate.directives.venue_card's; the kiosk sends every text of this kind to
+gate.kiosk.venue_cards, never to the decision path.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ health authority) and dropped into the lists directory, which is laid out as::
       trustlist.json.sig          base64 Ed25519 signature over the exact bytes of trustlist.json
       statuslist.json             the latest FULL status list (base_version 0)
       statuslist.json.sig
+      bulletin.json               the bulletin in force (directives.md), optional
+      bulletin.json.sig
       statuslist.d/               optional deltas
         <base>-<version>.json     a delta from version <base> to <version> (decimal integers)
         <base>-<version>.json.sig
@@ -24,6 +26,9 @@ signature on the gate, which refuses it and asks again next round).
    when that version is at least the full list's version.
 3. Otherwise the full list, when its version is greater than N.
 4. Otherwise 304 (the gate cannot move forward from N with what is on disk).
+
+``GET /v1/bulletin?since=N`` serves ``bulletin.json`` when its ``version`` is greater than N,
+else 304; 404 when there is none.
 
 No ``since`` (or ``since=0``) asks for the full list. A missing file or signature is answered 404.
 Files are read on every request (the full list's version is cached by mtime and size), so new
@@ -42,6 +47,7 @@ from pathlib import Path
 from gate.errors import GateError
 
 TRUSTLIST = "trustlist.json"
+BULLETIN = "bulletin.json"
 STATUSLIST = "statuslist.json"
 DELTAS_DIR = "statuslist.d"
 SIG_SUFFIX = ".sig"
@@ -145,3 +151,17 @@ class ListsDirectory:
         if full_version is not None and full_version > since:
             return self._read(self.root / STATUSLIST)
         return None
+
+    def bulletin_since(self, since: int) -> SignedDocument | None:
+        """The bulletin when its version is newer than `since`; None means 304.
+
+        ListNotFound when there is no bulletin (or it has no signature or no integer version).
+        """
+        doc = self._read(self.root / BULLETIN)
+        try:
+            version = json.loads(doc.body)["version"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ListNotFound(f"{BULLETIN} has no version") from exc
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ListNotFound(f"{BULLETIN} has no integer version")
+        return doc if version > since else None

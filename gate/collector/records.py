@@ -12,6 +12,10 @@ kept (new keys may be added to the format). Refusals use a fixed vocabulary, sen
 - ``bad_scanned_at``           ``scanned_at`` is not an ISO 8601 time with a UTC offset or ``Z``
 - ``device_mismatch``          ``device_id`` is not the device that signed the request
 - ``nul_character``            a string holds U+0000, which PostgreSQL cannot store
+
+A checked record becomes a `RecordRow`: the columns of ``collector_record`` (see `models`) with
+``scanned_at`` in UTC text ``YYYY-MM-DDTHH:MM:SS.fffZ`` and ``received_at`` in unix seconds;
+`gate.collector.ingest` stores rows.
 """
 
 from __future__ import annotations
@@ -20,11 +24,36 @@ import json
 import math
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
-from gate.collector.db import RecordRow
 from gate.errors import GateError
-from gate.vocabulary import DECISIONS
+from gate.vocabulary import DECISIONS, is_alert
+
+
+
+
+class RecordRow(NamedTuple):
+    """One scan record ready to store: the searchable columns plus the record's JSON text."""
+
+    id: str
+    device_id: str
+    scanned_at: str
+    decision: str
+    received_at: float
+    record: Any
+    venue_id: str = ""
+    venue_type: str = ""
+    reasons: str = " "
+    issuer: str = ""
+    sub: str = ""
+    code_status: str = ""
+    temperature_c: float | None = None
+    is_alert: bool = False
+
+    @property
+    def record_json(self) -> str:
+        """The record as compact JSON text (UTF-8 kept)."""
+        return _ENCODER.encode(self.record)
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -50,6 +79,10 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "trust_list_version": ((int,), True),
     "override": ((dict,), True),
 }
+
+
+_FIELDS_LIST = tuple(_FIELDS.items())
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class RecordError(GateError, ValueError):
@@ -83,21 +116,48 @@ def normalise_scanned_at(text: str) -> str:
         raise RecordError("bad_scanned_at") from exc
     if moment.tzinfo is None:
         raise RecordError("bad_scanned_at")
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError as exc:  # year 1 at +14:00 lies before the first representable time
+        raise RecordError("bad_scanned_at") from exc
+    return canonical_time(moment)
 
 
-def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:
-    """The row to store for `record` sent by `device_id`, or RecordError saying what is wrong."""
+def canonical_time(moment: datetime) -> str:
+    """An aware time as UTC ``YYYY-MM-DDTHH:MM:SS.fffZ`` (four-digit year even before 1000)."""
+    m = moment.astimezone(timezone.utc)
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+            f"{m.second:02d}.{m.microsecond // 1000:03d}Z")
+
+
+def may_hold_nul(body: bytes) -> bool:
+    """False when the JSON text `body` cannot hold U+0000 (its only spelling is an escape)."""
+    return b"\\u0000" in body
+
+
+def check_record(record: Any, device_id: str, received_at: float,
+                 nul_possible: bool = True) -> RecordRow:
+    """The row to store for `record` sent by `device_id`, or RecordError saying what is wrong.
+
+    `nul_possible=False` skips the search for U+0000 (the caller saw the body holds none).
+    """
     if not isinstance(record, dict):
         raise RecordError("not_an_object")
     rid = record.get("id")
     if not isinstance(rid, str) or not _UUID.match(rid):
         raise RecordError("bad_id")
-    for name, (types, nullable) in _FIELDS.items():
-        if name not in record:
-            raise RecordError(f"missing_field:{name}")
-        if not _type_ok(record[name], types, nullable):
+    for name, (types, nullable) in _FIELDS_LIST:  # _type_ok inlined: this runs per record
+        try:
+            value = record[name]
+        except KeyError:
+            raise RecordError(f"missing_field:{name}") from None
+        if value is None:
+            if not nullable:
+                raise RecordError(f"bad_type:{name}")
+        elif value is True or value is False:
+            if bool not in types:
+                raise RecordError(f"bad_type:{name}")
+        elif not isinstance(value, types):
             raise RecordError(f"bad_type:{name}")
     if not all(isinstance(r, str) for r in record["decision_reasons"]):
         raise RecordError("bad_type:decision_reasons")
@@ -109,14 +169,27 @@ def check_record(record: Any, device_id: str, received_at: float) -> RecordRow:
     if record["device_id"] != device_id:
         raise RecordError("device_mismatch")
     scanned_at = normalise_scanned_at(record["scanned_at"])
-    record_json = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-    if "\\u0000" in record_json:
+    if nul_possible and "\\u0000" in _ENCODER.encode(record):
         raise RecordError("nul_character")
+    code = record["code"]
+    status = code.get("status")
     return RecordRow(
         id=rid.lower(),
         device_id=device_id,
         scanned_at=scanned_at,
         decision=record["decision"],
         received_at=received_at,
-        record_json=record_json,
+        record=record,
+        venue_id=record["venue_id"],
+        venue_type=record["venue_type"],
+        reasons=" " + " ".join(record["decision_reasons"]) + " ",
+        issuer=_text(code.get("issuer")),
+        sub=_text(code.get("sub")).lower(),
+        code_status=_text(status),
+        temperature_c=None if temperature is None else float(temperature),
+        is_alert=is_alert(record["decision"], status if isinstance(status, str) else None),
     )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

@@ -12,7 +12,7 @@ from typing import Any
 
 from waitress.server import create_server
 
-from gate.collector.app import MAX_BODY_BYTES
+from gate.collector import MAX_BODY_BYTES
 from gate.webserver import ThreadedServer
 
 DEFAULT_THREADS = 8

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+from gate import fileio
 from gate.codes.trust import TrustList
 from gate.config import Config
 from gate.directives.bulletin import Bulletin, BulletinError, apply_settings, verify_bulletin
@@ -33,33 +33,15 @@ MAX_BYTES = 1024 * 1024
 
 
 def _read(path: Path) -> tuple[bytes, str] | None:
-    """The bytes of a regular file and its signature file, None when there is none."""
-    try:
-        with open(path, "rb") as f:
-            if not os.path.isfile(path) or os.fstat(f.fileno()).st_size > MAX_BYTES:
-                raise BulletinError(f"{path}: not a regular file of at most {MAX_BYTES} bytes")
-            data = f.read(MAX_BYTES + 1)
-        sig = Path(str(path) + SIG_SUFFIX).read_bytes()[:4096].decode("ascii", "replace")
-    except FileNotFoundError:
+    """The bytes of a kept bulletin (a regular file) and its signature file, None when there is none."""
+    if not os.path.lexists(path):
         return None
-    except OSError as exc:
-        raise BulletinError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return data, sig
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Replace `path` by a new file of `data` through a fresh temporary name in its folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        data = fileio.read_regular(path, MAX_BYTES)
+        sig = fileio.read_text(Path(str(path) + SIG_SUFFIX), 4096)
+    except OSError as exc:
+        raise BulletinError(str(exc)) from None
+    return data, sig
 
 
 class BulletinBook:
@@ -147,7 +129,7 @@ class BulletinBook:
         files += [(BULLETIN_FILE + SIG_SUFFIX, bulletin.sig.encode() + b"\n"), (BULLETIN_FILE, bulletin.body)]
         try:
             for name, data in files:
-                _write(self.trust_dir / name, data)
+                fileio.replace_atomically(self.trust_dir / name, data)
             if previous is None:
                 for name in (PREVIOUS_FILE, PREVIOUS_FILE + SIG_SUFFIX):
                     (self.trust_dir / name).unlink(missing_ok=True)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from gate import fileio
 from gate.codes.trust import TrustList
 from gate.directives.venue_card import REFUSALS, CardRefused, VenueCard, read_card
 
@@ -42,17 +41,7 @@ class UsedCards:
         """Remember `card_id` (atomically: a crash leaves the old list or the new one)."""
         self._ids = (self._ids + [card_id.hex()])[-MAX_REMEMBERED:]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self._ids, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        fileio.replace_atomically(self.path, json.dumps(self._ids).encode())
 
 
 def _screen(stage: str, en: str, zh: str, card: VenueCard | None = None, **extra: Any) -> dict[str, Any]:

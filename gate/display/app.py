@@ -33,7 +33,7 @@ from prometheus_client.exposition import generate_latest
 from gate import vocabulary
 from gate.faults import FAULTS, gate_shut
 
-KINDS: tuple[str, ...] = ("decision", "idle", "fault")
+KINDS: tuple[str, ...] = ("decision", "idle", "fault", "venue_card")
 HEARTBEAT_S = 10.0
 STREAM_BACKLOG = 16  # messages a slow browser may fall behind before the oldest are dropped
 RETRY_MS = 1000  # how soon a browser reconnects after losing the stream
@@ -92,9 +92,10 @@ class DisplayApp:
     # -- what the kiosk calls -------------------------------------------------------------
 
     def publish(self, state: dict[str, Any]) -> None:
-        """Show `state`: {"kind": "decision", ...}, {"kind": "idle"} or {"kind": "fault", "faults": [...]}.
+        """Show `state`: {"kind": "decision", ...}, {"kind": "venue_card", ...} (a venue card's step),
+        {"kind": "idle"} or {"kind": "fault", "faults": [...]}.
 
-        A decision or idle replaces what the panel shows; a fault state only sets the fault
+        A decision, a card or idle replaces what the panel shows; a fault state only sets the fault
         banner (an empty list clears it) and leaves the panel as it is. Any state may carry
         "faults" to set the banner at the same time. Faults are codes of gate.faults (ValueError
         for any other); the screen shows each one's Chinese and English line from there.

@@ -59,7 +59,9 @@ class GateBody:
     `on_override(overridden)` is called when the attendant presses the override button, with
     the decision last shown (None if none since the last override); the kiosk records the
     override there. When it returns the relay pulses; when it raises, or when no `on_override`
-    is set, the gate stays shut (nothing opens unrecorded). `on_fire_release(active)` is called
+    is set, the gate stays shut (nothing opens unrecorded). `on_button()`, when set, is asked
+    first on each press of the button: True means the press was taken for something else (a
+    venue card confirmed) and is no override. `on_fire_release(active)` is called
     on each change of the fire-release input. Input callbacks run on gpiozero's thread.
     """
 
@@ -80,6 +82,7 @@ class GateBody:
         self.io = io
         self.pin_factory = pin_factory
         self.on_override = on_override
+        self.on_button: Callable[[], bool] | None = None
         self.on_fire_release = on_fire_release
         self._lock = threading.RLock()
         self._last_decision: str | None = None
@@ -233,6 +236,14 @@ class GateBody:
     # -- inputs -----------------------------------------------------------------------------
 
     def _override_pressed(self) -> None:
+        taker = self.on_button
+        if taker is not None:
+            try:
+                if taker():
+                    return  # taken (a venue card confirmed): no override, the relay does not move
+            except Exception:  # noqa: BLE001  (a press nobody could handle keeps the gate shut)
+                log.exception("attendant button press not handled; the gate stays shut")
+                return
         self.override()
 
     def _fire_release_changed(self, active: bool) -> None:

@@ -2,8 +2,9 @@
 
 `ConfigEditor.apply({"venue.type": "metro", ...})` checks every change with the same code as
 `gate config validate` (`gate.config.problems`, the same one-line messages), lists every problem
-at once, leaves the file untouched when there is any, and otherwise writes it the way
-`gate config set` does (tomlkit keeps the comments; written atomically). Each change is logged
+at once, leaves the file untouched when there is any, and otherwise writes it through the one
+writer `gate config set` and the venue card use (gate.configfile: tomlkit keeps the comments;
+written atomically). Each change is logged
 on the gate: who ("setup page"), when, from which address, which key from what to what.
 
 The page never sees or sets secrets: the device key, the setup page's password hash and its own
@@ -12,22 +13,15 @@ settings are neither shown (`public_config`) nor accepted.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-
-from gate.cli.config_cmd import parse_value, write_atomically
-from gate.config import SCHEMA, ConfigError, key_kind, load_config, loads_config, problems
+from gate.config import SCHEMA, key_kind, load_config
+from gate.configfile import STRING_KINDS, EditResult, _plain, edit_config, parse_value
 
 log = logging.getLogger("gate.setup.changes")
 
@@ -35,7 +29,6 @@ WHO = "setup page"
 # keys the page may neither show nor change: secrets, and where the gate keeps its files
 HIDDEN: frozenset[str] = frozenset({"device.key", "setup.password_hash"})
 FIXED: frozenset[str] = HIDDEN | {"setup.enabled", "setup.listen", "trust.dir", "store.path"}
-_STRING_KINDS = ("str", "path", "source", "url", "choice", "listen", "hash")
 
 
 def editable_keys() -> list[str]:
@@ -65,14 +58,6 @@ def field_list(config: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-@dataclass(frozen=True)
-class EditResult:
-    """The outcome of one apply: the problems (file untouched), or the keys changed."""
-
-    errors: list[str]
-    changed: dict[str, tuple[Any, Any]]
-
-
 class ConfigEditor:
     """Applies the page's changes to one configuration file, one change at a time."""
 
@@ -96,38 +81,16 @@ class ConfigEditor:
                     errors.append(f"{dotted}: no such setting; use SECTION.NAME, e.g. venue.type")
                 else:
                     values[dotted] = _typed(dotted, value)
-            try:
-                text = self.path.read_bytes().decode("utf-8")
-                doc = tomlkit.parse(text)
-            except (OSError, UnicodeDecodeError, TOMLKitError) as exc:
-                return EditResult(errors + [f"{self.path}: cannot be read as TOML ({exc}); fix it by hand first"], {})
-            # each change alone, so that every wrong value is named, not only the first
-            for dotted, value in values.items():
-                try:
-                    loads_config(_with(doc, {dotted: value}), self.path)
-                except ConfigError as exc:
-                    _add(errors, str(exc))
-            new_text = _with(doc, values)
-            for line in self._problems(new_text):
-                _add(errors, line)
-            if errors:
-                return EditResult(errors, {})
-            old = tomlkit.parse(text)
-            changed = {d: (_get(old, d), v) for d, v in values.items() if _get(old, d) != v}
-            if changed:
-                write_atomically(self.path, new_text)
-                self._audit(changed, address)
-            return EditResult([], changed)
-
-    def _problems(self, text: str) -> list[str]:
-        """gate.config.problems() of `text` as if it were the file (a copy beside it, same folder)."""
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".check", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            return [line.replace(tmp, str(self.path)) for line in problems(tmp)]
-        finally:
-            os.unlink(tmp)
+            if errors:  # the keys the page may not set, and what is wrong with the others
+                checked = edit_config(self.path, values, dry_run=True) if values else None
+                return EditResult(errors + [e for e in (checked.errors if checked else []) if e not in errors], {})
+            # the one writer of gate config set and the venue card (gate.configfile)
+            result = edit_config(self.path, values, startable=True)
+            if result.errors:
+                return EditResult(result.errors, {})
+            if result.changed:
+                self._audit(result.changed, address)
+            return EditResult([], result.changed)
 
     def _audit(self, changed: dict[str, tuple[Any, Any]], address: str) -> None:
         at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -144,37 +107,6 @@ class ConfigEditor:
 
 def _typed(dotted: str, value: Any) -> Any:
     """A form's text made a TOML value where the key is not text (as `gate config set` reads it)."""
-    if isinstance(value, str) and key_kind(dotted) not in _STRING_KINDS:
+    if isinstance(value, str) and key_kind(dotted) not in STRING_KINDS:
         return parse_value(dotted, value.strip())
     return value
-
-
-def _with(doc: Any, values: dict[str, Any]) -> str:
-    out = copy.deepcopy(doc)
-    for dotted, value in values.items():
-        section, _, key = dotted.partition(".")
-        table = out.get(section)
-        if table is None:
-            table = tomlkit.table()
-            out[section] = table
-        table[key] = value
-    return tomlkit.dumps(out)
-
-
-def _get(doc: Any, dotted: str) -> Any:
-    section, _, key = dotted.partition(".")
-    table = doc.get(section) or {}
-    value = table.get(key) if isinstance(table, dict) else None
-    return _plain(value)
-
-
-def _plain(value: Any) -> Any:
-    """A tomlkit item as a plain JSON value."""
-    if hasattr(value, "unwrap"):
-        return value.unwrap()
-    return value
-
-
-def _add(errors: list[str], line: str) -> None:
-    if line not in errors:
-        errors.append(line)

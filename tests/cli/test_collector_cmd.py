@@ -1,12 +1,14 @@
-"""`gate collector`: registering devices and serving."""
+"""`gate collector`: serving, devices, people and tracing, on a real SQLite file."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate import devicesig
 from gate.cli import main
-from gate.collector.db import open_database
+from gate.collector import django_db
+from gate.collector.models import AuditEntry, Device
 
 
 @pytest.fixture
@@ -30,8 +33,18 @@ def public_key():
     return Ed25519PrivateKey.generate().public_key()
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, ["collector", *args])
+def run(*args: str, input: str | None = None):
+    return CliRunner().invoke(main, ["collector", *args], input=input)
+
+
+def device(db_url: str, device_id: str) -> Device | None:
+    with django_db.activate(django_db.database_alias(db_url)):
+        return Device.objects.filter(pk=device_id).first()
+
+
+def audit_actions(db_url: str) -> list[str]:
+    with django_db.activate(django_db.database_alias(db_url)):
+        return list(AuditEntry.objects.order_by("id").values_list("action", flat=True))
 
 
 def test_add_device_takes_a_pem_file(tmp_path, db_url, public_key):
@@ -40,18 +53,47 @@ def test_add_device_takes_a_pem_file(tmp_path, db_url, public_key):
                                             serialization.PublicFormat.SubjectPublicKeyInfo))
     result = run("add-device", "gate-nc-0001", str(pem), "--db", db_url)
     assert result.exit_code == 0, result.output
-    device = open_database(db_url).device("gate-nc-0001")
-    assert device.public_key == devicesig.public_key_b64(public_key)
-    assert device.enabled
+    registered = device(db_url, "gate-nc-0001")
+    assert registered.public_key == devicesig.public_key_b64(public_key)
+    assert registered.enabled
+    assert audit_actions(db_url) == ["device.add"]
 
 
-def test_add_device_takes_base64_spki_and_re_enables(db_url, public_key):
+def test_add_device_refuses_an_existing_id_unless_replace(db_url, public_key):
     b64 = devicesig.public_key_b64(public_key)
     assert run("add-device", "g1", b64, "--db", db_url).exit_code == 0
     assert run("disable-device", "g1", "--db", db_url).exit_code == 0
-    assert not open_database(db_url).device("g1").enabled
+    other = devicesig.public_key_b64(Ed25519PrivateKey.generate().public_key())
+    result = run("add-device", "g1", other, "--db", db_url)
+    assert result.exit_code == 2
+    assert result.output.strip() == "device g1 is already registered; give --replace to replace its key."
+    assert device(db_url, "g1").public_key == b64
+    result = run("add-device", "g1", other, "--db", db_url, "--replace")
+    assert result.exit_code == 0, result.output
+    replaced = device(db_url, "g1")
+    assert replaced.public_key == other
+    assert not replaced.enabled  # replacing a key does not re-enable a disabled gate
+
+
+def test_add_device_refuses_a_key_registered_to_another_device(db_url, public_key):
+    b64 = devicesig.public_key_b64(public_key)
     assert run("add-device", "g1", b64, "--db", db_url).exit_code == 0
-    assert open_database(db_url).device("g1").enabled
+    for extra in ([], ["--replace"]):
+        result = run("add-device", "g2", b64, "--db", db_url, *extra)
+        assert result.exit_code == 2
+        assert result.output.strip() == "this public key is already registered to device g1."
+    assert device(db_url, "g2") is None
+
+
+def test_enable_device_accepts_a_disabled_device_again(db_url, public_key):
+    assert run("add-device", "g1", devicesig.public_key_b64(public_key), "--db", db_url).exit_code == 0
+    assert run("disable-device", "g1", "--db", db_url).exit_code == 0
+    assert not device(db_url, "g1").enabled
+    result = run("enable-device", "g1", "--db", db_url)
+    assert (result.exit_code, result.output.strip()) == (0, "device g1 enabled")
+    assert device(db_url, "g1").enabled
+    assert audit_actions(db_url) == ["device.add", "device.disable", "device.enable"]
+    assert run("enable-device", "nobody", "--db", db_url).exit_code == 2
 
 
 def test_a_bad_key_is_one_line_and_exit_2(db_url):
@@ -100,3 +142,119 @@ def test_serve_answers_health_checks_until_interrupted(tmp_path, db_url):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
+
+
+# --- devices --json: online is a heartbeat within 10 minutes ------------------------------------
+
+def test_devices_json_shows_the_latest_heartbeat_and_online(collector_factory, tmp_path):
+    now = time.time()
+    db_url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    fresh = collector_factory(db_url, clock=lambda: now - 60)
+    fresh.post_json("/v1/heartbeat", {"device_id": fresh.device_id, "queue_depth": 4,
+                                      "faults": ["camera_lost"]}, timestamp=int(now - 60))
+    key = Ed25519PrivateKey.generate()
+    assert run("add-device", "gate-silent", devicesig.public_key_b64(key.public_key()),
+               "--db", db_url).exit_code == 0
+    stale = collector_factory(db_url, clock=lambda: now - 601)
+    stale.post_json("/v1/heartbeat", {"device_id": "gate-silent", "queue_depth": 9},
+                    key=key, device_id="gate-silent", timestamp=int(now - 601))
+    assert run("add-device", "gate-never", devicesig.public_key_b64(
+        Ed25519PrivateKey.generate().public_key()), "--db", db_url).exit_code == 0
+    result = run("devices", "--db", db_url, "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for row in map(json.loads, result.output.splitlines())}
+    assert set(rows) == {fresh.device_id, "gate-silent", "gate-never"}
+    assert rows[fresh.device_id]["online"] is True
+    assert rows[fresh.device_id]["queue_depth"] == 4
+    assert rows[fresh.device_id]["faults"] == ["camera_lost"]
+    assert rows[fresh.device_id]["enabled"] is True
+    arrived = datetime.fromisoformat(rows[fresh.device_id]["last_heartbeat_at"])
+    assert abs(arrived.timestamp() - (now - 60)) < 0.01
+    assert (rows["gate-silent"]["online"], rows["gate-silent"]["queue_depth"]) == (False, 9)
+    assert rows["gate-never"] == {"id": "gate-never", "enabled": True,
+                                  "last_heartbeat_at": None, "online": False}
+
+
+# --- people --------------------------------------------------------------------------------------
+
+def test_add_user_reads_the_password_from_stdin_and_hashes_it(db_url):
+    from django.contrib.auth.models import User
+
+    from gate.collector.roles import role_of
+
+    result = run("add-user", "li.wei", "--role", "tracer", "--db", db_url,
+                 input="correct horse battery\n")
+    assert (result.exit_code, result.output.strip()) == (0, "user li.wei added with role tracer")
+    with django_db.activate(django_db.database_alias(db_url)):
+        user = User.objects.get(username="li.wei")
+        assert user.password.startswith("pbkdf2_sha256$") and "correct" not in user.password
+        assert user.check_password("correct horse battery")
+        assert role_of(user) == "tracer"
+    again = run("add-user", "li.wei", "--role", "admin", "--db", db_url, input="another long one\n")
+    assert again.exit_code == 2
+    assert again.output.strip() == "user li.wei already exists; use set-role to change the role"
+
+
+def test_a_short_password_is_refused_in_one_line(db_url):
+    result = run("add-user", "wang", "--role", "viewer", "--db", db_url, input="short\n")
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("password refused:")
+
+
+def test_set_role_and_disable_user(db_url):
+    from django.contrib.auth.models import User
+
+    from gate.collector.roles import role_of
+
+    assert run("add-user", "zhao", "--role", "viewer", "--db", db_url,
+               input="a long enough password\n").exit_code == 0
+    assert run("set-role", "zhao", "admin", "--db", db_url).exit_code == 0
+    with django_db.activate(django_db.database_alias(db_url)):
+        assert role_of(User.objects.get(username="zhao")) == "admin"
+    assert run("disable-user", "zhao", "--db", db_url).exit_code == 0
+    with django_db.activate(django_db.database_alias(db_url)):
+        user = User.objects.get(username="zhao")
+        assert not user.is_active and role_of(user) is None
+    assert audit_actions(db_url) == ["user.add", "user.set_role", "user.disable"]
+    missing = run("set-role", "nobody", "tracer", "--db", db_url)
+    assert missing.exit_code == 2 and "no user nobody" in missing.output
+
+
+# --- trace --json --------------------------------------------------------------------------------
+
+def test_trace_json_prints_the_same_result_as_the_query_and_is_audited(db_url):
+    from gate.collector import ingest
+    from gate.collector.records import check_record
+    from gate.collector.tracing import trace
+    from tests.collectorkit import new_record
+
+    def scan(sub: str, at: str) -> dict:
+        return new_record("gate-a", scanned_at=at, code={
+            "valid": True, "reason": "ok", "issuer": "CN-JX", "sub": sub, "cti": "1",
+            "status": "green", "itinerary_risk": False})
+
+    visit = scan("ab" * 16, "2026-11-20T10:00:00.000Z")
+    contact = scan("cd" * 16, "2026-11-20T10:04:30.000Z")
+    alias = django_db.database_alias(db_url)
+    with django_db.activate(alias):
+        ingest.store_records([check_record(r, "gate-a", 0.0) for r in (visit, contact)], alias)
+    result = run("trace", "--db", db_url, "--sub", "AB" * 16, "--issuer", "CN-JX",
+                 "--from", "2026-11-19T00:00:00Z", "--to", "1795564800", "--json")
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert printed["contacts"] == [{
+        "issuer": "CN-JX", "sub": "cd" * 16, "record_id": contact["id"],
+        "venue_id": contact["venue_id"], "scanned_at": "2026-11-20T10:04:30.000Z",
+        "visit_record_id": visit["id"], "minutes_apart": 4.5}]
+    with django_db.activate(alias):
+        assert printed == trace("ab" * 16, "CN-JX", datetime(2026, 11, 19, tzinfo=timezone.utc),
+                                datetime(2026, 11, 25, tzinfo=timezone.utc))
+        entry = AuditEntry.objects.get(action="trace")
+    assert entry.count == 2 and entry.what["sub"] == "ab" * 16
+
+
+def test_trace_with_a_bad_time_is_one_line_and_exit_2(db_url):
+    result = run("trace", "--db", db_url, "--sub", "ab", "--from", "soon", "--json")
+    assert result.exit_code == 2
+    assert result.output.strip() == "'soon' is not an ISO 8601 time or epoch seconds."

@@ -33,5 +33,5 @@ def test_fail_can_name_another_exit_status(status):
 def test_the_collector_and_config_commands_fail_the_same_way():
     from gate.cli import collector_cmd, config_cmd
 
-    assert collector_cmd._fail is fail
+    assert collector_cmd.fail is fail and not hasattr(collector_cmd, "_fail")
     assert config_cmd.fail is fail and not hasattr(config_cmd, "_fail")

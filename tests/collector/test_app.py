@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate import devicesig
-from gate.collector.app import MAX_BODY_BYTES, MAX_RECORDS
+from gate.collector import MAX_BODY_BYTES, MAX_RECORDS
 
 
 # --- storing records exactly once (SQLite and PostgreSQL) -----------------------------------
@@ -341,30 +341,20 @@ def test_a_heartbeat_from_a_device_that_may_not_upload_is_refused(collector_serv
     assert collector_server.latest_heartbeat() is None
 
 
-@pytest.mark.parametrize("body,error", [([1, 2], "bad_heartbeat"),
-                                        ({"device_id": "gate-other"}, "device_mismatch")])
-def test_a_heartbeat_that_is_not_this_devices_object_is_refused(collector_server, body, error):
+@pytest.mark.parametrize("body,reason", [([1, 2], "not an object"),
+                                         ({"device_id": "gate-other"}, "device_id is not the signing device")])
+def test_a_heartbeat_that_is_not_this_devices_object_is_refused(collector_server, body, reason):
     answer = collector_server.post_json("/v1/heartbeat", body)
-    assert (answer.status_code, answer.json()) == (400, {"error": error})
+    assert (answer.status_code, answer.json()) == (400, {"error": "bad_heartbeat", "reason": reason})
     assert collector_server.latest_heartbeat() is None
 
 
 # --- pages for people -----------------------------------------------------------------------
 
-def test_the_status_page_lists_alerts_and_hourly_counts(collector_factory, make_record):
-    now = time.time()
-    collector = collector_factory(clock=lambda: now)
-    scanned = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now - 60))
-    collector.upload([make_record(scanned_at=scanned) for _ in range(3)])
-    collector.post_json("/v1/alerts", make_record(scanned_at=scanned, decision="hold",
-                                                  venue_id="<script>x</script>"))
-    page = collector.session.get(collector.url + "/status")
-    assert page.status_code == 200
-    assert page.headers["Content-Type"].startswith("text/html")
-    assert "&lt;script&gt;" in page.text and "<script>" not in page.text
-    assert collector.device_id in page.text
-    assert f"<td>{scanned[:13].replace('T', ' ')}:00</td><td>4</td><td>1</td>" in page.text
-    assert collector.session.get(collector.url + "/").status_code == 200
+def test_the_old_status_page_now_leads_to_the_console_which_needs_a_sign_in(collector_server):
+    for path in ("/", "/status"):
+        answer = collector_server.session.get(collector_server.url + path, allow_redirects=False)
+        assert (answer.status_code, answer.headers["Location"]) == (302, "/console/")
 
 
 def test_healthz_answers_ok(collector_server):
@@ -406,3 +396,12 @@ def test_a_timestamp_that_is_not_a_number_is_401(collector_server):
     answer = collector_server.session.get(collector_server.url + "/v1/trustlist",
                                           headers=headers)
     assert (answer.status_code, answer.json()) == (401, {"error": "bad_signature"})
+
+
+def test_answers_carry_their_length_and_head_has_no_body(collector_server):
+    got = collector_server.session.get(collector_server.url + "/healthz")
+    assert got.headers["Content-Length"] == str(len(got.content))
+    head = collector_server.session.head(collector_server.url + "/healthz")
+    assert (head.status_code, head.content) == (200, b"")
+    not_modified = collector_server.request("GET", "/v1/statuslist?since=1043")
+    assert not_modified.status_code == 304 and not_modified.content == b""

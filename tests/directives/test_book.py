@@ -85,3 +85,16 @@ def test_a_tampered_file_is_not_in_force_after_restart(book, directive_key, trus
     again.load(trust_list, NOW)
     assert again.effective_config(cfg, NOW) == (cfg, 0)
     assert "does not verify" in again.problems[0]
+
+
+def test_a_gate_without_bulletins_has_none_and_no_problem(book, trust_list, cfg):
+    book.load(trust_list, NOW)
+    assert book.problems == [] and book.effective_config(cfg, NOW) == (cfg, 0) and book.version == 0
+
+
+def test_a_fifo_in_place_of_the_bulletin_is_a_problem_not_a_hang(book, trust_list, dpki):
+    import os
+
+    os.mkfifo(dpki.trust_dir / BULLETIN_FILE)
+    book.load(trust_list, NOW)
+    assert book.newest is None and "regular file" in book.problems[0]

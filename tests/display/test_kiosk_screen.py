@@ -7,7 +7,6 @@ import pytest
 
 from gate.config import Config, DeviceConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
 from gate.display import DisplayServer
-from gate.display.headless import HeadlessChromium, find_chromium
 from gate.faults import fault
 from gate.hardware.speaker import RecordingPlayer, Speaker
 from gate.hardware.thermometer import SimulatedThermometer
@@ -17,11 +16,11 @@ from gate.vision.sources import ImageFolderSource
 from gate.vision.synthetic import code_picture
 from tests.pki import NOW
 
-pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no chromium: install Debian's chromium package")
 
 
 @pytest.mark.parametrize(("status", "decision", "words"), [("green", "allow", "通行"), ("red", "hold", "红码")])
-def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, tmp_path, status, decision, words):
+def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, tmp_path, browser_page, status,
+                                                                          decision, words):
     config = Config(device=DeviceConfig(id="g1"), venue=VenueConfig(id="v", type="metro"),
                     temperature=TemperatureConfig(sensor="simulated"), trust=TrustConfig(dir=pki.trust_dir),
                     store=StoreConfig(path=tmp_path / "scans.db"))
@@ -30,14 +29,15 @@ def test_a_scan_through_the_kiosk_shows_its_decision_on_the_rendered_page(pki, t
     folder = tmp_path / "frames"
     folder.mkdir()
     cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code(status, name="张*明"), at=(60, 60)))
-    with DisplayServer(port=0).start() as screen, HeadlessChromium(width=800, height=480) as browser:
-        browser.open(screen.url)
-        browser.wait_for("document.body.dataset.seq !== undefined")
+    page = browser_page(800, 480)
+    with DisplayServer(port=0).start() as screen:
+        page.goto(screen.url)
+        page.wait_for_function("document.body.dataset.seq !== undefined")
         stats = Kiosk(pipeline, ImageFolderSource(folder), display=screen).run()
         pipeline.close()
         assert stats.decisions == {decision: 1}
-        browser.wait_for(f"document.body.dataset.decision === '{decision}'")
-        text = str(browser.evaluate("document.body.innerText"))
+        page.wait_for_function(f"document.body.dataset.decision === '{decision}'")
+        text = page.inner_text("body")
         assert words in text
         assert "张*明" in text
         assert "36.4" in text
@@ -56,7 +56,7 @@ def _screen_pipeline(pki, tmp_path, clock):
     (NOW - 30 * 86400, ["clock_untrusted"]),  # the system clock below the lists' issued_at
     (NOW + 40 * 86400, ["status_list_stale", "trust_list_stale"]),
 ])
-def test_every_condition_that_flags_records_shows_on_the_screen(pki, tmp_path, at, faults):
+def test_every_condition_that_flags_records_shows_on_the_screen(pki, tmp_path, browser_page, at, faults):
     import json
     import urllib.request
 
@@ -64,8 +64,9 @@ def test_every_condition_that_flags_records_shows_on_the_screen(pki, tmp_path, a
     folder = tmp_path / "frames"
     folder.mkdir()
     cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code("green", iat=at - 600), at=(60, 60)))
-    with DisplayServer(port=0).start() as screen, HeadlessChromium(width=800, height=480) as browser:
-        browser.open(screen.url)
+    page = browser_page(800, 480)
+    with DisplayServer(port=0).start() as screen:
+        page.goto(screen.url)
         outcomes = []
         kiosk = Kiosk(pipeline, ImageFolderSource(folder), display=screen, on_outcome=outcomes.append)
         kiosk.run()
@@ -75,8 +76,8 @@ def test_every_condition_that_flags_records_shows_on_the_screen(pki, tmp_path, a
         assert state["faults"] == faults
         assert outcomes[0].record.faults == faults  # the screen and the record say the same
         if faults:
-            browser.wait_for("!document.getElementById('fault').hidden")
-            text = str(browser.evaluate("document.getElementById('fault').innerText"))
+            page.wait_for_function("!document.getElementById('fault').hidden")
+            text = str(page.evaluate("document.getElementById('fault').innerText"))
             for line in state["fault_lines"]:
                 assert f"{line['zh']} · {line['en']}" in text
 
@@ -94,7 +95,7 @@ def test_no_status_list_in_force_shows_on_the_screen_and_every_scan_is_manual(pk
         assert screen.app.snapshot()["faults"] == ["status_list_missing"]
 
 
-def test_a_missing_sound_card_is_on_the_screens_fault_banner_and_the_gate_still_works(pki, tmp_path):
+def test_a_missing_sound_card_is_on_the_screens_fault_banner_and_the_gate_still_works(pki, tmp_path, browser_page):
     config = Config(device=DeviceConfig(id="g1"), venue=VenueConfig(id="v", type="metro"),
                     temperature=TemperatureConfig(sensor="simulated"), trust=TrustConfig(dir=pki.trust_dir),
                     store=StoreConfig(path=tmp_path / "scans.db"))
@@ -104,11 +105,12 @@ def test_a_missing_sound_card_is_on_the_screens_fault_banner_and_the_gate_still_
     folder = tmp_path / "frames"
     folder.mkdir()
     cv2.imwrite(str(folder / "0001.png"), code_picture(pki.code("green"), at=(60, 60)))
-    with DisplayServer(port=0).start() as screen, HeadlessChromium(width=800, height=480) as browser:
-        browser.open(screen.url)
-        browser.wait_for("document.body.dataset.seq !== undefined")
+    page = browser_page(800, 480)
+    with DisplayServer(port=0).start() as screen:
+        page.goto(screen.url)
+        page.wait_for_function("document.body.dataset.seq !== undefined")
         stats = Kiosk(pipeline, ImageFolderSource(folder), display=screen).run()
         pipeline.close()
         assert stats.decisions == {"allow": 1}
-        browser.wait_for("document.getElementById('fault').hidden === false")
-        assert fault("speaker_missing").zh in str(browser.evaluate("document.body.innerText"))
+        page.wait_for_function("document.getElementById('fault').hidden === false")
+        assert fault("speaker_missing").zh in str(page.evaluate("document.body.innerText"))

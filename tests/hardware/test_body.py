@@ -235,6 +235,32 @@ def test_override_button_lets_through_once_and_reports_what_it_overrode(make_bod
     assert overrides == ["manual", None]
 
 
+def test_a_press_taken_by_on_button_is_no_override_and_the_gate_stays_shut(make_body, pins):
+    overrides, taken = [], []
+    body = make_body(on_override=overrides.append)
+    body.on_button = lambda: taken.append(True) or True  # a venue card waits: the press confirms it
+    body.show("deny")
+    pins.pin(OVERRIDE).drive_low()
+    assert taken == [True] and overrides == [] and pins.pin(RELAY).state is False
+    pins.pin(OVERRIDE).drive_high()
+    body.on_button = lambda: False  # nothing waits: the button is the override again
+    pins.pin(OVERRIDE).drive_low()
+    assert overrides == ["deny"] and pins.pin(RELAY).state is True
+
+
+def test_a_press_whose_taker_fails_keeps_the_gate_shut(make_body, pins):
+    overrides = []
+    body = make_body(on_override=overrides.append)
+
+    def broken() -> bool:
+        raise RuntimeError("card flow broke")
+
+    body.on_button = broken
+    body.show("deny")
+    pins.pin(OVERRIDE).drive_low()
+    assert overrides == [] and pins.pin(RELAY).state is False
+
+
 def test_override_is_recorded_before_the_gate_opens(make_body, pins):
     seen = []
     body = make_body(on_override=lambda d: seen.append(pins.pin(RELAY).state))

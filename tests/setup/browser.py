@@ -1,6 +1,5 @@
-"""A small Playwright fixture for the setup page's browser tests: Debian's Chromium, headless,
-trusting only the gate's own certificate (pinned by its public key), at a phone's size.
-(The console has its own; the lead folds the two into one.)"""
+"""The setup page's browser: Debian's Chromium (through tests/browser.py's Playwright), trusting only
+the gate's own certificate (pinned by its public key), at a phone's size."""
 
 from __future__ import annotations
 
@@ -12,10 +11,10 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import Browser, Page
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from tests.browser import TIMEOUT_MS, launch_type
+
 PHONE = {"width": 390, "height": 844}
 
 
@@ -27,17 +26,13 @@ def spki_pin(cert: Path) -> str:
 
 
 @contextmanager
-def phone_page(cert: Path, user_data: Path) -> Iterator[object]:
-    """A Playwright page at a phone's screen size that trusts only `cert`."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(user_data), executable_path=CHROMIUM, headless=True,
-            args=ARGS + [f"--ignore-certificate-errors-spki-list={spki_pin(cert)}"],
-            viewport=PHONE, locale="zh-CN",
-            bypass_csp=True)  # the page's CSP forbids eval, which the test's own wait_for_function uses
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+def phone_page(browser: Browser, cert: Path) -> Iterator[Page]:
+    """A page at a phone's screen size in a Chromium that trusts only `cert` (a flag of its own launch)."""
+    pinned = launch_type(browser.browser_type, extra_args=(f"--ignore-certificate-errors-spki-list={spki_pin(cert)}",))
+    try:
+        context = pinned.new_context(viewport=PHONE, locale="zh-CN",
+                                     bypass_csp=True)  # the page's CSP forbids eval, which wait_for_function uses
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context.new_page()
+    finally:
+        pinned.close()

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from gate.config import load_config
-from tests.setup.browser import CHROMIUM, phone_page
+from tests.setup.browser import phone_page
 from tests.setup.kit import PASSWORD, blank_frame, code_frame
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")
 SHOTS = os.environ.get("GATE_SCREENSHOTS")
 
 
@@ -45,11 +44,11 @@ class Feeder:
 
 
 def test_a_technician_signs_in_sets_the_venue_sees_the_camera_and_calibrates(setup_server, kiosk, gate_file,
-                                                                             tmp_path, pki):
+                                                                             tmp_path, pki, browser):
     base, cert, _ = setup_server
     feeder = Feeder(kiosk)
     try:
-        with phone_page(cert, tmp_path / "chromium") as page:
+        with phone_page(browser, cert) as page:
             page.goto(base + "/setup/")
             page.wait_for_selector("#login-form")
             shot(page, "signin")
@@ -108,9 +107,9 @@ def test_a_technician_signs_in_sets_the_venue_sees_the_camera_and_calibrates(set
         feeder.close()
 
 
-def test_the_page_says_when_no_kiosk_is_running(setup_server, tmp_path):
+def test_the_page_says_when_no_kiosk_is_running(setup_server, tmp_path, browser):
     base, cert, _ = setup_server
-    with phone_page(cert, tmp_path / "chromium") as page:
+    with phone_page(browser, cert) as page:
         page.goto(base + "/setup/")
         page.fill("#password", PASSWORD)
         page.click("#login-form button")

@@ -1,4 +1,4 @@
-"""gate/kiosk.py's idle tick runs the store's checks and puts its faults on the screen."""
+"""The kiosk's idle tick (gate/kiosk/loop.py) runs the store's checks and puts its faults on the screen."""
 
 from __future__ import annotations
 
@@ -35,13 +35,13 @@ def test_the_idle_tick_shows_a_damaged_store_on_the_screen(pki, tmp_path, monkey
     try:
         for i in range(100):
             pipeline.scan(pki.code("green", subject=f"p{i}"), Reading(36.5), at=NOW)
-        kiosk._tick(0.0, processing=False)
+        kiosk.housekeeping.status_every_s = 0.0  # every tick does the periodic work
+        kiosk.tick(processing=False)
         assert "store_corrupt" not in kiosk.current_faults()
         pipeline.store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         scramble(path, first_page=path.stat().st_size // 1024 // 2, pages=6)
         monkeypatch.setattr(gate.store.db, "IDLE_CHECK_EVERY_S", 0.0)
-        kiosk._last_status = -1e9
-        kiosk._tick(0.0, processing=False)
+        kiosk.tick(processing=False)
         assert "store_corrupt" in kiosk.current_faults()
         assert screen.states[-1]["kind"] == "fault" and "store_corrupt" in screen.states[-1]["faults"]
         assert "FAULT" in kiosk.status_line()

@@ -27,14 +27,47 @@ function renderFaults(lines, shut) {
   $("shut-prompt").hidden = !shut;
 }
 
+// A venue card's step (confirm with the seconds left, applied, refused): its lines come from the
+// kiosk (gate.directives); the countdown runs here from the seconds the kiosk sent.
+let cardDeadline = 0;
+function renderCountdown() {
+  const left = Math.max(0, Math.ceil((cardDeadline - Date.now()) / 1000));
+  text("card-seconds", left);
+  text("card-seconds-en", left);
+}
+setInterval(() => { if (body.dataset.card === "confirm") renderCountdown(); }, 250);
+
+function renderCard(card) {
+  body.dataset.card = card ? String(card.stage) : "";
+  $("card-view").hidden = !card;
+  if (!card) return;
+  text("card-zh", card.zh);
+  text("card-en", card.en);
+  const venue = card.venue;
+  $("card-venue").hidden = !venue;
+  if (venue) {
+    text("card-venue-id", venue.id);
+    text("card-venue-type", venue.type);
+    text("card-communities", (venue.community_codes || []).join(", ") || "—");
+  }
+  const waiting = card.stage === "confirm" && typeof card.seconds_left === "number";
+  $("card-countdown").hidden = !waiting;
+  if (waiting) {
+    cardDeadline = Date.now() + card.seconds_left * 1000;
+    renderCountdown();
+  }
+}
+
 function render(state) {
   body.dataset.seq = String(state.seq);
   renderFaults(state.fault_lines, state.gate_shut);
+  const card = state.kind === "venue_card" ? state : null;
   const decision = state.kind === "decision" && state.panel_class ? String(state.decision) : "";
-  body.dataset.kind = decision ? "decision" : "idle";
+  body.dataset.kind = card ? "venue_card" : decision ? "decision" : "idle";
   body.dataset.decision = decision;
-  $("panel").className = decision ? String(state.panel_class) : "";
-  $("idle-view").hidden = Boolean(decision);
+  $("panel").className = decision ? String(state.panel_class) : card ? "card-" + String(card.stage) : "";
+  renderCard(card);
+  $("idle-view").hidden = Boolean(decision || card);
   $("decision-view").hidden = !decision;
   if (!decision && state.kind === "idle") {  // the setup page's certificate, for the technician to compare
     text("setup-fingerprint-value", state.setup_fingerprint);
@@ -96,6 +129,7 @@ function connect() {
     body.dataset.decision = "";
     $("panel").className = "";
     $("decision-view").hidden = true;
+    renderCard(null);
     renderFaults([]);
   });
 }

@@ -1,0 +1,73 @@
+"""Record search (tracer role): the query of the records page and its CSV export, one place."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from gate.collector.models import Record
+
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000  # one export file at most; narrow the search for more
+
+RECORD_COLUMNS: tuple[str, ...] = (
+    "record_id", "device_id", "venue_id", "venue_type", "scanned_at", "decision", "reasons",
+    "issuer", "sub", "code_status", "temperature_c", "received_at")
+
+
+def records(criteria: dict[str, Any]) -> QuerySet[Record]:
+    """The records matching a cleaned `RecordSearchForm`, newest first (always bounded by time)."""
+    query = Record.objects.filter(scanned_at__gte=criteria["start"], scanned_at__lte=criteria["end"])
+    if criteria.get("venue"):
+        query = query.filter(venue_id=criteria["venue"])
+    if criteria.get("gate"):
+        query = query.filter(device_id=criteria["gate"])
+    if criteria.get("decision"):
+        query = query.filter(decision=criteria["decision"])
+    if criteria.get("reason"):
+        query = query.filter(reasons__contains=f" {criteria['reason']} ")
+    if criteria.get("issuer"):
+        query = query.filter(issuer=criteria["issuer"])
+    if criteria.get("sub"):
+        query = query.filter(sub=criteria["sub"])
+    return query.order_by("-scanned_at", "-id")
+
+
+def described(criteria: dict[str, Any]) -> dict[str, Any]:
+    """The criteria as the audit log keeps them (times in ISO 8601, empty ones left out)."""
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+            for k, v in criteria.items() if v not in ("", None)}
+
+
+def record_row(record: Record) -> list[Any]:
+    return [record.id, record.device_id, record.venue_id, record.venue_type,
+            timezone.localtime(record.scanned_at).isoformat(), record.decision,
+            " ".join(record.reason_list), record.issuer, record.sub, record.code_status,
+            "" if record.temperature_c is None else record.temperature_c,
+            timezone.localtime(record.received_at).isoformat()]
+
+
+def csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """CSV text line by line (UTF-8 with a BOM first, so spreadsheet programs read the Chinese)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    yield "\ufeff"
+    for row in itertools.chain([header], rows):
+        writer.writerow([_safe(cell) for cell in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _safe(cell: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula (CSV injection): text starting with
+    = + - @ gets a leading apostrophe. Numbers stay numbers."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return cell

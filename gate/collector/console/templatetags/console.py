@@ -1,0 +1,25 @@
+"""Template helpers of the console: the signed-in user's role, and local times."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+
+from gate.collector.roles import role_of
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def current_role(context: dict[str, Any]) -> str:
+    """The role of the request's user ('' when none), for showing only the pages it may open."""
+    request = context.get("request")
+    return (role_of(getattr(request, "user", None)) or "") if request is not None else ""
+
+
+@register.filter
+def as_json(value: Any) -> str:
+    """`value` as compact JSON with Chinese left readable (the audit log's "what")."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))

@@ -1,0 +1,117 @@
+"""Devices and people (admin): register a gate's key, disable, enable, replace a key explicitly;
+users and their roles. Every change is audited."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from gate.collector.audit import audit
+from gate.collector.console.fleet import gate_rows
+from gate.collector.console.forms import DeviceForm, NewUserForm, RoleForm
+from gate.collector.models import Device
+from gate.collector import devices as registry
+from gate.collector import users as people
+from gate.collector.roles import require_role, role_of
+from gate.devicesig import load_public_key, public_key_b64
+from gate.errors import GateError
+
+
+class DeviceRefused(GateError, ValueError):
+    """A registration refused (console.md, Devices), with the line to show."""
+
+
+def register_device(device_id: str, pem: str, replace: bool) -> tuple[Device, bool]:
+    """Register `device_id` with the Ed25519 key in `pem` through the same code as
+    ``gate collector add-device``; (device, replaced). An existing id is refused unless
+    `replace`; a key registered to another gate is always refused."""
+    try:
+        key = public_key_b64(load_public_key(pem.strip().encode()))
+    except (ValueError, TypeError) as exc:
+        raise DeviceRefused(_("That is not an Ed25519 public key in PEM.")) from exc
+    try:
+        outcome = registry.add_device(device_id, key, replace=replace)
+    except registry.DeviceError as exc:
+        raise DeviceRefused(str(exc)) from exc
+    return Device.objects.get(pk=device_id), outcome == "replaced"
+
+
+@require_role("admin")
+@require_http_methods(["GET", "POST"])
+def devices(request: HttpRequest) -> HttpResponse:
+    form = DeviceForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            device, replaced = register_device(data["device_id"].strip(), data["public_key"],
+                                               data["replace"])
+        except DeviceRefused as exc:
+            error = str(exc)
+        else:
+            audit(request, "device.replace" if replaced else "device.add",
+                  {"device_id": device.device_id, "public_key": device.public_key})
+            return redirect("console:devices")
+    return render(request, "console/devices.html", {
+        "form": form, "error": error, "rows": gate_rows(), "section": "devices"},
+        status=400 if request.method == "POST" else 200)
+
+
+@require_role("admin")
+@require_POST
+def device_enabled(request: HttpRequest, device_id: str, on: bool) -> HttpResponse:
+    if not registry.set_enabled(device_id, on):
+        raise Http404(device_id)
+    audit(request, "device.enable" if on else "device.disable", {"device_id": device_id})
+    return redirect("console:devices")
+
+
+@require_role("admin")
+@require_http_methods(["GET", "POST"])
+def users(request: HttpRequest) -> HttpResponse:
+    form = NewUserForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = people.add_user(data["username"], data["role"], data["password"])
+        except people.UserError as exc:
+            error = str(exc)
+        else:
+            audit(request, "user.add", {"username": user.get_username(), "role": data["role"]})
+            return redirect("console:users")
+    rows = [{"user": u, "role": role_of(u) or "", "form": RoleForm(initial={"role": role_of(u)})}
+              for u in get_user_model().objects.order_by("username").prefetch_related("groups")]
+    return render(request, "console/users.html", {"form": form, "people": rows, "error": error,
+                                                  "section": "users"},
+                  status=400 if request.method == "POST" else 200)
+
+
+@require_role("admin")
+@require_POST
+def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(get_user_model(), pk=user_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(_("Unknown role."), status=400)
+    if user == request.user and form.cleaned_data["role"] != "admin":
+        return HttpResponse(_("You cannot take the admin role from yourself."), status=400)
+    people.set_role(user.get_username(), form.cleaned_data["role"])
+    audit(request, "user.set_role", {"username": user.get_username(),
+                                     "role": form.cleaned_data["role"]})
+    return redirect("console:users")
+
+
+@require_role("admin")
+@require_POST
+def user_active(request: HttpRequest, user_id: int, on: bool) -> HttpResponse:
+    user = get_object_or_404(get_user_model(), pk=user_id)
+    if user == request.user and not on:
+        return HttpResponse(_("You cannot disable yourself."), status=400)
+    user.is_active = on
+    user.save(update_fields=["is_active"])
+    audit(request, "user.enable" if on else "user.disable", {"username": user.get_username()})
+    return redirect("console:users")

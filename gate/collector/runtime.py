@@ -1,0 +1,55 @@
+"""What a request of one collector needs beyond its database: lists, alert notifier, clock.
+
+`gate.collector.app.CollectorApp` makes its `Runtime` current (with its database alias) around
+every request; the views read it with `current()`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from gate.collector.alerts import AlertNotifier
+from gate.collector.lists import ListsDirectory
+
+
+@dataclass
+class Runtime:
+    """One collector's database alias, signed lists, alert notifier and clock."""
+
+    alias: str
+    lists: ListsDirectory
+    notifier: AlertNotifier = field(default_factory=AlertNotifier)
+    clock: Callable[[], float] = time.time
+
+
+_current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar(
+    "gate_collector_runtime", default=None)
+_fallback: Runtime | None = None
+
+
+def current() -> Runtime:
+    """The runtime of the collector serving this request (or the process's only one)."""
+    runtime = _current.get() or _fallback
+    if runtime is None:
+        raise RuntimeError("no collector is active: build one with gate.collector.create_app")
+    return runtime
+
+
+def set_fallback(runtime: Runtime) -> None:
+    """The runtime used where none is active (the first collector made in the process)."""
+    global _fallback
+    if _fallback is None:
+        _fallback = runtime
+
+
+@contextmanager
+def using(runtime: Runtime) -> Iterator[Runtime]:
+    token = _current.set(runtime)
+    try:
+        yield runtime
+    finally:
+        _current.reset(token)

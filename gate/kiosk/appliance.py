@@ -1,0 +1,111 @@
+"""The appliance a configuration describes: frame source, decision path, screen, metrics and the
+kiosk's loop, assembled and closed together.
+
+Only what a gate in service needs is imported here: a run over footage reads the footage's
+sidecar script (gate.footage), never the code that makes demo footage (gate.demo,
+gate.vision.synthetic).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from gate.kiosk.capture import FootageClock
+from gate.kiosk.loop import Kiosk
+from gate.pipeline import Pipeline, ScanOutcome
+from gate.vision.sources import FrameSource, SourceState
+
+log = logging.getLogger("gate.kiosk")
+
+
+@dataclass
+class Appliance:
+    """A kiosk and the parts it was assembled from, closed together (gate shut first)."""
+
+    kiosk: Kiosk
+    pipeline: Pipeline
+    source: FrameSource
+    display: Any = None
+    metrics: Any = None
+
+    def close(self) -> None:
+        """Relay off, devices closed, screen stopped; safe to call twice."""
+        self.pipeline.close()
+        self.source.close()
+        if self.kiosk.source is not self.source:  # a reload opened another camera
+            self.kiosk.source.close()
+        if self.display is not None:
+            self.display.stop()
+
+
+def assemble(
+    config: Any,
+    *,
+    headless: bool = True,
+    simulate_io: bool | None = None,
+    on_outcome: Callable[[ScanOutcome], None] | None = None,
+    display_port: int = 8080,
+    db_path: Any = None,
+) -> Appliance:
+    """Build the appliance a configuration describes.
+
+    Footage (a video file or image folder) runs on its own timeline: its clock starts at the
+    sidecar's `start_epoch` (or now), the time floor is not kept, and the pins are simulated
+    unless `simulate_io` says otherwise. Raises SourceError, TrustError and HardwareError for a
+    gate that cannot start; a screen whose port is taken is logged and left out.
+    """
+    from gate.footage import ScriptedThermometer, load_script
+    from gate.hardware.thermometer import open_thermometer
+    from gate.metrics import GateMetrics
+    from gate.pipeline import open_pipeline
+    from gate.vision.sources import open_source
+
+    holder: dict[str, Kiosk] = {}
+
+    def on_state(state: SourceState, detail: str) -> None:
+        if "kiosk" in holder:
+            holder["kiosk"].camera_state(state, detail)
+
+    source = open_source(config.camera, on_state=on_state)
+    footage_clock = None
+    thermometer = None
+    if not source.live:
+        script = load_script(Path(str(config.camera.source)))
+        footage_clock = FootageClock(float(script["start_epoch"]) if script else time.time())
+        if script and config.temperature.sensor == "simulated":
+            clock = footage_clock
+            thermometer = ScriptedThermometer(script.get("people", []), lambda: clock.t, config.temperature.simulated_c)
+    simulated = (not source.live) if simulate_io is None else simulate_io
+    try:
+        pipeline = open_pipeline(
+            config,
+            db_path=db_path,
+            simulated_io=simulated,
+            thermometer=thermometer or open_thermometer(config.temperature),
+            persist_floor=source.live,
+            clock=footage_clock or time.time,
+        )
+    except BaseException:
+        source.close()
+        raise
+    metrics = GateMetrics()
+    display = None
+    if not headless:
+        from gate.display.server import DisplayServer
+
+        display = DisplayServer(port=display_port)
+        display.set_metrics_registry(metrics.registry)
+        try:
+            display.start()
+        except OSError as exc:
+            # The gate decides without its screen (lights and buzzer still say what to do).
+            log.error("screen not served on port %d: %s; running without it", display_port, exc)
+            display = None
+    kiosk = Kiosk(pipeline, source, display=display, metrics=metrics, footage_clock=footage_clock,
+                  on_outcome=on_outcome)
+    holder["kiosk"] = kiosk
+    return Appliance(kiosk, pipeline, source, display, metrics)
