@@ -351,8 +351,22 @@ def check_setup(cfg: Config) -> list[CheckResult]:
     return check(cfg)
 
 
+def check_bulletin(cfg: Config) -> list[CheckResult]:
+    """The bulletin in force (version, since when, its note), the one held, kept files refused (WARN)."""
+    from gate.directives.check import bulletin_results
+
+    try:
+        trust = _trust(cfg)
+    except (TrustError, OSError, ValueError, sqlite3.Error) as exc:
+        return [CheckResult("bulletin", "WARN", f"bulletins not checked: no trust list to check them against ({exc})")]
+    try:
+        return bulletin_results(cfg, trust.trust_list)
+    finally:
+        trust.close()
+
+
 CHECKS: list[Check] = [check_camera, check_thermometer, check_clock, check_trust, check_device_key, check_store,
-                       check_collector, check_speaker, check_setup]
+                       check_collector, check_speaker, check_setup, check_bulletin]
 
 
 def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResult]:

@@ -21,6 +21,7 @@ from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
 from gate.codes.formats import verify
 from gate.config import Config
+from gate.directives.watch import BulletinWatch
 from gate.faults import fault, record_flags
 from gate.health import state_faults
 from gate.hardware.body import GateBody
@@ -98,8 +99,10 @@ class Pipeline:
         floor: TimeFloor,
         clock: Callable[[], float] = time.time,
         store_path: Path | None = None,
+        bulletins: BulletinWatch | None = None,
     ) -> None:
-        self.config = config
+        self.config = config  # the file's; each scan decides under `effective_config` (bulletins win)
+        self.bulletins = bulletins if bulletins is not None else BulletinWatch(config.trust.dir)
         self.store_path = store_path if store_path is not None else (store.path if store is not None else None)
         self._store_tried_at = time.monotonic()
         self.store_failure: StoreUnavailable | None = None  # why the store is shut, while it is
@@ -124,6 +127,7 @@ class Pipeline:
             gate_time = self.floor.at(system)
             self.trust.refresh()
             self._raise_floor_to_lists()
+            config, bulletin_version = self._effective_config(gate_time.now)
             skew = self.config.trust.skew_s
             code = verify(qr_text, self.trust, gate_time.now, skew)
             if code.valid and code.iat is not None:
@@ -139,13 +143,13 @@ class Pipeline:
                 self._store_failed(exc)
             else:
                 failure = None
-            decision = decide(code, reading.temperature_c, self.config.venue, self.config.temperature,
+            decision = decide(code, reading.temperature_c, config.venue, config.temperature,
                               last_abnormal, gate_time.now, gate_time.trusted,
                               status_list_in_force=self.trust.status_in_force)
             if "temperature_out_of_range" in decision.reasons:
                 reading = reading.not_a_body()  # not a body temperature: recorded and shown as none
             flags = record_flags(self._faults_now(system))
-            record = self._record(code, reading, decision, gate_time, flags)
+            record = self._record(code, reading, decision, gate_time, flags, bulletin_version)
             if failure is None:
                 try:
                     self._store().commit(
@@ -160,10 +164,10 @@ class Pipeline:
             if not committed:
                 log.error("scan not recorded, gate stays shut: %s", failure)
                 decision = refuse(decision, "store_unavailable")
-                record = self._record(code, reading, decision, gate_time, flags)
+                record = self._record(code, reading, decision, gate_time, flags, bulletin_version)
             # Only now, with the record on disk, may the gate move: an unrecorded scan is a deny.
             pulsed = self.body.show(decision.decision, lines_for(
-                decision.decision, decision.reasons, self.config.venue.type, reading.temperature_c, self.config.voice))
+                decision.decision, decision.reasons, config.venue.type, reading.temperature_c, config.voice))
             outcome = ScanOutcome(code, reading, decision, record, committed, pulsed, gate_time)
             self.last = outcome
             return outcome
@@ -192,8 +196,29 @@ class Pipeline:
                 temperature_raw=None,
                 alert=False,
                 faults=record_flags(self._faults_now(system)),
+                bulletin_version=self._effective_config(gate_time.now)[1],
             )
             self._store().commit(record)
+
+    # -- bulletins (directives.md) ----------------------------------------------------------
+
+    def _effective_config(self, now: float) -> tuple[Config, int]:
+        """The file's configuration with the settings of the bulletin in force at `now`, and its version."""
+        if self.bulletins.trust_dir != self.trust.trust_dir:  # a reload moved the trust folder
+            self.bulletins = BulletinWatch(self.trust.trust_dir)
+        return self.bulletins.refresh(self.trust.trust_list, now).effective_config(self.config, now)
+
+    def bulletin_summary(self) -> dict[str, Any]:
+        """The bulletin in force now and the one held (`BulletinBook.summary`), for the screen and status."""
+        with self._lock:
+            self.trust.refresh()
+            now = self.floor.at(self.clock()).now
+            self._effective_config(now)
+            return self.bulletins.book.summary(now)
+
+    def idle_view(self) -> dict[str, Any]:
+        """What the idle screen shows of the decision path: the bulletin in force and its note."""
+        return {"bulletin": self.bulletin_summary()["in_force"]}
 
     # -- what the kiosk asks (it never reaches into the parts) -------------------------------
 
@@ -327,7 +352,7 @@ class Pipeline:
         return sorted({*state_faults(self.trust, self.floor, system_now, self.config), *self.store_faults()})
 
     def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime,
-                faults: list[str]) -> Record:
+                faults: list[str], bulletin_version: int = 0) -> Record:
         trust_list = self.trust.trust_list
         raw = None
         if reading.object_raw_c is not None or reading.ambient_c is not None:
@@ -351,6 +376,7 @@ class Pipeline:
             temperature_raw=raw,
             alert=decision.alert,
             faults=list(faults),
+            bulletin_version=bulletin_version,
         )
 
     def close(self) -> None:

@@ -5,8 +5,9 @@ A `Record` is made once per scan, whatever the decision, with an id made at the 
 personal data minimal: the subject's pseudonym (`sub`), never a name.
 
 The JSON keys of upload.md are kept exactly; the project adds `trust_list_stale`,
-`fire_release`, `temperature_raw`, `alert` and `faults` (the codes of gate.faults in force at
-the scan that flag records) as new keys.
+`fire_release`, `temperature_raw`, `alert`, `faults` (the codes of gate.faults in force at
+the scan that flag records) and `bulletin_version` (the bulletin in force at the scan, 0 for none:
+directives.md) as new keys.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ class Record:
     temperature_raw: dict[str, Any] | None = None
     alert: bool | None = field(default=None)
     faults: list[str] = field(default_factory=list)
+    bulletin_version: int = 0
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
@@ -207,6 +209,7 @@ class Record:
             "temperature_raw": dict(self.temperature_raw) if self.temperature_raw is not None else None,
             "alert": self.alert,
             "faults": list(self.faults),
+            "bulletin_version": self.bulletin_version,
         }
 
     @classmethod
@@ -240,6 +243,7 @@ class Record:
             temperature_raw=data.get("temperature_raw"),
             alert=data.get("alert"),
             faults=list(data.get("faults", [])),
+            bulletin_version=data.get("bulletin_version", 0),
         )
 
 
@@ -277,6 +281,10 @@ def _validate(data: Any) -> None:
         _check(data, "faults", list)
         if not all(isinstance(f, str) for f in data["faults"]):
             raise ValueError("record key 'faults' must be a list of strings")
+    if "bulletin_version" in data:
+        _check(data, "bulletin_version", int)
+        if data["bulletin_version"] < 0:
+            raise ValueError("record key 'bulletin_version' must not be negative")
     if data.get("temperature_raw") is not None:
         _check(data, "temperature_raw", dict)
 

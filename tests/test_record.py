@@ -28,7 +28,7 @@ UPLOAD_MD_KEYS = [
     "temperature_c", "temperature_state", "decision", "decision_reasons", "rules_version",
     "trust_list_version", "override",
 ]
-PROJECT_KEYS = ["trust_list_stale", "fire_release", "temperature_raw", "alert", "faults"]
+PROJECT_KEYS = ["trust_list_stale", "fire_release", "temperature_raw", "alert", "faults", "bulletin_version"]
 
 
 def make_record(**changes) -> Record:
@@ -150,7 +150,7 @@ def test_record_round_trips_through_json():
         override={"record_id": new_uuid7(T - 5), "overrode": "manual"},
         temperature_raw={"object_c": 36.1, "ambient_c": 22.5}, trust_list_stale=True,
         fire_release=False, clock_trusted=False, trust_list_version=None,
-        faults=["clock_untrusted", "status_list_missing"],
+        faults=["clock_untrusted", "status_list_missing"], bulletin_version=12,
     )
     again = Record.from_json(json.loads(json.dumps(record.to_json())))
     assert again == record
@@ -164,6 +164,16 @@ def test_record_from_another_gate_without_project_keys_gets_defaults():
     assert record.alert is True
     assert (record.trust_list_stale, record.fire_release, record.temperature_raw) == (False, False, None)
     assert record.faults == []
+    assert record.bulletin_version == 0
+
+
+def test_record_bulletin_version_must_be_a_non_negative_integer():
+    data = make_record().to_json()
+    assert data["bulletin_version"] == 0
+    for bad, message in (("12", "must be int"), (True, "must be int"), (-1, "must not be negative")):
+        data["bulletin_version"] = bad
+        with pytest.raises(ValueError, match=message):
+            Record.from_json(data)
 
 
 def test_record_faults_must_be_a_list_of_codes():

@@ -37,7 +37,7 @@ def progress_bar(backlog: int, *, tty: bool) -> Any:
 
 def _worth_saying(result: Any) -> bool:
     return bool(result.uploaded or result.duplicates or result.rejected or result.alerts_sent
-                or result.trust_updated or result.status_updated)
+                or result.trust_updated or result.status_updated or result.bulletin_updated)
 
 
 @click.command("sync")

@@ -80,6 +80,7 @@ class Kiosk:
         self.last_frame: Frame | None = None  # the newest frame, for the setup page's live view
         self.reloader: Any = None  # gate.reload.Reloader: applies a new configuration between scans
         self.idle_extra: dict[str, Any] = {}  # shown with the idle screen (the setup certificate)
+        self._shown_idle: ScreenState | None = None
 
     @property
     def notifier(self) -> Notifier:
@@ -92,7 +93,8 @@ class Kiosk:
         stop = stop or threading.Event()
         self.pipeline.idle()
         self.board.changed()
-        self.screen.show(ScreenState.idle(self.board.shown, self.idle_extra))
+        self._shown_idle = self.idle_state()
+        self.screen.show(self._shown_idle)
         if self.source.live:
             self._run_live(stop)
         else:
@@ -279,9 +281,21 @@ class Kiosk:
         now = self._now_on_timeline()
         if self.screen.held(now) or not self.live_view.due(now):
             return
-        if self.screen.release():
-            self.screen.show(ScreenState.idle(self.board.shown, self.idle_extra))
+        idle = self.idle_state()
+        if self.screen.release() or idle != self._shown_idle:  # a decision ended, or the bulletin in force changed
+            self._shown_idle = idle
+            self.screen.show(idle)
         self.live_view.push(frame, now)
+
+    def idle_state(self) -> ScreenState:
+        """The idle screen: faults, `idle_extra` (the setup certificate) and the decision path's
+        `idle_view()` (the bulletin in force and its note)."""
+        try:
+            view = self.pipeline.idle_view()
+        except Exception:  # noqa: BLE001  (the screen must never take the loop down)
+            log.warning("could not work out the idle view", exc_info=True)
+            view = {}
+        return ScreenState.idle(self.board.shown, {**self.idle_extra, **view})
 
     def _now_on_timeline(self) -> float:
         return self.footage_clock.t if self.footage_clock is not None else time.monotonic()

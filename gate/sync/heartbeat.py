@@ -4,9 +4,10 @@
 heartbeat of each device with the time it arrived: that is how an operator sees which gates are
 online, what they run and what is wrong with them.
 
-`faults` comes from a provider callable, so that the gate's shared health module can be wired
-in; until then `SyncFaults` reports what the sync process can know of itself (clock, lists,
-device key, the collector's refusal, the store), in the codes of `gate.faults`.
+`faults` comes from a provider callable: the gate's whole fault list (`gate.sync.faults.GateFaults`:
+the running kiosk's, or computed as the kiosk would, plus sync's own); `SyncFaults` is what the
+sync process can know of itself (clock, lists, device key, the collector's refusal, the store).
+`bulletin_version` is the version of the bulletin in force (directives.md), 0 for none.
 """
 
 from __future__ import annotations
@@ -31,9 +32,6 @@ from gate.sync.retry import Retrier
 from gate.sync.state import META_HEARTBEAT, META_PROBLEM
 
 log = logging.getLogger("gate.sync")
-
-BULLETIN_VERSION = 0  # no bulletins yet (directives.md)
-
 
 def system_uptime() -> float | None:
     """Seconds since the machine booted (Linux /proc/uptime), or None where unknown."""
@@ -106,6 +104,7 @@ class Heartbeat:
                  config_path: Path | None = None, faults: Callable[[], list[str]],
                  clock_trusted: Callable[[], bool], clock: Callable[[], float] = time.time,
                  uptime: Callable[[], float | None] = system_uptime,
+                 bulletin_version: Callable[[], int] = lambda: 0,
                  software_version: str = gate.__version__) -> None:
         self.client = client
         self.store = store
@@ -118,6 +117,7 @@ class Heartbeat:
         self.clock_trusted = clock_trusted
         self._clock = clock
         self._uptime = uptime
+        self.bulletin_version = bulletin_version
         self.software_version = software_version
 
     def body(self) -> dict[str, Any]:
@@ -150,7 +150,7 @@ class Heartbeat:
             "rejected_count": rejected,
             "trust_list_version": trust_version,
             "status_list_version": status_version,
-            "bulletin_version": BULLETIN_VERSION,
+            "bulletin_version": int(self.bulletin_version()),
             "clock_trusted": bool(self.clock_trusted()),
             "faults": list(self.faults()),
             "last_scan_at": last_scan,

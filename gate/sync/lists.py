@@ -1,9 +1,12 @@
-"""The list fetcher: trust list and status list, on a process's first round and then when due.
+"""The list fetcher: trust list, status list and bulletin, on a process's first round and then when due.
 
 upload.md "Order of a sync round": the lists are due on a process's first round and then every
 `collector.lists_interval_s`. The trust list is asked for with ``If-None-Match`` (its ETag) and
 the status list with ``since`` (the version in force), so an unchanged list costs a 304. A delta
 that does not apply (wrong base, bad signature) is followed by one request for the full list.
+The bulletin (directives.md) is asked for with ``since`` (the newest accepted) after the trust
+list, so that it is checked under the trust list just fetched; 304 (nothing newer) and 404 (the
+collector has none) are not failures, and a refused bulletin leaves the one in force.
 
 Lists are applied through `gate.codes.trust.TrustStore` (signature, rollback and base checks
 there). Nothing here stops a round: a list that cannot be fetched (after the in-round retries)
@@ -20,6 +23,8 @@ import time
 from typing import Callable
 
 from gate.codes.trust import TrustError, TrustStore
+from gate.directives.bulletin import BulletinError
+from gate.directives.watch import BulletinWatch
 from gate.store import Store
 from gate.sync.client import LIST_CAP, SignedClient
 from gate.sync.errors import Stop, one_line
@@ -37,13 +42,19 @@ class ListFetcher:
 
     def __init__(self, client: SignedClient, retrier: Retrier, trust: TrustStore | None,
                  store: Store, *, interval_s: float = LISTS_INTERVAL_S,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], float] = time.time,
+                 bulletins: BulletinWatch | None = None) -> None:
         self.client = client
         self.retrier = retrier
         self.trust = trust
         self.store = store
         self.interval_s = float(interval_s)
         self._monotonic = monotonic
+        self._clock = clock
+        if bulletins is None and trust is not None:
+            bulletins = BulletinWatch(trust.trust_dir, writable=True)
+        self.bulletins = bulletins
         self._next_at: float | None = None  # None: never fetched by this process
 
     def due(self) -> bool:
@@ -61,11 +72,12 @@ class ListFetcher:
         return max(0.0, self._next_at - self._monotonic())
 
     def fetch(self, result: RoundResult) -> None:
-        """Trust list then status list; never raises for the network or a refused list."""
+        """Trust list, status list, then bulletin; never raises for the network or a refused list."""
         if self.trust is None:
             return
         fetched = True
-        for name, step in (("trust list", self._trust_list), ("status list", self._status_list)):
+        for name, step in (("trust list", self._trust_list), ("status list", self._status_list),
+                           ("bulletin", self._bulletin)):
             try:
                 step(result)
             except Stop as exc:
@@ -125,6 +137,26 @@ class ListFetcher:
             except TrustError as exc:
                 what = "delta" if since else "full list"
                 self._problem(result, f"status list ({what} since {since}) refused: {exc}")
+
+    def _bulletin(self, result: RoundResult) -> None:
+        if self.trust is None or self.bulletins is None:
+            return
+        self.trust.refresh()
+        now = self._clock()
+        since = self.bulletins.refresh(self.trust.trust_list, now).version
+        answer = self.retrier(lambda: self.client.send(
+            "GET", f"/v1/bulletin?since={since}", cap=LIST_CAP, what="bulletin",
+            accept=(200, 304, 404)))
+        if answer.status == 304:
+            return
+        if answer.status == 404:
+            log.info("the collector has no bulletin")
+            return
+        try:
+            result.bulletin_updated = self.bulletins.accept(
+                answer.body, answer.headers.get("X-Signature", ""), self.trust.trust_list, now)
+        except BulletinError as exc:
+            self._problem(result, f"bulletin from the collector refused: {exc}")
 
     @staticmethod
     def _problem(result: RoundResult, message: str) -> None:

@@ -26,6 +26,7 @@ class RoundResult:
     alerts_sent: int = 0
     trust_updated: bool = False
     status_updated: bool = False
+    bulletin_updated: bool = False
     lists_fetched: bool = False
     remaining: int = 0
     error: str | None = None
@@ -54,6 +55,8 @@ class RoundResult:
             parts.append("trust list updated")
         if self.status_updated:
             parts.append("status list updated")
+        if self.bulletin_updated:
+            parts.append("bulletin updated")
         text = "sync: " + ", ".join(parts)
         if self.error:
             text += f"; stopped: {self.error}"

@@ -22,11 +22,14 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate.codes.trust import TrustStore
+from gate.config import Config
+from gate.control import KioskClient
 from gate.store import Store, StoreUnavailable
 from gate.sync.backoff import Backoff
 from gate.sync.client import SignedClient, load_device_key
 from gate.sync.errors import Stop
-from gate.sync.heartbeat import Heartbeat, SyncFaults, floor_clock_trusted, system_uptime
+from gate.sync.faults import KIOSK_TIMEOUT_S, GateFaults
+from gate.sync.heartbeat import Heartbeat, floor_clock_trusted, system_uptime
 from gate.sync.lists import LISTS_INTERVAL_S, ListFetcher
 from gate.sync.result import RoundResult
 from gate.sync.retention import MIN_FREE_BYTES, apply_retention
@@ -43,8 +46,10 @@ class Syncer:
     as the kiosk's (`gate.pipeline.state_paths`), or None to skip the lists. `clock` is wall
     time (signing, record marks, Retry-After dates), `monotonic` schedules rounds and lists,
     `sleep` and `random` (pauses, jitter) are injectable for tests. `faults()` gives the
-    heartbeat's fault codes (default: `SyncFaults`); `clock_trusted()` whether the clock is
-    trusted (default: the kiosk's time floor beside the store).
+    heartbeat's fault codes (default: `GateFaults`, the whole gate's: the running kiosk's, asked
+    through `kiosk`, else worked out under `config`); `clock_trusted()` whether the clock is
+    trusted (default: the kiosk's time floor beside the store). The bulletins are fetched into
+    `trust`'s folder and the heartbeat reports the one in force.
     """
 
     def __init__(
@@ -64,6 +69,8 @@ class Syncer:
         config_path: Path | None = None,
         device_key_path: Path | None = None,
         faults: Callable[[], list[str]] | None = None,
+        config: Config | None = None,
+        kiosk: KioskClient | None = None,
         clock_trusted: Callable[[], bool] | None = None,
         uptime: Callable[[], float | None] = system_uptime,
         min_free_bytes: int = MIN_FREE_BYTES,
@@ -88,20 +95,23 @@ class Syncer:
         self.retrier = Retrier(sleep=sleep, random=random)
         self.backoff = Backoff(store, clock=clock, monotonic=monotonic, random=random)
         self.lists = ListFetcher(self.client, self.retrier, trust, store,
-                                 interval_s=lists_interval_s, monotonic=monotonic)
+                                 interval_s=lists_interval_s, monotonic=monotonic, clock=clock)
         self.uploader = Uploader(self.client, store, self.retrier, batch_size=batch_size,
                                  gzip_level=gzip_level, clock=clock)
-        if clock_trusted is None:
-            from gate.pipeline import state_paths  # the kiosk's time floor, beside the store
+        from gate.pipeline import state_paths  # the kiosk's time floor, beside the store
 
-            clock_trusted = floor_clock_trusted(state_paths(Path(store.path))[1], clock)
+        floor_path = state_paths(Path(store.path))[1]
+        if clock_trusted is None:
+            clock_trusted = floor_clock_trusted(floor_path, clock)
         if faults is None:
-            faults = SyncFaults(store, trust, clock_trusted=clock_trusted,
+            faults = GateFaults(store, trust, config=config, floor_path=floor_path,
+                                kiosk=kiosk if kiosk is not None else KioskClient(timeout_s=KIOSK_TIMEOUT_S),
                                 device_key_path=device_key_path, clock=clock)
         self.heartbeat = Heartbeat(self.client, store, trust, device_id=device_id,
                                    venue_id=venue_id, venue_type=venue_type,
                                    config_path=config_path, faults=faults,
-                                   clock_trusted=clock_trusted, clock=clock, uptime=uptime)
+                                   clock_trusted=clock_trusted, clock=clock, uptime=uptime,
+                                   bulletin_version=self.bulletin_version)
 
     @classmethod
     def from_config(cls, cfg: Any, store: Store, trust: TrustStore | None,
@@ -113,7 +123,7 @@ class Syncer:
             batch_size=cfg.collector.batch_size, timeout_s=cfg.collector.timeout_s,
             lists_interval_s=cfg.collector.lists_interval_s, venue_id=cfg.venue.id,
             venue_type=cfg.venue.type, config_path=cfg.source, device_key_path=cfg.device.key,
-            retention_days=cfg.store.retention_days, **kwargs,
+            retention_days=cfg.store.retention_days, config=cfg, **kwargs,
         )
 
     # --- what the parts know ------------------------------------------------------------------
@@ -131,6 +141,20 @@ class Syncer:
     @property
     def session(self) -> requests.Session:
         return self.client.session
+
+    def bulletin_version(self) -> int:
+        """The version of the bulletin in force now (0 for none), as the heartbeat reports it."""
+        bulletins = self.lists.bulletins
+        if self.trust is None or bulletins is None:
+            return 0
+        now = self._clock()
+        try:
+            self.trust.refresh()
+            in_force = bulletins.refresh(self.trust.trust_list, now).in_force(now)
+        except Exception as exc:  # noqa: BLE001  (the heartbeat goes out whatever)
+            log.warning("the bulletin in force could not be read: %s", exc)
+            return 0
+        return in_force.version if in_force is not None else 0
 
     def due_in(self) -> float:
         """Seconds until the next round may start (0 when it may start now)."""

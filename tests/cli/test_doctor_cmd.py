@@ -163,8 +163,8 @@ def test_doctor_prints_one_line_per_check(runner, write_config, tmp_path):
     assert [line.split(":")[0] for line in lines] == [
         "OK    camera", "WARN  thermometer", "OK    clock", "OK    trust.status_list", "OK    trust",
         "OK    device_key", "WARN  store", "WARN  collector", ("OK    speaker" if has_sound_card() else "WARN  speaker"),
-        "OK    setup"]
-    assert "does not exist yet" in lines[-4]
+        "OK    setup", "OK    bulletin"]
+    assert "does not exist yet" in lines[-5]
     assert not (tmp_path / "var").exists()  # the doctor looked, and created nothing
 
 

@@ -178,3 +178,12 @@ def test_the_idle_screen_shows_the_setup_pages_certificate_fingerprint(screen, p
     assert fingerprint in visible_text(page)
     show(screen, page, {"kind": "idle"})
     assert page.evaluate("document.getElementById('setup-fingerprint').hidden") is True
+
+
+def test_the_idle_screen_shows_the_bulletin_in_force_and_its_note(screen, page):
+    note = "全国无中高风险地区，停止查验行程 · No medium or high risk areas: itinerary checks off"
+    show(screen, page, {"kind": "idle", "bulletin": {"version": 12, "effective_at": 1764003600, "note": note}})
+    assert page.evaluate("document.getElementById('bulletin').hidden") is False
+    assert "v12" in visible_text(page) and note in visible_text(page)
+    show(screen, page, {"kind": "idle", "bulletin": None})
+    assert page.evaluate("document.getElementById('bulletin').hidden") is True

@@ -107,3 +107,20 @@ def proxies() -> Iterator[list[FaultyProxy]]:
 @pytest.fixture
 def fake_time() -> FakeTime:
     return FakeTime()
+
+
+@pytest.fixture(autouse=True)
+def _no_kiosk_of_this_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heartbeat asks the running kiosk for its faults: never a kiosk this machine may be running."""
+    monkeypatch.setenv("GATE_RUNTIME_DIR", str(tmp_path / "run"))
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, pki: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real kiosk in a thread with its control channel up (in tmp_path/run), as `gate run` starts it."""
+    from tests.setup.kit import RunningGate, write_gate
+
+    monkeypatch.setenv("GATE_RUNTIME_DIR", str(tmp_path / "run"))
+    running = RunningGate.start(write_gate(tmp_path / "etc", pki.trust_dir, ""))
+    yield running
+    running.close()

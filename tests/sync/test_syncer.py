@@ -261,7 +261,7 @@ def test_a_skewed_gate_clock_learns_the_offset_for_signing_only(collector_factor
     seen = len(proxy.seen)
     again = gate.syncer(proxy.url, clock=lambda: time.time() + gate_ahead_s)
     assert again.round().ok and [t.split("?")[0] for _, t, _ in proxy.seen[seen:]] == [
-        "/v1/trustlist", "/v1/statuslist", "/v1/heartbeat"]  # each signed right the first time
+        "/v1/trustlist", "/v1/statuslist", "/v1/bulletin", "/v1/heartbeat"]  # each signed right the first time
 
 
 def test_a_skewed_collector_clock_is_followed_too(collector_factory, gate):

@@ -19,7 +19,7 @@ def test_every_pending_alert_goes_in_one_request_ahead_of_the_batches(collector_
 
     assert result.ok and result.alerts_sent == 4
     assert [(m, t.split("?")[0]) for m, t, _ in proxy.seen] == [
-        ("GET", "/v1/trustlist"), ("GET", "/v1/statuslist"),
+        ("GET", "/v1/trustlist"), ("GET", "/v1/statuslist"), ("GET", "/v1/bulletin"),
         ("POST", "/v1/alerts"), ("POST", "/v1/scans"), ("POST", "/v1/heartbeat")]
     assert collector.alert_ids() == {ids[4], ids[9], ids[14], ids[19]}
     assert collector_holds_each_once(collector, ids)
@@ -129,3 +129,13 @@ def test_rejected_records_are_kept_marked_and_never_resent(collector_factory, ga
     assert gate.store.count() == 13  # kept for a technician to see
 
 
+
+
+def test_the_collector_keeps_the_bulletin_version_each_record_was_decided_under(collector_factory, gate):
+    import dataclasses
+
+    collector = collector_factory()
+    records = [dataclasses.replace(r, bulletin_version=v) for r, v in zip(make_records(2), (0, 12))]
+    ids = gate.add(records)
+    assert gate.syncer(collector.url).round().uploaded == 2
+    assert [collector.stored_record(i)["bulletin_version"] for i in ids] == [0, 12]

@@ -72,6 +72,10 @@ function render(state) {
   if (!decision && state.kind === "idle") {  // the setup page's certificate, for the technician to compare
     text("setup-fingerprint-value", state.setup_fingerprint);
     $("setup-fingerprint").hidden = !state.setup_fingerprint;
+    const bulletin = state.bulletin;  // the bulletin in force (directives.md) and its note
+    text("bulletin-version", bulletin ? "v" + bulletin.version : "");
+    text("bulletin-note", bulletin ? bulletin.note : "");
+    $("bulletin").hidden = !bulletin;
   }
   if (!decision) return;
   text("headline-zh", state.headline_zh);
