@@ -123,4 +123,4 @@ def test_the_readme_names_every_unit_and_how_a_config_change_takes_effect():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     units = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "systemd").glob("*.service"))
     assert units and all(f"`{unit}`" in readme for unit in units)
-    assert "gate config set" in readme and "systemctl restart gate-kiosk" in readme
+    assert "gate config set" in readme and "systemctl reload gate-kiosk" in readme
