@@ -6,10 +6,14 @@ LED's anode (long leg), cathode to ground. A tower lamp needs a transistor or re
 between the GPIO and the lamp; the GPIO pin side is wired the same way.
 
 A colour whose pin is None is not fitted: asking for it lights nothing, and the rest works.
+Calls may come from several threads (a decision on the kiosk's loop, a lost camera reported by the
+capture thread); each is taken whole under one lock, because gpiozero's LED is not safe against a
+blink started in one thread and stopped in another before its thread has begun.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 COLOURS: tuple[str, ...] = ("green", "yellow", "red")
@@ -30,6 +34,7 @@ class Lights:
         from gpiozero import LED
 
         self.blink_s = blink_s
+        self._lock = threading.RLock()
         self._leds: dict[str, Any] = {}
         self._state: tuple[str, bool] | None = None
         try:
@@ -54,25 +59,28 @@ class Lights:
         """Light one colour, steady or blinking, and put the others out."""
         if colour not in COLOURS:
             raise ValueError(f"unknown light colour {colour!r}: use green, yellow or red")
-        for other, led in self._leds.items():
-            if other != colour:
-                led.off()
-        led = self._leds.get(colour)
-        if led is not None:
-            if blink:
-                led.blink(on_time=self.blink_s, off_time=self.blink_s)
-            else:
-                led.on()
-        self._state = (colour, blink)
+        with self._lock:
+            for other, led in self._leds.items():
+                if other != colour:
+                    led.off()
+            led = self._leds.get(colour)
+            if led is not None:
+                if blink:
+                    led.blink(on_time=self.blink_s, off_time=self.blink_s)
+                else:
+                    led.on()
+            self._state = (colour, blink)
 
     def off(self) -> None:
-        for led in self._leds.values():
-            led.off()
-        self._state = None
+        with self._lock:
+            for led in self._leds.values():
+                led.off()
+            self._state = None
 
     def close(self) -> None:
         """All lights off and pins released; safe to call twice."""
-        for led in self._leds.values():
-            led.close()
-        self._leds.clear()
-        self._state = None
+        with self._lock:
+            for led in self._leds.values():
+                led.close()
+            self._leds.clear()
+            self._state = None
