@@ -35,6 +35,7 @@ class Fault:
 
 
 _ALL: tuple[Fault, ...] = (
+    Fault("kiosk_not_running", "Kiosk program not running: gate shut", "闸机程序未运行，闸机已关闭", shuts_gate=True),
     Fault("camera_lost", "Camera lost: reconnecting", "摄像头断开，正在重连", shuts_gate=True),
     Fault("thermometer_failing", "Thermometer gives no reading", "测温仪无读数"),
     Fault("store_unavailable", "Record store unavailable: gate shut", "记录存储不可用，闸机已关闭", shuts_gate=True),

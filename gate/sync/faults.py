@@ -3,7 +3,7 @@
 The sync process runs beside the kiosk and cannot see the camera or the thermometer. So, when the
 kiosk runs, its faults are asked of it over its local control channel (`gate.control`: the same
 list its screen shows, camera, thermometer, store, lists, clock, speaker, config_rejected); when
-none answers, they are worked out as the kiosk would from what is on disk (`gate.health.
+none answers, the gate is shut (`kiosk_not_running`) and the rest is worked out as the kiosk would from what is on disk (`gate.health.
 state_faults`: lists and clock; the record store's kept faults and sync's own view of it). Sync's
 own are added either way: a missing device key, the collector's refusal.
 
@@ -56,6 +56,8 @@ class GateFaults:
         if codes is None:
             self.source = "computed"
             codes = self.computed()
+            if self.kiosk is not None:  # asked, and no kiosk answered: nobody is deciding at the gate
+                codes.append("kiosk_not_running")
         else:
             self.source = "kiosk"
         return sorted(set(codes) | set(self.own()))

@@ -36,11 +36,12 @@ def test_a_real_round_reports_the_running_kiosks_faults(kiosk, gate, collector_f
 def test_with_no_kiosk_the_faults_are_worked_out_from_the_lists_clock_and_store(gate, tmp_path):
     provider = GateFaults(gate.store, gate.trust, kiosk=KioskClient(tmp_path / "run"),
                           floor_path=state_paths(gate.store.path)[1])
-    assert provider() == ["status_list_missing", "trust_list_missing"]
+    assert provider() == ["kiosk_not_running", "status_list_missing", "trust_list_missing"]
     assert provider.source == "computed"
     state_paths(gate.store.path)[1].write_text(json.dumps({"floor": time.time() + 86400}))
     gate.store.meta_set(FAULT_META + "store_corrupt", {"recovered": 3, "moved_to": "scans.db.corrupt"})
-    assert provider() == ["clock_untrusted", "status_list_missing", "store_corrupt", "trust_list_missing"]
+    assert provider() == ["clock_untrusted", "kiosk_not_running", "status_list_missing", "store_corrupt",
+                          "trust_list_missing"]
 
 
 def test_a_kiosk_that_left_a_stale_control_file_counts_as_not_running(gate, tmp_path):
@@ -48,11 +49,18 @@ def test_a_kiosk_that_left_a_stale_control_file_counts_as_not_running(gate, tmp_
     run.mkdir(exist_ok=True)
     (run / "control.json").write_text(json.dumps({"url": "http://127.0.0.1:9", "token": "x", "pid": 1}))
     provider = GateFaults(gate.store, None, kiosk=KioskClient(run, timeout_s=2.0))
-    assert provider() == ["status_list_missing", "trust_list_missing"] and provider.source == "computed"
+    assert provider() == ["kiosk_not_running", "status_list_missing", "trust_list_missing"]
+    assert provider.source == "computed"
 
 
 def test_a_round_without_a_kiosk_sends_the_computed_faults(gate, collector_factory):
     collector = collector_factory()
     gate.syncer(collector.url).round()
     beat = collector.latest_heartbeat()[1]
-    assert beat["faults"] == ["status_list_stale", "trust_list_stale"]  # the test lists were issued in 2025
+    # no kiosk answers: the gate is shut; the test lists were issued in 2025
+    assert beat["faults"] == ["kiosk_not_running", "status_list_stale", "trust_list_stale"]
+
+
+def test_without_a_kiosk_to_ask_nothing_is_said_of_one(gate):
+    provider = GateFaults(gate.store, gate.trust, kiosk=None)
+    assert "kiosk_not_running" not in provider()
