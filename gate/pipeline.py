@@ -217,8 +217,26 @@ class Pipeline:
             return self.bulletins.book.summary(now)
 
     def idle_view(self) -> dict[str, Any]:
-        """What the idle screen shows of the decision path: the bulletin in force and its note."""
-        return {"bulletin": self.bulletin_summary()["in_force"]}
+        """What the idle screen shows of the decision path: the bulletin in force and its note, and
+        how many undelivered records were recovered from a damaged store (while that is shown)."""
+        view: dict[str, Any] = {"bulletin": self.bulletin_summary()["in_force"]}
+        recovered = self.store_recovered()
+        if recovered:
+            view["store_recovered"] = recovered
+        return view
+
+    def store_recovered(self) -> int:
+        """Records recovered from a damaged store while its fault is kept (0: none), from the
+        store's own note of the recovery (no count over the records)."""
+        store = self.store
+        if store is None:
+            return 0
+        try:
+            details = store.fault_details().get("store_corrupt") or {}
+        except StoreUnavailable:
+            return 0
+        recovered = details.get("recovered") if isinstance(details, dict) else None
+        return recovered if isinstance(recovered, int) else 0
 
     # -- what the kiosk asks (it never reaches into the parts) -------------------------------
 

@@ -125,11 +125,13 @@ class Heartbeat:
         queue_depth: int | None = None
         oldest = last_scan = None
         rejected: int | None = None
+        recovered = 0
         try:
             queue_depth = self.store.queue_depth()
             oldest = self.store.oldest_pending_scanned_at()
             rejected = self.store.rejected_count()
             last_scan = self.store.last_scanned_at()
+            recovered = int((self.store.fault_details().get("store_corrupt") or {}).get("recovered") or 0)
         except StoreUnavailable as exc:
             log.warning("heartbeat without the queue: %s", exc)
         trust_version = status_version = None
@@ -155,6 +157,7 @@ class Heartbeat:
             "faults": list(self.faults()),
             "last_scan_at": last_scan,
             "uptime_s": None if uptime is None else int(uptime),
+            "store_recovered": recovered,  # the project's addition: records recovered from a damaged store
         }
 
     def send(self, retrier: Retrier, *, tries: int | None = None) -> bool:

@@ -187,3 +187,10 @@ def test_the_idle_screen_shows_the_bulletin_in_force_and_its_note(screen, page):
     assert "v12" in visible_text(page) and note in visible_text(page)
     show(screen, page, {"kind": "idle", "bulletin": None})
     assert page.evaluate("document.getElementById('bulletin').hidden") is True
+
+
+def test_a_recovered_store_says_on_the_banner_how_many_records_came_back(screen, page):
+    show(screen, page, {"kind": "idle", "faults": ["store_corrupt"], "store_recovered": 85})
+    text = visible_text(page)
+    assert "记录存储损坏" in text and "85 records recovered" in text and "已恢复 85 条记录" in text
+    show(screen, page, {"kind": "idle", "faults": []})

@@ -44,6 +44,8 @@ def test_the_idle_tick_shows_a_damaged_store_on_the_screen(pki, tmp_path, monkey
         kiosk.tick(processing=False)
         assert "store_corrupt" in kiosk.current_faults()
         assert screen.states[-1]["kind"] == "fault" and "store_corrupt" in screen.states[-1]["faults"]
+        recovered = pipeline.idle_view()["store_recovered"]
+        assert recovered == pipeline.store.recovered_count > 0  # what the idle screen says came back
         assert "FAULT" in kiosk.status_line()
     finally:
         pipeline.close()

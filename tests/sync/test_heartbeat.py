@@ -17,6 +17,7 @@ UPLOAD_MD_KEYS = {
     "queue_depth", "oldest_pending_at", "rejected_count", "trust_list_version",
     "status_list_version", "bulletin_version", "clock_trusted", "faults", "last_scan_at", "uptime_s",
 }
+PROJECT_KEYS = {"store_recovered"}  # added by this project (upload.md: new keys may be added)
 
 
 def test_after_a_round_the_heartbeat_arrives_with_the_queue_as_the_round_left_it(
@@ -31,7 +32,7 @@ def test_after_a_round_the_heartbeat_arrives_with_the_queue_as_the_round_left_it
     assert result.stopped_by == "unavailable" and result.heartbeat_sent
 
     arrived_at, beat = collector.latest_heartbeat()
-    assert set(beat) == UPLOAD_MD_KEYS
+    assert set(beat) == UPLOAD_MD_KEYS | PROJECT_KEYS and beat["store_recovered"] == 0
     assert beat["queue_depth"] == 3 == gate.store.queue_depth()
     assert beat["oldest_pending_at"] == gate.store.get(ids[8]).scanned_at
     assert beat["last_scan_at"] == gate.store.last_scanned_at()
@@ -96,3 +97,13 @@ def test_config_sha256_is_of_the_files_bytes_as_the_setup_page_writes_them(kiosk
     gate.syncer(collector.url, config_path=path, kiosk=client).round()
     beat = collector.latest_heartbeat()[1]
     assert beat["config_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() == client.status()["config_sha256"]
+
+
+def test_a_store_recovered_from_damage_says_how_many_records_came_back(collector_factory, gate):
+    from gate.store.db import FAULT_META
+
+    collector = collector_factory()
+    gate.store.meta_set(FAULT_META + "store_corrupt", {"recovered": 85, "moved_to": "scans.db.corrupt-x"})
+    gate.syncer(collector.url).round()
+    beat = collector.latest_heartbeat()[1]
+    assert beat["store_recovered"] == 85 and "store_corrupt" in beat["faults"]

@@ -76,6 +76,10 @@ function render(state) {
     text("bulletin-version", bulletin ? "v" + bulletin.version : "");
     text("bulletin-note", bulletin ? bulletin.note : "");
     $("bulletin").hidden = !bulletin;
+    const damaged = document.querySelector('#fault-list li[data-code="store_corrupt"]');
+    if (damaged && state.store_recovered) {  // how many undelivered records came back (issue 16)
+      damaged.textContent += " · 已恢复 " + state.store_recovered + " 条记录 / " + state.store_recovered + " records recovered";
+    }
   }
   if (!decision) return;
   text("headline-zh", state.headline_zh);
