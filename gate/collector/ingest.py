@@ -8,8 +8,11 @@ which alerts are new (to be logged and paged).
 SQLite: ``collector_record.id`` is the primary key; inside one BEGIN IMMEDIATE transaction (so no
 other writer can come between) the ids already held are read by key, and the new rows inserted
 with one executemany on the raw connection. PostgreSQL: records are partitioned by month (`partitions`), so the id's
-uniqueness lives in ``collector_record_id``; one statement inserts a whole batch, sent as one
-JSON array parameter (one array of the 14 columns per row, parsed once by the server) instead of 14 arrays psycopg would adapt one value at a time.
+uniqueness lives in ``collector_record_id``; one statement inserts a whole batch into both
+tables, sent as one JSON array parameter (one array of the 14 columns per row, encoded by orjson,
+parsed once by the server) instead of 14 arrays psycopg would adapt one value at a time. The
+statement first assumes every id is new (plain inserts); only a batch holding an id already held
+goes back to a savepoint and through ``ON CONFLICT DO NOTHING`` (see `_insert_new`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
+import orjson
 from django.db import connections, transaction
 
 from gate.collector import partitions
@@ -104,7 +108,7 @@ def _store_sqlite(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored
     return stored
 
 
-_PG_INSERT = """
+_PG_BATCH = """
 WITH batch AS (
     SELECT e->>0 AS id, e->>1 AS device_id, e->>2 AS venue_id, e->>3 AS venue_type,
         (e->>4)::timestamptz AS scanned_at, to_timestamp((e->>5)::float8) AS received_at,
@@ -112,30 +116,53 @@ WITH batch AS (
         e->>10 AS code_status, (e->>11)::float8 AS temperature_c, (e->>12)::boolean AS is_alert,
         e->13 AS record
     FROM jsonb_array_elements(%s::jsonb) AS e
-), ids AS (
+)"""
+
+_PG_RECORD_COLUMNS = """id, device_id, venue_id, venue_type, scanned_at, received_at,
+    decision, reasons, issuer, sub, code_status, temperature_c, is_alert, record"""
+
+# The usual batch: every id new. Plain inserts, no ON CONFLICT: a speculative insertion costs an
+# extra index probe and an extra WAL record per row. If any id is already held (by this batch's
+# own resend, another device, or another collector process committing first), the unique key of
+# collector_record_id raises and the batch is stored again through _PG_INSERT_SOME.
+_PG_INSERT_ALL = _PG_BATCH + f""", ids AS (
+    INSERT INTO collector_record_id (id, device_id) SELECT id, device_id FROM batch
+)
+INSERT INTO collector_record ({_PG_RECORD_COLUMNS})
+SELECT {_PG_RECORD_COLUMNS} FROM batch
+"""
+
+# A batch holding ids already held: only the ids that the side table takes are inserted.
+_PG_INSERT_SOME = _PG_BATCH + f""", ids AS (
     INSERT INTO collector_record_id (id, device_id)
     SELECT id, device_id FROM batch
     ON CONFLICT (id) DO NOTHING RETURNING id
 )
-INSERT INTO collector_record (id, device_id, venue_id, venue_type, scanned_at, received_at,
-    decision, reasons, issuer, sub, code_status, temperature_c, is_alert, record)
-SELECT b.id, b.device_id, b.venue_id, b.venue_type, b.scanned_at, b.received_at,
-    b.decision, b.reasons, b.issuer, b.sub, b.code_status, b.temperature_c, b.is_alert, b.record
-FROM batch b JOIN ids USING (id)
+INSERT INTO collector_record ({_PG_RECORD_COLUMNS})
+SELECT {_PG_RECORD_COLUMNS} FROM batch JOIN ids USING (id)
 RETURNING id
 """
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
 
 def _rows_json(rows: Sequence[RecordRow], alerts: bool) -> str:
-    """The rows as one JSON array of 14-column arrays, encoded in one call."""
-    return _ENCODE([
+    """The rows as one JSON array of 14-column arrays, encoded in one call.
+
+    orjson encodes a batch about four times faster than the standard library (the encoding was
+    a fifth of the insert's time); integers too large for it fall back to the standard library.
+    """
+    table = [
         (r.id, r.device_id, r.venue_id, r.venue_type, r.scanned_at, r.received_at, r.decision,
          r.reasons, r.issuer, r.sub, r.code_status, r.temperature_c, r.is_alert or alerts,
          r.record)
         for r in rows
-    ])
+    ]
+    try:
+        return orjson.dumps(table).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return _ENCODE(table)
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored:
@@ -154,11 +181,31 @@ def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stor
             return _insert_postgres(cur, rows, alerts)
 
 
+def _insert_new(cur: Any, rows: Sequence[RecordRow], batch: str) -> set[str]:
+    """Store `batch` (the JSON of `rows`) and answer the ids newly stored.
+
+    First as if every id were new (`_PG_INSERT_ALL`, under a savepoint); when one is already
+    held, back to the savepoint and through `_PG_INSERT_SOME`. The unique key of
+    ``collector_record_id`` decides in both, so two collector processes can never both store an
+    id: the second waits for the first's transaction and then sees the id held.
+    """
+    from psycopg.errors import UniqueViolation
+
+    cur.execute("SAVEPOINT gate_ingest")
+    try:
+        # prepared once per connection: planning the statement cost as much as running it
+        cur.execute(_PG_INSERT_ALL, (batch,), prepare=True)
+    except UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT gate_ingest")
+        cur.execute(_PG_INSERT_SOME, (batch,), prepare=True)
+        return {r[0] for r in cur.fetchall()}
+    cur.execute("RELEASE SAVEPOINT gate_ingest")
+    return {row.id for row in rows}
+
+
 def _insert_postgres(cur: Any, rows: Sequence[RecordRow], alerts: bool) -> Stored:
     stored = Stored()
-    # prepared once per connection: planning the statement cost as much as running it
-    cur.execute(_PG_INSERT, (_rows_json(rows, alerts),), prepare=True)
-    stored.new = {r[0] for r in cur.fetchall()}
+    stored.new = _insert_new(cur, rows, _rows_json(rows, alerts))
     old = [row.id for row in rows if row.id not in stored.new]
     if old:
         cur.execute("SELECT id FROM collector_record_id WHERE id = ANY(%s) AND device_id <> %s",

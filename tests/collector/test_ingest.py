@@ -1,0 +1,113 @@
+"""Storing records (gate.collector.ingest) on SQLite and PostgreSQL: every id once per device.
+
+On PostgreSQL a batch is first stored as if every id were new and, when one is already held,
+stored again from a savepoint; these tests hold both ways to the same answers.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from gate.collector import django_db, ingest
+from gate.collector.models import Alert, Record
+from gate.collector.records import check_record
+from tests.collectorkit import new_record
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def alias(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'collector.db'}"
+    else:
+        url = request.getfixturevalue("postgres_db_url")
+    name = django_db.database_alias(url)
+    with django_db.activate(name):
+        yield name
+    django_db.close_alias(name)
+
+
+def rows(records: list[dict], device_id: str = "gate-a") -> list:
+    return [check_record(r, device_id, 0.0) for r in records]
+
+
+def make(count: int, device_id: str = "gate-a") -> list[dict]:
+    return [new_record(device_id=device_id) for _ in range(count)]
+
+
+def test_a_new_batch_is_stored_whole(alias):
+    batch = make(20)
+    stored = ingest.store_records(rows(batch), alias)
+    assert stored.new == {r["id"] for r in batch}
+    assert stored.conflicts == set()
+    assert Record.objects.count() == 20
+
+
+def test_a_held_id_at_the_end_of_a_batch_leaves_the_new_ones_stored_once(alias):
+    held = make(1)
+    ingest.store_records(rows(held), alias)
+    fresh = make(30)
+    stored = ingest.store_records(rows(fresh + held), alias)
+    assert stored.new == {r["id"] for r in fresh}
+    assert stored.conflicts == set()
+    assert Record.objects.count() == 31
+    again = ingest.store_records(rows(fresh + held), alias)
+    assert again.new == set() and again.conflicts == set()
+    assert Record.objects.count() == 31
+
+
+def test_new_duplicate_and_conflicting_ids_in_one_batch_are_told_apart(alias):
+    mine = make(3)
+    theirs = make(2, device_id="gate-b")
+    ingest.store_records(rows(mine[:1]), alias)
+    ingest.store_records(rows(theirs, "gate-b"), alias)
+    # gate-a sends one id it already has, two new ones, and two ids gate-b holds
+    stolen = [dict(r, device_id="gate-a") for r in theirs]
+    stored = ingest.store_records(rows(mine + stolen), alias)
+    assert stored.new == {mine[1]["id"], mine[2]["id"]}
+    assert stored.conflicts == {r["id"] for r in theirs}
+    assert Record.objects.count() == 5
+    assert set(Record.objects.filter(device_id="gate-b").values_list("id", flat=True)) == {
+        r["id"] for r in theirs}
+
+
+def test_an_alert_batch_with_a_held_id_marks_each_alert_once(alias):
+    first = make(2)
+    ingest.store_records(rows(first), alias)
+    later = make(3)
+    stored = ingest.store_records(rows(later + first), alias, alerts=True)
+    assert stored.new == {r["id"] for r in later}
+    assert stored.new_alerts == {r["id"] for r in later + first}
+    assert Alert.objects.count() == 5
+    assert Record.objects.filter(is_alert=True).count() == 5
+    again = ingest.store_records(rows(later + first), alias, alerts=True)
+    assert again.new == set() and again.new_alerts == set()
+    assert Alert.objects.count() == 5
+
+
+def test_two_devices_racing_with_the_same_ids_store_each_id_once(alias):
+    """Many writers on their own connections (as several collector processes would be)."""
+    shared = make(200)
+
+    def send(n: int) -> ingest.Stored:
+        device = "gate-a" if n % 2 == 0 else "gate-b"
+        batch = [dict(r, device_id=device) for r in shared]
+        try:
+            with django_db.activate(alias):
+                return ingest.store_records(rows(batch, device), alias)
+        finally:
+            django_db.close_alias(alias)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, range(6)))
+    ids = {r["id"] for r in shared}
+    new = [i for a in answers for i in a.new]
+    assert sorted(new) == sorted(ids)  # each id stored by exactly one writer
+    assert Record.objects.count() == 200
+    holder = dict(Record.objects.values_list("id", "device_id"))
+    for n, answer in enumerate(answers):
+        device = "gate-a" if n % 2 == 0 else "gate-b"
+        # an id the other device holds is a conflict, never a duplicate
+        assert answer.conflicts == {i for i in ids if holder[i] != device}
