@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import logging
 import threading
 import zlib
@@ -156,9 +157,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one too large to be finite (1e999) is refused like Infinity is."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
 def _loads(body: bytes) -> Any:
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise HTTPError(400, "bad_json", reason="nested too deeply") from exc
     except (UnicodeDecodeError, ValueError) as exc:

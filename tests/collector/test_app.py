@@ -116,6 +116,8 @@ def test_a_gzip_bomb_is_413_without_inflating_it(collector_server):
 
 @pytest.mark.parametrize("body, error", [
     (b"{not json", "bad_json"),
+    (b'{"batch_id": "x", "records": [{"id": "x", "extra": Infinity}]}', "bad_json"),
+    (b'{"batch_id": "x", "records": [{"id": "x", "extra": 1e999}]}', "bad_json"),  # not finite: like Infinity
     (b'{"batch_id": "x"}', "bad_batch"),
     (b"[1, 2]", "bad_batch"),
 ])
