@@ -55,7 +55,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from gate import devicesig
 from gate.collector import ingest, runtime
-from gate.collector.lists import ListNotFound, SignedDocument
+from gate.collector.lists import ListNotFound, ListsDirectory, SignedDocument
 from gate.collector.models import Device, Heartbeat
 from gate.collector.records import (RecordError, RecordRow, check_record, may_hold_nul,
                                     record_id)
@@ -412,25 +412,23 @@ def get_trustlist(request: HttpRequest) -> HttpResponse:
 
 @device_api("GET")
 def get_statuslist(request: HttpRequest) -> HttpResponse:
-    authenticate(request)
-    since = _since(request)
-    try:
-        doc = runtime.current().lists.statuslist_since(since)
-    except ListNotFound as exc:
-        raise HTTPError(404, "no_statuslist") from exc
-    if doc is None:
-        return HttpResponse(status=304)
-    return _signed(request, doc)
+    return _newer_than_since(request, lambda lists, since: lists.statuslist_since(since), "no_statuslist")
 
 
 @device_api("GET")
 def get_bulletin(request: HttpRequest) -> HttpResponse:
+    return _newer_than_since(request, lambda lists, since: lists.bulletin_since(since), "no_bulletin")
+
+
+def _newer_than_since(request: HttpRequest, newer: Callable[[ListsDirectory, int], SignedDocument | None],
+                      missing: str) -> HttpResponse:
+    """A signed list newer than `?since=N`: 200 with its signature, 304 when none is newer, 404 `missing`."""
     authenticate(request)
     since = _since(request)
     try:
-        doc = runtime.current().lists.bulletin_since(since)
+        doc = newer(runtime.current().lists, since)
     except ListNotFound as exc:
-        raise HTTPError(404, "no_bulletin") from exc
+        raise HTTPError(404, missing) from exc
     if doc is None:
         return HttpResponse(status=304)
     return _signed(request, doc)
