@@ -23,3 +23,11 @@ def current_role(context: dict[str, Any]) -> str:
 def as_json(value: Any) -> str:
     """`value` as compact JSON with Chinese left readable (the audit log's "what")."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
+@register.filter
+def setting_value(value: Any) -> str:
+    """A bulletin setting's value as config.md writes it (true/false, 37.5)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
