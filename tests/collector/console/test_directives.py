@@ -313,3 +313,38 @@ def test_no_card_is_made_without_a_directive_key(console, client_as):
                                                              "days": "1", "format": "png"})
     assert answer.status_code == 409 and "no directive key" in answer.content.decode()
     assert not AuditEntry.objects.exists()
+
+
+# -- in a real browser ---------------------------------------------------------------------------
+
+def test_an_admin_writes_previews_and_publishes_a_bulletin_in_the_browser(signer, browser_page, lists_dir):
+    from gate.collector import users
+    from tests.collector.console.conftest import PASSWORD
+
+    fleet = Fleet(signer)
+    fleet.gate(signer.device_id, "360102-012-north-gate", "residential")
+    fleet.gate("gate-metro-1", "360103-m1", "metro")
+    users.add_user("chief", "admin", PASSWORD)
+    page = browser_page(1280, 1000, locale="en-US")
+    page.goto(signer.url + "/console/bulletins")
+    page.fill("input[name=username]", "chief")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#sign-in")
+    page.wait_for_url("**/console/bulletins")
+    assert page.locator("#delegated").is_visible()
+    page.check('input[name="s0-venue_types"][value="residential"]')
+    page.select_option('select[name="s0-itinerary_check"]', "off")
+    page.fill("textarea[name=note]", "No risk areas: itinerary checks off")
+    page.click("#preview-button")
+    page.wait_for_selector("#preview")
+    reached = page.locator("#preview tr.reached")
+    assert reached.count() == 1
+    assert signer.device_id in reached.inner_text() and "venue.itinerary_check = false" in reached.inner_text()
+    assert "gate-metro-1" in page.locator("#preview tr.not-reached").inner_text()
+    assert not (lists_dir / "bulletin.json").exists()  # a preview publishes nothing
+    page.click("#publish-button")
+    page.wait_for_url("**/console/bulletins?published=1")
+    assert page.locator("#current-version").inner_text() == "1"
+    served = json.loads(signer.request("GET", "/v1/bulletin").content)
+    assert served["version"] == 1 and served["note"] == "No risk areas: itinerary checks off"
+    assert served["settings"] == [{"scope": {"venue_types": ["residential"]}, "set": {"venue.itinerary_check": False}}]
