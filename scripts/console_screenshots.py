@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Screenshots of the console for the README: the fleet, the alerts and a contact trace.
+"""Screenshots of the console for the README: the fleet, the alerts, a contact trace, bulletins.
 
 Starts a real collector (SQLite in a temporary folder) on a free loopback port, has six
 simulated gates of one district send heartbeats, scan batches and alerts through the device API
 (signed like real gates; one gate went silent two hours ago, one runs an old trust list, one has
-a camera fault and a backlog), signs in as an admin in headless Chromium (Playwright,
+a camera fault and a backlog; bulletin 1 is in force and most gates report it), signs in as an admin in headless Chromium (Playwright,
 tests/browser.py) and photographs the pages.
 
     .venv/bin/python scripts/console_screenshots.py [--out docs/screenshots] [--lang zh-hans|en]
@@ -37,11 +37,14 @@ from gate.collector import django_db  # noqa: E402
 
 django_db.setup()
 
-from gate.collector import devices, users  # noqa: E402
+from gate.codes import keys as keylib  # noqa: E402
+from gate.collector import bulletins, devices, users  # noqa: E402
 from gate.collector.app import create_app  # noqa: E402
 from gate.collector.server import BackgroundServer  # noqa: E402
 from gate.collector.tracing import iso  # noqa: E402
+from gate.directives.keys import directive_entry  # noqa: E402
 from tests.browser import chromium, find_chromium, new_page  # noqa: E402
+from tests.collectorkit import write_signed  # noqa: E402
 
 PASSWORD = "screenshots only 2026"
 # id, venue, venue type, minutes since its last heartbeat, heartbeat fields that differ
@@ -130,7 +133,8 @@ def seed(url: str, clock: Clock, keys: dict[str, Ed25519PrivateKey]) -> str:
         beat = {"device_id": device_id, "sent_at": iso(now), "software_version": "0.2.0",
                 "venue_id": venue, "venue_type": venue_type, "config_sha256": "9f2c",
                 "queue_depth": 0, "oldest_pending_at": None, "rejected_count": 0,
-                "trust_list_version": 7, "status_list_version": 1043, "bulletin_version": 0,
+                "trust_list_version": 7, "status_list_version": 1043,
+                "bulletin_version": 1 if silent_min < 60 and device_id != "gate-nc-0004" else 0,
                 "clock_trusted": True, "faults": [],
                 "last_scan_at": iso(now - timedelta(minutes=silent_min + 1)), "uptime_s": 86400}
         beat.update(extra)
@@ -149,12 +153,23 @@ def take(out: Path, language: str) -> list[Path]:
         clock = Clock()
         lists = Path(tmp) / "lists"
         lists.mkdir()
-        app = create_app(f"sqlite:///{tmp}/collector.db", lists, clock=clock)
+        directive = Ed25519PrivateKey.generate()
+        keylib.write_private_key(Path(tmp) / "directive.key", directive)
+        now = int(time.time())
+        write_signed(lists / "trustlist.json", {  # signed by a throwaway anchor: served, not checked
+            "version": 7, "issued_at": now, "expires_at": now + 30 * 86400, "keys": [], "revoked_kids": [],
+            "directive_keys": [directive_entry(directive.public_key(), now - 86400, now + 365 * 86400)]},
+            Ed25519PrivateKey.generate())
+        app = create_app(f"sqlite:///{tmp}/collector.db", lists, clock=clock,
+                         directive_key=Path(tmp) / "directive.key")
         keys = {g[0]: Ed25519PrivateKey.generate() for g in GATES}
         with app.activate():
             for device_id, key in keys.items():
                 devices.add_device(device_id, devicesig.public_key_b64(key.public_key()))
             users.add_user("admin", "admin", PASSWORD)
+            bulletins.publish(app.lists, directive, now - 86400, now - 80000,
+                              "Fever threshold 37.5 at metro stations (city notice 2026-38)",
+                              [{"scope": {"venue_types": ["metro"]}, "set": {"temperature.fever_c": 37.5}}])
         with BackgroundServer(app) as server:
             traced = seed(server.url, clock, keys)
             with chromium() as browser:
@@ -175,8 +190,26 @@ def take(out: Path, language: str) -> list[Path]:
                     target = out / f"{name}.png"
                     target.write_bytes(page.screenshot(full_page=False))
                     written.append(target)
+                written.append(bulletin_shot(page, server.url, out))
         app.close()
     return written
+
+
+def bulletin_shot(page: Any, url: str, out: Path) -> Path:
+    """The bulletins page with bulletin 2 written and previewed: residential gates of 3601 stop
+    checking itineraries; the gates it reaches and what each would take."""
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(url + "/console/bulletins")
+    page.fill("textarea[name=note]", "No medium or high risk areas: itinerary checks off at "
+                                     "residential gates (city notice 2026-41)")
+    page.check('input[name="s0-venue_types"][value="residential"]')
+    page.fill('input[name="s0-venue_id_prefixes"]', "3601")
+    page.select_option('select[name="s0-itinerary_check"]', "off")
+    page.click("#preview-button")
+    page.locator("#preview").wait_for()
+    target = out / "console-bulletins.png"
+    target.write_bytes(page.screenshot(full_page=True))
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:

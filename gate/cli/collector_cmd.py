@@ -54,6 +54,12 @@ def _secret_file(db_url: str) -> str:
     return "collector-secret.key"
 
 
+def default_directive_key(lists_dir: Path) -> Path:
+    """Where the collector keeps its directive key unless told: ``directive.key`` beside the
+    lists folder (``./directive.key`` for the default ``./lists``, as `gate collector venue-card`)."""
+    return lists_dir.absolute().parent / "directive.key"
+
+
 @click.group()
 def collector() -> None:
     """The central collector of a fleet of gates (upload.md) and its console (console.md)."""
@@ -75,8 +81,14 @@ def collector() -> None:
               help="File holding the session signing key (made when missing); every collector "
                    "process behind one load balancer must share it. Default: next to the SQLite "
                    "file, or ./collector-secret.key.")
+@click.option("--directive-key", "directive_key", envvar="GATE_DIRECTIVE_KEY",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The collector's directive key (`gate keys new directive --out PATH`) that signs "
+                   "bulletins and venue cards in the console. Default: directive.key beside the "
+                   "lists folder (never inside it: that folder is served).")
 def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | None,
-          webhook_url: str | None, threads: int, secret_file: str | None) -> None:
+          webhook_url: str | None, threads: int, secret_file: str | None,
+          directive_key: Path | None) -> None:
     """Serve the device API and the console (/console/) with waitress until interrupted."""
     from gate.collector.dburl import database_settings
 
@@ -93,13 +105,18 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
     if not lists_dir.is_dir():
         click.echo(f"warning: lists folder {lists_dir} does not exist; list requests answer 404",
                    err=True)
+    key_path = directive_key or default_directive_key(lists_dir)
+    if not key_path.is_file():
+        click.echo(f"warning: no directive key at {key_path}; the console cannot sign bulletins or "
+                   f"venue cards (make one: gate keys new directive --out {key_path})", err=True)
     from django.db import DatabaseError
 
     from gate.collector.app import create_app
     from gate.collector.server import serve as run_server
 
     try:
-        app = create_app(db_url, lists_dir, alert_log=alert_log, webhook_url=webhook_url)
+        app = create_app(db_url, lists_dir, alert_log=alert_log, webhook_url=webhook_url,
+                         directive_key=key_path)
     except OSError as exc:
         fail(f"cannot use the secret file: {exc}", 1)
     except DatabaseError as exc:

@@ -18,7 +18,7 @@ from gate.config import VENUE_TYPES
 @click.option("--community", "communities", multiple=True, metavar="CODE", help="A community code; repeat for each.")
 @click.option("--device", "devices", multiple=True, metavar="ID", help="A gate the card is for; none: any gate.")
 @click.option("--days", type=click.FloatRange(0.01, 30.0), default=7.0, show_default=True, help="Validity (at most 30).")
-@click.option("--key", "key_path", type=click.Path(path_type=Path, dir_okay=False), default="directive.key",
+@click.option("--key", "--directive-key", "key_path", type=click.Path(path_type=Path, dir_okay=False), default="directive.key",
               show_default=True, envvar="GATE_DIRECTIVE_KEY", help="The collector's directive key.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="card.png or card.pdf")
 def venue_card(venue_id: str, venue_type: str, communities: tuple[str, ...], devices: tuple[str, ...], days: float,

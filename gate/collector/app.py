@@ -124,12 +124,12 @@ class CollectorApp:
     """The WSGI callable of one collector; build it with `create_app`."""
 
     def __init__(self, alias: str, lists: ListsDirectory, notifier: AlertNotifier,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, directive_key: Path | None = None) -> None:
         from django.contrib.staticfiles.handlers import StaticFilesHandler
         from django.core.wsgi import get_wsgi_application
 
         self.alias = alias
-        self.runtime = runtime.Runtime(alias, lists, notifier, clock)
+        self.runtime = runtime.Runtime(alias, lists, notifier, clock, directive_key)
         runtime.set_fallback(self.runtime)
         self.db = Store(alias)
         self._handler = StaticFilesHandler(get_wsgi_application())
@@ -183,15 +183,17 @@ def create_app(
     alert_log: str | Path | None = None,
     webhook_url: str | None = None,
     clock: Callable[[], float] = time.time,
+    directive_key: str | Path | None = None,
 ) -> CollectorApp:
     """The collector over the database at `db_url` (created or migrated) and lists in `lists_dir`.
 
     `alert_log`: a JSON-lines file new alerts are appended to; `webhook_url`: where new alerts are
-    POSTed; `clock`: unix time now (injected by tests). ValueError for an unsupported URL.
+    POSTed; `clock`: unix time now (injected by tests); `directive_key`: the collector's directive
+    key file (signs bulletins and venue cards in the console). ValueError for an unsupported URL.
     """
     from gate.collector import partitions
 
     alias = django_db.database_alias(db_url)
     partitions.ensure_ahead(alias)
     return CollectorApp(alias, ListsDirectory(lists_dir), AlertNotifier(alert_log, webhook_url),
-                        clock)
+                        clock, Path(directive_key) if directive_key is not None else None)

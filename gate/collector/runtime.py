@@ -10,6 +10,7 @@ import contextvars
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator
 
 from gate.collector.alerts import AlertNotifier
@@ -18,12 +19,17 @@ from gate.collector.lists import ListsDirectory
 
 @dataclass
 class Runtime:
-    """One collector's database alias, signed lists, alert notifier and clock."""
+    """One collector's database alias, signed lists, alert notifier, clock and directive key.
+
+    `directive_key` is the path of the collector's directive key (PEM, `gate keys new directive`)
+    that signs bulletins and venue cards; None when none is configured.
+    """
 
     alias: str
     lists: ListsDirectory
     notifier: AlertNotifier = field(default_factory=AlertNotifier)
     clock: Callable[[], float] = time.time
+    directive_key: Path | None = None
 
 
 _current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar(

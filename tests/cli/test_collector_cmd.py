@@ -258,3 +258,66 @@ def test_trace_with_a_bad_time_is_one_line_and_exit_2(db_url):
     result = run("trace", "--db", db_url, "--sub", "ab", "--from", "soon", "--json")
     assert result.exit_code == 2
     assert result.output.strip() == "'soon' is not an ISO 8601 time or epoch seconds."
+
+
+# --- serve --directive-key: the console signs with the key beside the lists folder ---------------
+
+def test_serve_gives_the_console_the_directive_key_beside_the_lists_folder(tmp_path, db_url):
+    import re
+
+    from gate.codes import keys as keylib
+
+    made = subprocess.run([sys.executable, "-m", "gate.cli", "keys", "new", "directive", "--out",
+                           str(tmp_path / "directive.key")], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    kid = keylib.b64url(keylib.kid_of(keylib.spki_der(
+        keylib.load_private_key(tmp_path / "directive.key").public_key())))
+    (tmp_path / "lists").mkdir()
+    assert run("add-user", "boss", "--role", "admin", "--db", db_url,
+               input="a long enough pass phrase\n").exit_code == 0
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from gate.cli import main; main()", "collector", "serve",
+         "--db", db_url, "--port", str(port), "--lists", str(tmp_path / "lists")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(f"{base}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "collector did not start"
+                time.sleep(0.1)
+        session = requests.Session()
+        login = session.get(f"{base}/console/login", timeout=5).text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
+        signed_in = session.post(f"{base}/console/login", timeout=5, headers={"Referer": f"{base}/console/login"},
+                                 data={"csrfmiddlewaretoken": token, "username": "boss",
+                                       "password": "a long enough pass phrase"})
+        assert signed_in.status_code == 200 and "/console/login" not in signed_in.url
+        page = session.get(f"{base}/console/bulletins", timeout=5).text
+        assert f'id="directive-kid">{kid}<' in page
+        assert 'id="not-delegated"' in page  # the lists folder serves no trust list yet
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+
+
+def test_serve_says_where_it_looked_for_a_missing_directive_key(tmp_path, db_url):
+    import os
+
+    with socket.socket() as taken:  # a port in use stops serve after its warnings, before serving
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        args = [sys.executable, "-c", "from gate.cli import main; main()", "collector", "serve",
+                "--db", db_url, "--port", str(taken.getsockname()[1]), "--lists", str(tmp_path / "lists")]
+        default = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        env = {**os.environ, "GATE_DIRECTIVE_KEY": str(tmp_path / "elsewhere.key")}
+        told = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+    assert default.returncode == 1 and "cannot listen" in default.stderr
+    assert f"warning: no directive key at {tmp_path / 'directive.key'};" in default.stderr
+    assert f"warning: no directive key at {tmp_path / 'elsewhere.key'};" in told.stderr

@@ -47,6 +47,7 @@ class GateRow:
     oldest_pending_at: datetime | None = None
     trust_list_version: int | None = None
     status_list_version: int | None = None
+    bulletin_version: int | None = None  # the bulletin its latest heartbeat reports (0: none)
     trust_behind: bool = False
     status_behind: bool = False
     faults: list[FaultText] = field(default_factory=list)
@@ -108,6 +109,7 @@ def gate_rows(now: datetime | None = None) -> list[GateRow]:
             oldest_pending_at=_time(data.get("oldest_pending_at")),
             trust_list_version=_int(data.get("trust_list_version")),
             status_list_version=_int(data.get("status_list_version")),
+            bulletin_version=_int(data.get("bulletin_version")),
             faults=[fault_text(str(code)) for code in faults],
             software_version=str(data.get("software_version") or ""),
             last_scan_at=_time(data.get("last_scan_at")),

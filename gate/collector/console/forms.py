@@ -63,11 +63,18 @@ class TimeRangeMixin(forms.Form):
         return data
 
 
+def decision_choices() -> list[tuple[str, str]]:
+    """The decisions as the page's language says them (evaluated at each rendering)."""
+    from gate.collector.console.words import decision_text
+
+    return [("", "—")] + [(d, f"{decision_text(d)} · {d}") for d in DECISIONS]
+
+
 class RecordSearchForm(TimeRangeMixin):
     venue = forms.CharField(label=_("Venue"), max_length=200, required=False)
     gate = forms.CharField(label=_("Gate"), max_length=200, required=False)
     decision = forms.ChoiceField(label=_("Decision"), required=False,
-                                 choices=[("", "—")] + [(d, d) for d in DECISIONS])
+                                 choices=decision_choices)
     reason = forms.CharField(label=_("Reason"), max_length=100, required=False)
     issuer = forms.CharField(label=_("Issuer"), max_length=100, required=False)
     sub = forms.CharField(label=_("Subject"), max_length=200, required=False)

@@ -43,8 +43,15 @@ class Page:
         return self.record.id
 
     def to_json(self) -> dict[str, Any]:
+        """The alert for the page's polling, its decision and reasons in words of the request's
+        language (gate.collector.console.words)."""
+        from gate.collector.console.words import decision_text, deciding_text, reason_meaning
+
         r = self.record
         return {
+            "decision_text": decision_text(r.decision),
+            "said": deciding_text(r.decision, r.reason_list, r.venue_type),
+            "reason_meanings": {code: reason_meaning(code) for code in r.reason_list},
             "record_id": r.id, "device_id": r.device_id, "venue_id": r.venue_id,
             "venue_type": r.venue_type, "scanned_at": timezone.localtime(r.scanned_at).isoformat(),
             "received_at": timezone.localtime(self.received_at).isoformat(),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from gate.collector.console.views import alerts, audit_log, auth, fleet, people, records, tracing
+from gate.collector.console.views import (alerts, audit_log, auth, directives, fleet, people, records,
+                                          tracing)
 
 app_name = "console"
 
@@ -32,4 +33,6 @@ urlpatterns = [
     path("users/<int:user_id>/disable", people.user_active, {"on": False}, name="user_disable"),
     path("users/<int:user_id>/enable", people.user_active, {"on": True}, name="user_enable"),
     path("audit", audit_log.audit_log, name="audit"),
+    path("bulletins", directives.bulletins_page, name="bulletins"),
+    path("venue-cards", directives.venue_cards, name="venue_cards"),
 ]

@@ -24,12 +24,47 @@ def test_an_alert_from_a_gate_is_listed_with_what_the_officer_needs(console, cli
     page = client.get("/console/alerts").content.decode()
     row = page[page.index(f'data-record="{record["id"]}"'):]
     row = row[:row.index("</tr>")]
-    for words in ("refer", "temperature_abnormal fever_confirmed", "38.4 °C", "360102-metro-3",
-                  "2026-11-30 09:02:03"):  # UTC 01:02 is 09:02 in the collector's time zone
+    from django.utils.html import escape
+
+    from gate.vocabulary import saying
+
+    for words in ('data-decision="refer">发热请登记<', ">temperature_abnormal</abbr>",
+                  ">fever_confirmed</abbr>", escape(saying("refer", "fever_confirmed", "residential").zh), "38.4 °C",
+                  "360102-metro-3", "2026-11-30 09:02:03"):  # UTC 01:02 is 09:02 in the collector's time zone
         assert words in row, words
     listed = client.get("/console/api/alerts").json()["alerts"]
     assert [a["record_id"] for a in listed] == [record["id"]]
     assert listed[0]["scanned_at"] == "2026-11-30T09:02:03+08:00"
+    assert listed[0]["decision_text"] == "发热请登记"
+    assert listed[0]["said"] == saying("refer", "fever_confirmed", "residential").zh
+
+
+def test_decisions_and_reasons_are_in_words_of_the_pages_language(console, client_as):
+    from django.utils.html import escape
+
+    from gate.vocabulary import REASON_MEANINGS, saying
+
+    record = red(minutes_ago=0)
+    alert(console, record)
+    client = client_as("viewer", HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get("/console/alerts").content.decode()
+    assert 'data-decision="hold">WAIT HERE<' in page
+    assert escape(saying("hold", "red", "residential").en) in page
+    assert f'title="{escape(REASON_MEANINGS["red"])}">red</abbr>' in page
+    listed = client.get("/console/api/alerts").json()["alerts"]
+    assert listed[0]["decision_text"] == "WAIT HERE" and listed[0]["said"] == saying("hold", "red", "residential").en
+    assert listed[0]["reason_meanings"]["code_valid"] == REASON_MEANINGS["code_valid"]
+
+
+def test_a_decision_the_vocabulary_does_not_know_is_shown_as_it_came(console):
+    from django.utils import translation
+
+    from gate.collector.console.words import deciding_text, decision_text
+
+    with translation.override("en"):
+        assert decision_text("teleport") == "teleport"
+        assert deciding_text("allow", ["code_valid", "some_future_reason"]) == "some_future_reason"
+        assert deciding_text("allow", []) == ""
 
 
 def test_ordinary_allow_records_are_no_alerts(console, client_as):

@@ -60,12 +60,13 @@ def test_every_gate_shows_its_latest_heartbeat(collector_factory, client_as):
     fleet = Fleet(collector_factory)
     fleet.gate("g-a")
     fleet.beat("g-a", queue_depth=12, oldest_pending_at="2026-11-30T01:02:03.000Z",
-               software_version="0.3.1", venue_id="360102-east", venue_type="metro")
+               software_version="0.3.1", venue_id="360102-east", venue_type="metro", bulletin_version=4)
     with fleet.collector.app.activate():
         page = client_as("viewer").get("/console/fleet").content.decode()
     row = page[page.index('data-device="g-a"'):]
     row = row[:row.index("</tr>")]
-    for words in ("在线", "360102-east", "metro", ">12<", "2026-11-30 09:02", "0.3.1", ">7<", ">1043<"):
+    for words in ("在线", "360102-east", "metro", ">12<", "2026-11-30 09:02", "0.3.1", ">7<", ">1043<",
+                  '<td class="num bulletin">4</td>'):
         assert words in row, words
 
 

@@ -44,7 +44,7 @@ def test_an_alert_arrives_without_reloading_and_is_acknowledged(console, browser
     row = page.locator(f'#alerts tr[data-record="{record["id"]}"]')
     row.wait_for()
     text = row.inner_text()
-    assert "hold" in text.lower() and "36.9 °C" in text and "360102-east-gate" in text
+    assert "请原地等候" in text and "code_valid red" in text and "36.9 °C" in text and "360102-east-gate" in text
     row.locator("input[name=note]").fill("township office called")
     row.locator("button").click()
     page.locator(f'#alerts tr[data-record="{record["id"]}"] .ack').wait_for()

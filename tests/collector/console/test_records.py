@@ -103,3 +103,19 @@ def test_a_scan_stamped_a_little_ahead_by_a_fast_gate_clock_is_found(console, cl
     ahead = scan(minutes_ago=-30)
     upload(console, [ahead])
     assert ids(client_as("tracer").get("/console/records?venue=").content.decode()) == [ahead["id"]]
+
+
+def test_decisions_and_reasons_are_shown_in_words_with_their_codes(console, client_as):
+    from django.utils.html import escape
+
+    from gate.vocabulary import REASON_MEANINGS, saying
+
+    denied = scan(decision="deny", reasons=["code_invalid", "expired"], minutes_ago=5)
+    upload(console, [denied])
+    page = client_as("tracer", HTTP_ACCEPT_LANGUAGE="en").get("/console/records?decision=deny").content.decode()
+    assert 'data-decision="deny">NO ENTRY<' in page
+    assert escape(saying("deny", "expired", "residential").en) in page
+    assert f'title="{escape(REASON_MEANINGS["expired"])}">expired</abbr>' in page
+    chinese = client_as("tracer").get("/console/records?decision=deny").content.decode()
+    assert 'data-decision="deny">禁止通行<' in chinese
+    assert escape(saying("deny", "expired", "residential").zh) in chinese

@@ -75,3 +75,10 @@ def test_no_subject_is_a_clear_error_and_nothing_runs(console, client_as):
 def test_the_empty_form_runs_no_trace(console, client_as):
     assert client_as("tracer").get("/console/trace").status_code == 200
     assert not AuditEntry.objects.exists()
+
+
+def test_the_timeline_shows_each_visits_decision_in_words(console, client_as):
+    seed(console)
+    page = client_as("tracer", HTTP_ACCEPT_LANGUAGE="en").get("/console/trace?sub=00aa").content.decode()
+    timeline = page[page.index('id="timeline"'):page.index("</ol>")]
+    assert timeline.count('data-decision="allow">GO AHEAD<') == 2

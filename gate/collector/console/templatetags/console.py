@@ -23,3 +23,35 @@ def current_role(context: dict[str, Any]) -> str:
 def as_json(value: Any) -> str:
     """`value` as compact JSON with Chinese left readable (the audit log's "what")."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
+@register.filter
+def setting_value(value: Any) -> str:
+    """A bulletin setting's value as config.md writes it (true/false, 37.5)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@register.filter
+def decision_text(decision: str) -> str:
+    """A decision's headline in the page's language (gate.vocabulary)."""
+    from gate.collector.console.words import decision_text as text
+
+    return text(decision)
+
+
+@register.filter
+def deciding_text(record: Any) -> str:
+    """What the gate said for a record's decision and deciding reason, in the page's language."""
+    from gate.collector.console.words import deciding_text as text
+
+    return text(record.decision, record.reason_list, getattr(record, "venue_type", None))
+
+
+@register.filter
+def reason_meaning(reason: str) -> str:
+    """What a reason code means (gate.vocabulary)."""
+    from gate.collector.console.words import reason_meaning as meaning
+
+    return meaning(reason)

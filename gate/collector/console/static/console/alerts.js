@@ -49,14 +49,24 @@
       cell(tr, local(a.scanned_at));
       const decision = cell(tr);
       const span = document.createElement("span");
-      span.className = "decision"; span.textContent = a.decision;
+      span.className = "decision"; span.dataset.decision = a.decision; span.textContent = a.decision_text;
       decision.append(span);
       if (a.paged) {
         const tag = document.createElement("span");
         tag.className = "tag"; tag.textContent = words.paged;
         decision.append(" ", tag);
       }
-      cell(tr, a.reasons.join(" "), "mono");
+      const reasons = cell(tr);
+      const said = document.createElement("span");
+      said.className = "said"; said.textContent = a.said;
+      const codes = document.createElement("div");
+      codes.className = "mono codes";
+      for (const code of a.reasons) {
+        const abbr = document.createElement("abbr");
+        abbr.title = a.reason_meanings[code] || code; abbr.textContent = code;
+        codes.append(abbr, " ");
+      }
+      reasons.append(said, codes);
       cell(tr, a.temperature_c === null ? "—" : a.temperature_c.toFixed(1) + " °C", "num");
       cell(tr, a.venue_id);
       cell(tr, a.device_id, "mono");
