@@ -11,40 +11,14 @@ import json
 import logging
 import os
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import click
 
+from gate.cli.collector_db import DB_HELP, DEFAULT_DB
+from gate.cli.collector_db import database as _database
 from gate.cli.errors import fail
 from gate.cli.venue_card_cmd import venue_card
-
-DEFAULT_DB = "sqlite:///collector.db"
-_DB_HELP = "sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
-
-
-@contextmanager
-def _database(db_url: str) -> Iterator[str]:
-    """Make the collector database at `db_url` current (created or migrated); one-line errors."""
-    from django.db import DatabaseError
-
-    from gate.collector import django_db
-
-    try:
-        alias = django_db.database_alias(db_url)
-    except ValueError as exc:
-        fail(str(exc))
-    except DatabaseError as exc:
-        fail(f"cannot open the database {db_url}: {str(exc).strip().splitlines()[0]}", 1)
-    try:
-        with django_db.activate(alias):
-            yield alias
-    except DatabaseError as exc:
-        fail(f"database error: {str(exc).strip().splitlines()[0]}", 1)
-    finally:
-        django_db.close_alias(alias)
-
 
 def _secret_file(db_url: str) -> str:
     from gate.collector.dburl import SQLITE_PREFIX
@@ -66,7 +40,7 @@ def collector() -> None:
 
 
 @collector.command()
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8470, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--lists", "lists_dir", default="lists", show_default=True,
@@ -136,7 +110,7 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
 @collector.command("add-device")
 @click.argument("device_id")
 @click.argument("pubkey")
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--replace", is_flag=True, help="Replace the key of a device that exists.")
 def add_device(device_id: str, pubkey: str, db_url: str, replace: bool) -> None:
     """Register DEVICE_ID with PUBKEY (a PEM file, or base64 of the SPKI DER)."""
@@ -181,7 +155,7 @@ def _set_enabled(device_id: str, db_url: str, enabled: bool) -> None:
 
 @collector.command("disable-device")
 @click.argument("device_id")
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 def disable_device(device_id: str, db_url: str) -> None:
     """Refuse further requests from DEVICE_ID (403); its stored records stay."""
     _set_enabled(device_id, db_url, False)
@@ -189,14 +163,14 @@ def disable_device(device_id: str, db_url: str) -> None:
 
 @collector.command("enable-device")
 @click.argument("device_id")
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 def enable_device(device_id: str, db_url: str) -> None:
     """Accept requests from DEVICE_ID again."""
     _set_enabled(device_id, db_url, True)
 
 
 @collector.command("devices")
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per device, one a line.")
 def devices(db_url: str, as_json: bool) -> None:
     """List the registered devices with their latest heartbeat (online: within 10 minutes)."""
@@ -227,7 +201,7 @@ def _read_password(name: str) -> str:
 @collector.command("add-user")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["viewer", "tracer", "admin"]))
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 def add_user(name: str, role: str, db_url: str) -> None:
     """Add a console user NAME with ROLE; the password is read from stdin (or asked)."""
     from gate.collector.audit import audit_command
@@ -247,7 +221,7 @@ def add_user(name: str, role: str, db_url: str) -> None:
 @collector.command("set-role")
 @click.argument("name")
 @click.argument("role", type=click.Choice(["viewer", "tracer", "admin"]))
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 def set_role(name: str, role: str, db_url: str) -> None:
     """Give console user NAME the role ROLE."""
     from gate.collector.audit import audit_command
@@ -265,7 +239,7 @@ def set_role(name: str, role: str, db_url: str) -> None:
 
 @collector.command("disable-user")
 @click.argument("name")
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 def disable_user(name: str, db_url: str) -> None:
     """Stop console user NAME from signing in."""
     from gate.collector.audit import audit_command
@@ -284,7 +258,7 @@ def disable_user(name: str, db_url: str) -> None:
 # --- tracing -------------------------------------------------------------------------------------
 
 @collector.command("trace")
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 @click.option("--sub", required=True, help="The subject's code sub (hex).")
 @click.option("--issuer", help="The code's issuer (iss); any issuer when omitted.")
 @click.option("--from", "start", help="Start: ISO 8601 time or epoch seconds (default 14 days ago).")
@@ -327,7 +301,7 @@ def trace(db_url: str, sub: str, issuer: str | None, start: str | None, end: str
 
 @collector.command("drop-before")
 @click.argument("when")
-@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=_DB_HELP)
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
 def drop_before(when: str, db_url: str) -> None:
     """Retention: delete the records scanned before WHEN (whole months on PostgreSQL)."""
     from gate.collector import partitions

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from gate.cli.collector_db import DB_HELP, DEFAULT_DB, database
 from gate.cli.errors import fail
 from gate.codes import keys as keylib
 from gate.config import VENUE_TYPES
@@ -21,8 +22,9 @@ from gate.config import VENUE_TYPES
 @click.option("--key", "--directive-key", "key_path", type=click.Path(path_type=Path, dir_okay=False), default="directive.key",
               show_default=True, envvar="GATE_DIRECTIVE_KEY", help="The collector's directive key.")
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="card.png or card.pdf")
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP + " (where the card is audited)")
 def venue_card(venue_id: str, venue_type: str, communities: tuple[str, ...], devices: tuple[str, ...], days: float,
-               key_path: Path, out: Path) -> None:
+               key_path: Path, out: Path, db_url: str) -> None:
     """Make a printable venue card that sets a gate's venue when shown to its camera."""
     from gate.directives.card_image import save_card
     from gate.directives.venue_card import CardRefused, card_claims, make_card
@@ -44,5 +46,13 @@ def venue_card(venue_id: str, venue_type: str, communities: tuple[str, ...], dev
         save_card(text, card, out)
     except OSError as exc:
         fail(f"{out}: cannot be written ({exc.strerror or exc})")
+    from gate.collector.audit import audit_command
+
+    with database(db_url):  # a card is a change to a gate: audited as the console's are
+        audit_command("venue_card.issue", {
+            "card_id": card.card_id.hex(), "venue_id": card.venue_id, "venue_type": card.venue_type,
+            "community_codes": list(card.community_codes), "device_ids": list(card.device_ids),
+            "issued_at": card.issued_at, "expires_at": card.expires_at, "format": out.suffix.lstrip(".").lower(),
+            "out": str(out)})
     click.echo(f"wrote {out}: venue {venue_id} ({venue_type}), valid {days:g} days"
                + (f", for {', '.join(devices)}" if devices else ", for any gate"))

@@ -38,8 +38,15 @@ def test_directive_key_delegated_signs_a_card_and_a_bulletin_a_gate_accepts(tmp_
     result = CliRunner().invoke(venue_card, ["--venue-id", "360102-012-north", "--type", "residential",
                                              "--community", "360102-012", "--device", "gate-a",
                                              "--key", str(tmp_path / "directive.key"),
-                                             "--out", str(tmp_path / "card.png")])
+                                             "--out", str(tmp_path / "card.png"),
+                                             "--db", f"sqlite:///{tmp_path / 'collector.db'}"])
     assert result.exit_code == 0, result.output
+    from gate.collector import django_db
+    from gate.collector.models import AuditEntry
+
+    with django_db.activate(django_db.database_alias(f"sqlite:///{tmp_path / 'collector.db'}")):
+        [entry] = AuditEntry.objects.filter(action="venue_card.issue")
+        assert entry.what["venue_type"] == "residential" and entry.username.startswith("cli:")
     [text] = QRDecoder().decode(cv2.imread(str(tmp_path / "card.png")))
     assert read_card(text, store.trust_list, "gate-a", time.time()).venue_type == "residential"
 
@@ -63,5 +70,5 @@ def test_a_bulletin_a_gate_would_refuse_is_not_written(tmp_path: Path):
 
 def test_venue_card_without_a_key_is_one_line(tmp_path: Path):
     result = CliRunner().invoke(venue_card, ["--venue-id", "v", "--type", "metro", "--key", str(tmp_path / "none.key"),
-                                             "--out", str(tmp_path / "c.png")])
+                                             "--out", str(tmp_path / "c.png"), "--db", f"sqlite:///{tmp_path / 'c.db'}"])
     assert result.exit_code == 2 and "gate keys new directive" in result.output
