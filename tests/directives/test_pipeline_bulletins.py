@@ -15,6 +15,7 @@ from gate.pipeline import open_pipeline
 from gate.store import Store
 from tests.directives.conftest import bulletin_bytes, sign
 from tests.pki import NOW
+from tests.screenkit import RecordingScreen
 
 NORMAL = Reading(36.5)
 ITINERARY_OFF = [{"scope": {"venue_types": ["residential"]}, "set": {"venue.itinerary_check": False}}]
@@ -192,19 +193,6 @@ def test_withdrawing_the_directive_key_ends_the_bulletin(pipeline, dpki, sync_bo
     pipeline.trust.apply_trust_list(data, dpki.sign(data))
     outcome = pipeline.scan(risky(dpki, "bob"), NORMAL)
     assert (outcome.decision.decision, outcome.record.bulletin_version) == ("hold", 0)
-
-
-class RecordingScreen:
-    """A screen that keeps every state the kiosk published."""
-
-    def __init__(self) -> None:
-        self.states: list[dict] = []
-
-    def publish(self, state: dict) -> None:
-        self.states.append(state)
-
-    def publish_frame(self, jpeg: bytes) -> None:
-        pass
 
 
 def test_the_kiosks_idle_screen_follows_the_bulletin_into_force_with_no_restart(config, dpki, sync_book,

@@ -9,6 +9,7 @@ import pytest
 
 from gate.display.app import DisplayApp
 from gate.kiosk.screen import ScreenPublisher, ScreenState
+from tests.screenkit import RecordingScreen
 
 
 def test_states_are_values_not_dicts():
@@ -31,27 +32,13 @@ def test_a_card_step_serialises_without_empty_fields_and_the_display_takes_it():
     assert app.snapshot()["stage"] == "confirm"
 
 
-class Recorder:
-    def __init__(self, fail: bool = False) -> None:
-        self.states: list[dict] = []
-        self.fail = fail
-
-    def publish(self, state: dict) -> None:
-        if self.fail:
-            raise OSError("screen gone")
-        self.states.append(state)
-
-    def publish_frame(self, jpeg: bytes) -> None:
-        pass
-
-
 def test_the_panel_is_held_until_its_time_and_released_once():
-    screen = ScreenPublisher(Recorder())
+    screen = ScreenPublisher(RecordingScreen())
     screen.show(ScreenState.fault([]), hold_until=10.0)
     assert screen.held(9.9) and not screen.held(10.0)
     assert screen.release() and not screen.release()
 
 
 def test_a_screen_fault_never_stops_the_gate():
-    ScreenPublisher(Recorder(fail=True)).show(ScreenState.idle([]))
+    ScreenPublisher(RecordingScreen(fail=True)).show(ScreenState.idle([]))
     ScreenPublisher(None).show(ScreenState.idle([]))

@@ -23,27 +23,25 @@ from gate.vision.synthetic import code_picture
 from tests.directives.conftest import directive_key, dpki  # noqa: F401  (fixtures)
 from tests.pki import NOW
 from tests.setup.kit import write_gate
+from tests.screenkit import RecordingScreen
 
 NEW_COMMUNITY = "360105-001"
 
 
-class Attendant:
+class Attendant(RecordingScreen):
     """The gate's screen, watched by an attendant who presses the button (a MockFactory pin)
     whenever a venue card asks for it (or never, with `presses=False`)."""
 
     def __init__(self, presses: bool = True) -> None:
+        super().__init__()
         self.presses = presses
-        self.states: list[dict] = []
         self.button = None
 
     def publish(self, state: dict) -> None:
-        self.states.append(state)
+        super().publish(state)
         if self.presses and state.get("kind") == "venue_card" and state.get("stage") == "confirm":
             self.button.drive_low()
             self.button.drive_high()
-
-    def publish_frame(self, jpeg: bytes) -> None:
-        pass
 
     def cards(self) -> list[dict]:
         return [s for s in self.states if s["kind"] == "venue_card"]

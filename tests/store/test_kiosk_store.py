@@ -9,17 +9,7 @@ from gate.vision.sources import ImageFolderSource
 from tests.pki import NOW
 from tests.store.storekit import scramble
 from tests.store.test_damaged_card import pipeline_at
-
-
-class Screen:
-    def __init__(self) -> None:
-        self.states: list[dict] = []
-
-    def publish(self, state: dict) -> None:
-        self.states.append(state)
-
-    def publish_frame(self, jpeg: bytes) -> None:
-        pass
+from tests.screenkit import RecordingScreen
 
 
 def test_the_idle_tick_shows_a_damaged_store_on_the_screen(pki, tmp_path, monkeypatch):
@@ -30,7 +20,7 @@ def test_the_idle_tick_shows_a_damaged_store_on_the_screen(pki, tmp_path, monkey
     import numpy as np
 
     cv2.imwrite(str(tmp_path / "frames" / "0001.png"), np.zeros((48, 64, 3), np.uint8))
-    screen = Screen()
+    screen = RecordingScreen()
     kiosk = Kiosk(pipeline, ImageFolderSource(tmp_path / "frames"), display=screen)
     try:
         for i in range(100):
