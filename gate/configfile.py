@@ -12,6 +12,8 @@ copy beside the file. Any problem leaves the file untouched; each is one line.
 
 from __future__ import annotations
 
+import hashlib
+
 import copy
 import os
 import tempfile
@@ -159,3 +161,14 @@ def _plain(value: Any) -> Any:
 def _add(errors: list[str], line: str) -> None:
     if line not in errors:
         errors.append(line)
+
+
+def file_sha256(path: "Path | str | None") -> str | None:
+    """SHA-256 (hex) of the configuration file's bytes as written (the heartbeat's config_sha256),
+    or None without a file or when it cannot be read."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None

@@ -12,7 +12,6 @@ changed: a new venue needs no camera restart, a new offset no new thermometer.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import signal
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gate.config import Config, ConfigError, load_config, problems
+from gate.configfile import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,6 @@ class ReloadResult:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self) | {"changed": list(self.changed), "reopened": list(self.reopened),
                                           "errors": list(self.errors), "notes": list(self.notes)}
-
-
-def file_sha256(path: str | Path) -> str:
-    """The configuration file's SHA-256 (what the heartbeat reports as config_sha256)."""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return ""
 
 
 def changed_sections(old: Config, new: Config) -> tuple[str, ...]:

@@ -4,6 +4,9 @@
 (collector away or failing). Without it the command runs beside the kiosk until SIGTERM: a round
 whenever records wait or the lists are due, backing off while the collector is away.
 
+Without --once it also follows its configuration file: when the file changes (the setup page,
+`gate config set`) into one that loads, sync ends its round cleanly and starts again on it.
+
 A progress bar is drawn for a long backlog when stdout is a terminal; under systemd (stdout not a
 terminal) only one line per round that did something is written. Exit 2 for a configuration that
 cannot be loaded, a device key that is missing or unusable, or a store that cannot be opened.
@@ -12,15 +15,21 @@ cannot be loaded, a device key that is missing or unusable, or a store that cann
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sqlite3
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
 from gate.cli.errors import fail, load_config_or_fail
+from gate.config import ConfigError, load_config
+from gate.configfile import file_sha256
+
+log = logging.getLogger("gate.sync")
 
 DEFAULT_CONFIG = "/etc/gate/gate.toml"
 # A backlog at least this long gets a progress bar (on a terminal).
@@ -59,6 +68,7 @@ def sync(config_path: Path, once: bool) -> None:
     except StoreUnavailable as exc:
         fail(f"{exc}; check store.path in {config_path}.")
     ctx = click.get_current_context()
+    changed = False
     try:
         if not cfg.collector.url:
             depth = store.queue_depth()
@@ -86,18 +96,62 @@ def sync(config_path: Path, once: bool) -> None:
                         result = syncer.round(progress=bar.update)
                 click.echo(result.summary())
                 ctx.exit(0 if result.remaining == 0 else 1)
-            _run_forever(syncer, tty)
+            changed = _run_forever(syncer, tty, ConfigWatch(config_path))
         finally:
             syncer.close()
             if trust is not None:
                 trust.close()
     finally:
         store.close()
+    if changed:
+        # Everything the round used is closed: start again as a new process image on the new file
+        # (same PID under systemd), so no part keeps a setting of the old one.
+        click.echo(f"{config_path} changed: sync starts again with it", err=True)
+        os.execv(sys.executable, [sys.executable, "-m", "gate.cli", *sys.argv[1:]])
 
 
-def _run_forever(syncer: Any, tty: bool) -> None:
-    """Rounds until SIGTERM or Ctrl-C; each ends cleanly between two batches."""
-    stopping = {"now": False}
+class ConfigWatch:
+    """Whether the configuration file has changed, since sync started, into one that loads.
+
+    The setup page and `gate config set` change the file under a running `gate sync`; its
+    `[collector]` and `[device]` settings are read once, at start. A changed file that does not
+    load is logged once and ignored (the settings in force stay); looked at every `every_s`.
+    """
+
+    def __init__(self, path: Path, every_s: float = 5.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.path = path
+        self.every_s = every_s
+        self._monotonic = monotonic
+        self._started = file_sha256(path)
+        self._looked_at = monotonic()
+        self._refused: str | None = None
+
+    def __call__(self) -> bool:
+        now = self._monotonic()
+        if now - self._looked_at < self.every_s:
+            return False
+        self._looked_at = now
+        sha = file_sha256(self.path)
+        if not sha or sha == self._started or sha == self._refused:
+            return False
+        try:
+            load_config(self.path)
+        except ConfigError as exc:
+            self._refused = sha
+            log.warning("%s changed but cannot be used, the settings in force are kept: %s", self.path, exc)
+            return False
+        return True
+
+
+def _run_forever(syncer: Any, tty: bool, config_changed: Callable[[], bool]) -> bool:
+    """Rounds until SIGTERM or Ctrl-C, or until the configuration file changed into one that
+    loads (then True); each ends cleanly between two batches."""
+    stopping = {"now": False, "changed": False}
+
+    def stop() -> bool:
+        if not stopping["now"] and not stopping["changed"] and config_changed():
+            stopping["changed"] = True
+        return stopping["now"] or stopping["changed"]
 
     def ask_to_stop(signum: int, frame: Any) -> None:
         stopping["now"] = True
@@ -110,8 +164,8 @@ def _run_forever(syncer: Any, tty: bool) -> None:
             click.echo(result.summary(), err=not tty)
 
     try:
-        syncer.run_forever(lambda: stopping["now"], on_round=on_round,
-                           progress_for=lambda backlog: progress_bar(backlog, tty=tty))
+        syncer.run_forever(stop, on_round=on_round, progress_for=lambda backlog: progress_bar(backlog, tty=tty))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    return stopping["changed"] and not stopping["now"]

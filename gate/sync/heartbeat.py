@@ -13,7 +13,6 @@ sync process can know of itself (clock, lists, device key, the collector's refus
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 import time
@@ -30,6 +29,7 @@ from gate.sync.client import SignedClient
 from gate.sync.errors import Stop
 from gate.sync.retry import Retrier
 from gate.sync.state import META_HEARTBEAT, META_PROBLEM
+from gate.configfile import file_sha256
 
 log = logging.getLogger("gate.sync")
 
@@ -38,16 +38,6 @@ def system_uptime() -> float | None:
     try:
         return float(Path("/proc/uptime").read_text().split()[0])
     except (OSError, ValueError, IndexError):
-        return None
-
-
-def file_sha256(path: Path | None) -> str | None:
-    """SHA-256 (hex) of a file's bytes, or None without a file or when it cannot be read."""
-    if path is None:
-        return None
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
         return None
 
 

@@ -246,3 +246,55 @@ def test_without_once_it_runs_until_sigterm_and_ends_cleanly(folder, collector_f
     assert forever.returncode == 0, err
     assert collector_holds_each_once(collector, ids + more), err
     assert "uploaded" in err  # one line per round that did something (stdout is no terminal)
+
+
+def test_without_once_it_follows_a_changed_configuration_by_starting_again_on_it(folder, collector_factory):
+    import hashlib
+
+    collector = collector_factory()
+    folder.configure(collector.url)
+    before = hashlib.sha256(folder.config.read_bytes()).hexdigest()
+    forever = subprocess.Popen(folder.command(), env=env(), cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+
+    def reported() -> str | None:
+        beat = collector.latest_heartbeat()
+        return beat[1]["config_sha256"] if beat else None
+
+    try:
+        deadline = time.monotonic() + 60
+        while reported() != before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reported() == before
+        folder.configure(collector.url, batch_size=7)  # what the setup page or `config set` does
+        after = hashlib.sha256(folder.config.read_bytes()).hexdigest()
+        while reported() != after and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reported() == after  # the heartbeat of a sync started again on the new file
+        running = forever.poll() is None
+    finally:
+        forever.send_signal(signal.SIGTERM)
+        out, err = forever.communicate(timeout=20)
+    assert running and forever.returncode == 0, err
+    assert "changed: sync starts again with it" in err
+
+
+def test_a_changed_configuration_that_does_not_load_is_ignored_and_said_once(tmp_path, caplog):
+    from gate.cli.sync_cmd import ConfigWatch
+
+    path = tmp_path / "gate.toml"
+    path.write_text('[device]\nid = "g"\n[venue]\nid = "v"\ntype = "metro"\n')
+    now = [0.0]
+    watch = ConfigWatch(path, every_s=5.0, monotonic=lambda: now[0])
+    assert watch() is False  # unchanged, and not looked at before every_s
+    path.write_text(path.read_text() + "[temperature]\nfever_c = 99\n")
+    assert watch() is False  # too soon to look
+    now[0] = 6.0
+    with caplog.at_level("WARNING", logger="gate.sync"):
+        assert watch() is False
+        now[0] = 12.0
+        assert watch() is False
+    assert len([r for r in caplog.records if "cannot be used" in r.getMessage()]) == 1
+    path.write_text(path.read_text().replace("fever_c = 99", "fever_c = 37.5"))
+    now[0] = 18.0
+    assert watch() is True
