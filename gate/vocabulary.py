@@ -131,6 +131,41 @@ REASON_MEANINGS: dict[str, str] = {
     "store_unavailable": "outside the rules: the record could not be committed, the gate stays shut",
     "attendant_override": "outside the rules: the attendant let the person through (recorded)",
 }
+
+# The same meanings in Chinese, for the console's pages in Chinese (every key of REASON_MEANINGS).
+_VERIFIER_REASONS_ZH: dict[str, str] = {
+    "not_a_health_code": "不是健康码", "too_large": "二维码内容过大", "malformed": "健康码格式错误",
+    "unsupported_critical_header": "含不支持的关键头部", "unknown_key": "签名密钥不在信任列表中",
+    "key_revoked": "签名密钥已吊销", "alg_mismatch": "签名算法与密钥不符", "bad_signature": "签名无效",
+    "issuer_mismatch": "签发方与密钥不符", "key_expired": "签名密钥已过期", "not_yet_valid": "健康码尚未生效",
+    "expired": "健康码已过期", "validity_too_long": "健康码有效期超过密钥允许",
+}
+REASON_MEANINGS_ZH: dict[str, str] = {
+    "clock_untrusted": "第0步：闸机时钟不可信且开启了严格时钟",
+    "code_invalid": "第1步：健康码无效，后附验证原因",
+    **{r: f"验证原因：{_VERIFIER_REASONS_ZH[r]}" for r in VERIFIER_REASONS if r not in ("ok", "bad_input")},
+    "bad_input": "验证输入根本不是健康码（cli.md）",
+    "code_valid": "第1步：健康码真实、有效且受信任",
+    "status_unknown": "有效健康码，但状态不是绿、黄、红之一",
+    "green": "健康码当前状态为绿码",
+    "yellow": "健康码当前状态为黄码",
+    "red": "健康码当前状态为红码",
+    "home_matches": "住宅小区黄码：住址属于本小区",
+    "home_mismatch": "住宅小区黄码：住址不属于本小区",
+    "home_missing": "住宅小区黄码：健康码未载明住址",
+    "yellow_admitted": "黄码放行，未核对住址",
+    "temperature_normal": "第4步：体温低于发热阈值",
+    "temperature_abnormal": "第4步：体温达到或超过发热阈值",
+    "temperature_unavailable": "第4步：无体温读数（传感器故障或未及时测到）",
+    "temperature_out_of_range": "第4步：读数超出人体范围，视为无读数",
+    "temperature_not_measured": "第4步：未安装测温仪",
+    "fever_confirmed": "第4步：在复测时限内再次体温异常",
+    "itinerary_risk": "第5步：行程卡带星号，且开启了行程核验",
+    "itinerary_not_checked": "第5步：行程卡带星号，但行程核验已关闭",
+    "status_list_missing": "第7步：本应放行，但无有效状态列表",
+    "store_unavailable": "规则之外：记录无法保存，闸机保持关闭",
+    "attendant_override": "规则之外：值守人员放行（已记录）",
+}
 REASONS: tuple[str, ...] = tuple(REASON_MEANINGS)
 
 

@@ -205,3 +205,10 @@ def test_the_page_names_no_decision():
         spelled = [d for d in DECISIONS if re.search(rf"[\"'\s:=]{d}[\"'\s:\]]", text)]
         assert spelled == [], name
         assert not any(words.headline_zh in text for words in vocabulary.DECISION_WORDS.values()), name
+
+
+def test_every_reason_means_something_in_both_languages():
+    from gate.vocabulary import REASON_MEANINGS, REASON_MEANINGS_ZH
+
+    assert set(REASON_MEANINGS_ZH) == set(REASON_MEANINGS) == set(REASONS)
+    assert all(text.strip() for text in REASON_MEANINGS_ZH.values())

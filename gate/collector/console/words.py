@@ -12,7 +12,7 @@ from typing import Iterable
 
 from django.utils.translation import get_language
 
-from gate.vocabulary import DECISION_WORDS, REASON_MEANINGS, UnknownSaying, saying
+from gate.vocabulary import DECISION_WORDS, REASON_MEANINGS, REASON_MEANINGS_ZH, UnknownSaying, saying
 
 
 def chinese() -> bool:
@@ -39,5 +39,6 @@ def deciding_text(decision: str, reasons: Iterable[str], venue_type: str | None 
 
 
 def reason_meaning(reason: str) -> str:
-    """What a reason code means (the vocabulary's meaning), or the code itself when unknown."""
-    return REASON_MEANINGS.get(reason, reason)
+    """What a reason code means (the vocabulary's meaning) in the page's language, or the code itself
+    when unknown."""
+    return (REASON_MEANINGS_ZH if chinese() else REASON_MEANINGS).get(reason, reason)

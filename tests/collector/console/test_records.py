@@ -119,3 +119,6 @@ def test_decisions_and_reasons_are_shown_in_words_with_their_codes(console, clie
     chinese = client_as("tracer").get("/console/records?decision=deny").content.decode()
     assert 'data-decision="deny">禁止通行<' in chinese
     assert escape(saying("deny", "expired", "residential").zh) in chinese
+    from gate.vocabulary import REASON_MEANINGS_ZH
+
+    assert f'title="{escape(REASON_MEANINGS_ZH["expired"])}">expired</abbr>' in chinese  # the meaning in Chinese too
