@@ -211,7 +211,7 @@ def test_a_read_only_store_shows_on_the_screen_with_the_gate_shut(pki, tmp_path)
     from gate.display import DisplayServer
     from gate.store import Store
     from gate.vision.sources import ImageFolderSource
-    from tests.test_store import _run, mounted
+    from tests.store.storekit import mounted, run as _run
 
     source = tmp_path / "rw"
     source.mkdir()

@@ -125,7 +125,7 @@ def test_a_store_that_cannot_be_opened_denies_with_store_unavailable(pki, tmp_pa
 
 
 def test_a_full_disk_denies_with_store_unavailable_and_no_pulse(pki, tmp_path):
-    from tests.test_store import mounted
+    from tests.store.storekit import mounted
 
     with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=1m", "tmpfs") as disk:
         config = with_store(make_config(pki, tmp_path), disk / "scans.db")

@@ -7,21 +7,15 @@ is not permitted.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from gate.record import Record, iso_utc_ms, new_uuid7
 from gate.store import MIGRATIONS, Store, StoreUnavailable, apply_migrations, schema_version
+from tests.store.storekit import mounted, run as _run
 
 import sqlite_utils
 
@@ -381,25 +375,6 @@ def test_meta_values_survive_a_restart_and_none_deletes(db_path):
 # --- a full disk, a read-only file (real mounts) ---
 
 
-def _run(*cmd: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True)
-
-
-@contextlib.contextmanager
-def mounted(target: Path, *mount_args: str):
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a test file system needs root and mount(8)")
-    target.mkdir(parents=True, exist_ok=True)
-    done = _run("mount", *mount_args, str(target))
-    if done.returncode != 0:
-        pytest.skip(f"mounting is not permitted here: {done.stderr.strip()}")
-    try:
-        yield target
-    finally:
-        if _run("umount", str(target)).returncode != 0:
-            _run("umount", "-l", str(target))
-
-
 def test_a_full_disk_is_store_unavailable_and_loses_no_committed_record(tmp_path):
     with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=1m", "tmpfs") as disk:
         path = disk / "scans.db"
@@ -459,59 +434,6 @@ def test_a_read_only_file_system_is_store_unavailable_at_open(tmp_path):
 
 
 # --- kill -9 ---
-
-CHILD = textwrap.dedent("""
-    import sys, time
-    from gate.record import Record, iso_utc_ms, new_uuid7
-    from gate.store import Store
-    store = Store(sys.argv[1])
-    i = 0
-    while True:
-        t = time.time()
-        record = Record(id=new_uuid7(t), device_id="gate-1", venue_id="v", venue_type="metro",
-                        scanned_at=iso_utc_ms(t), clock_trusted=True,
-                        code={"valid": True, "reason": "ok", "issuer": "CN-JX", "sub": f"{i:08x}",
-                              "cti": "aa", "status": "green", "itinerary_risk": False},
-                        temperature_c=36.5, temperature_state="normal", decision="allow",
-                        decision_reasons=["green", "temperature_normal"],
-                        rules_version="metro@1", trust_list_version=1)
-        store.commit(record, remember_abnormal=(f"CN-JX:{i:08x}", t))
-        print(record.id, i, flush=True)
-        i += 1
-""")
-
-
-def test_kill_9_loses_no_record_whose_id_was_printed(tmp_path):
-    path = tmp_path / "scans.db"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    printed: list[tuple[str, int]] = []
-    deadline = time.monotonic() + 20
-    try:
-        while len(printed) < 300 and time.monotonic() < deadline:
-            line = child.stdout.readline()
-            if not line:
-                break
-            record_id, i = line.split()
-            printed.append((record_id, int(i)))
-    finally:
-        child.send_signal(signal.SIGKILL)
-    rest, err = child.communicate(timeout=10)
-    for line in rest.splitlines():
-        record_id, i = line.split()
-        printed.append((record_id, int(i)))
-    assert child.returncode == -signal.SIGKILL
-    assert len(printed) >= 50, err
-    conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    conn.close()
-    with Store(path) as store:
-        assert store.integrity_ok()
-        stored = set(ids(store.pending(100_000)))
-        for record_id, i in printed:
-            assert record_id in stored
-            assert store.last_abnormal_at(f"CN-JX:{i:08x}") is not None
-
 
 def test_commit_many_writes_a_backlog_in_one_transaction(db_path):
     records = [make_record(T0 + i) for i in range(50)]

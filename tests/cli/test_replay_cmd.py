@@ -138,7 +138,7 @@ def test_kill_9_during_a_long_replay_loses_no_printed_record(tmp_path, pki):
 
 def _read_only_copy(tmp_path: Path, pki):
     """A store folder (with a store, trust cache and floor in it) on a real read-only bind mount."""
-    from tests.test_store import _run, mounted
+    from tests.store.storekit import mounted, run as _run
 
     source = tmp_path / "rw"
     source.mkdir()

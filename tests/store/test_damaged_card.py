@@ -214,6 +214,9 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_record(tmp_path):
             acknowledged.append((record_id, int(i)))
         assert child.returncode == -signal.SIGKILL, err
         assert seen == stop_after, err
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    conn.close()
     with Store(path) as store:
         assert store.faults() == []  # sound after every kill: nothing moved aside
         stored = {r.id for r in store.pending(100_000)}
