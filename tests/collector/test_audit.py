@@ -6,16 +6,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, User
 from django.test import RequestFactory
 
-from gate.collector import django_db
 from gate.collector.audit import audit, audit_command
 from gate.collector.models import AuditEntry
-
-
-@pytest.fixture
-def alias(tmp_path):
-    name = django_db.database_alias(f"sqlite:///{tmp_path / 'audit.db'}")
-    with django_db.activate(name):
-        yield name
 
 
 def test_an_entry_keeps_who_what_where_and_how_many(alias):

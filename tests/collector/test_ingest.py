@@ -7,26 +7,12 @@ stored again from a savepoint; these tests hold both ways to the same answers.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import pytest
 
 from gate.collector import django_db, ingest
 from gate.collector.models import Alert, Record
 from gate.collector.records import check_record
 from tests.collectorkit import new_record
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def alias(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'collector.db'}"
-    else:
-        url = request.getfixturevalue("postgres_db_url")
-    name = django_db.database_alias(url)
-    with django_db.activate(name):
-        yield name
-    django_db.close_alias(name)
 
 
 def rows(records: list[dict], device_id: str = "gate-a") -> list:
@@ -37,35 +23,35 @@ def make(count: int, device_id: str = "gate-a") -> list[dict]:
     return [new_record(device_id=device_id) for _ in range(count)]
 
 
-def test_a_new_batch_is_stored_whole(alias):
+def test_a_new_batch_is_stored_whole(alias_both):
     batch = make(20)
-    stored = ingest.store_records(rows(batch), alias)
+    stored = ingest.store_records(rows(batch), alias_both)
     assert stored.new == {r["id"] for r in batch}
     assert stored.conflicts == set()
     assert Record.objects.count() == 20
 
 
-def test_a_held_id_at_the_end_of_a_batch_leaves_the_new_ones_stored_once(alias):
+def test_a_held_id_at_the_end_of_a_batch_leaves_the_new_ones_stored_once(alias_both):
     held = make(1)
-    ingest.store_records(rows(held), alias)
+    ingest.store_records(rows(held), alias_both)
     fresh = make(30)
-    stored = ingest.store_records(rows(fresh + held), alias)
+    stored = ingest.store_records(rows(fresh + held), alias_both)
     assert stored.new == {r["id"] for r in fresh}
     assert stored.conflicts == set()
     assert Record.objects.count() == 31
-    again = ingest.store_records(rows(fresh + held), alias)
+    again = ingest.store_records(rows(fresh + held), alias_both)
     assert again.new == set() and again.conflicts == set()
     assert Record.objects.count() == 31
 
 
-def test_new_duplicate_and_conflicting_ids_in_one_batch_are_told_apart(alias):
+def test_new_duplicate_and_conflicting_ids_in_one_batch_are_told_apart(alias_both):
     mine = make(3)
     theirs = make(2, device_id="gate-b")
-    ingest.store_records(rows(mine[:1]), alias)
-    ingest.store_records(rows(theirs, "gate-b"), alias)
+    ingest.store_records(rows(mine[:1]), alias_both)
+    ingest.store_records(rows(theirs, "gate-b"), alias_both)
     # gate-a sends one id it already has, two new ones, and two ids gate-b holds
     stolen = [dict(r, device_id="gate-a") for r in theirs]
-    stored = ingest.store_records(rows(mine + stolen), alias)
+    stored = ingest.store_records(rows(mine + stolen), alias_both)
     assert stored.new == {mine[1]["id"], mine[2]["id"]}
     assert stored.conflicts == {r["id"] for r in theirs}
     assert Record.objects.count() == 5
@@ -73,21 +59,21 @@ def test_new_duplicate_and_conflicting_ids_in_one_batch_are_told_apart(alias):
         r["id"] for r in theirs}
 
 
-def test_an_alert_batch_with_a_held_id_marks_each_alert_once(alias):
+def test_an_alert_batch_with_a_held_id_marks_each_alert_once(alias_both):
     first = make(2)
-    ingest.store_records(rows(first), alias)
+    ingest.store_records(rows(first), alias_both)
     later = make(3)
-    stored = ingest.store_records(rows(later + first), alias, alerts=True)
+    stored = ingest.store_records(rows(later + first), alias_both, alerts=True)
     assert stored.new == {r["id"] for r in later}
     assert stored.new_alerts == {r["id"] for r in later + first}
     assert Alert.objects.count() == 5
     assert Record.objects.filter(is_alert=True).count() == 5
-    again = ingest.store_records(rows(later + first), alias, alerts=True)
+    again = ingest.store_records(rows(later + first), alias_both, alerts=True)
     assert again.new == set() and again.new_alerts == set()
     assert Alert.objects.count() == 5
 
 
-def test_two_devices_racing_with_the_same_ids_store_each_id_once(alias):
+def test_two_devices_racing_with_the_same_ids_store_each_id_once(alias_both):
     """Many writers on their own connections (as several collector processes would be)."""
     shared = make(200)
 
@@ -95,10 +81,10 @@ def test_two_devices_racing_with_the_same_ids_store_each_id_once(alias):
         device = "gate-a" if n % 2 == 0 else "gate-b"
         batch = [dict(r, device_id=device) for r in shared]
         try:
-            with django_db.activate(alias):
-                return ingest.store_records(rows(batch, device), alias)
+            with django_db.activate(alias_both):
+                return ingest.store_records(rows(batch, device), alias_both)
         finally:
-            django_db.close_alias(alias)
+            django_db.close_alias(alias_both)
 
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(send, range(6)))

@@ -10,15 +10,7 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from gate.collector import django_db
 from gate.collector.roles import ROLES, has_role, require_role, role_of
-
-
-@pytest.fixture
-def alias(tmp_path):
-    name = django_db.database_alias(f"sqlite:///{tmp_path / 'roles.db'}")
-    with django_db.activate(name):
-        yield name
 
 
 def user_with(*roles: str, **fields) -> User:
