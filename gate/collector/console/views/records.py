@@ -11,6 +11,7 @@ from gate.collector.audit import audit
 from gate.collector.console import search
 from gate.collector.console.forms import RecordSearchForm
 from gate.collector.roles import require_role
+from gate.collector.console.views import form_refused
 
 
 @require_role("tracer")
@@ -42,8 +43,7 @@ def records(request: HttpRequest) -> HttpResponse:
 def records_csv(request: HttpRequest) -> HttpResponse:
     form = RecordSearchForm(request.GET)
     if not form.is_valid():
-        return HttpResponse("; ".join(e for errors in form.errors.values() for e in errors),
-                            status=400, content_type="text/plain; charset=utf-8")
+        return form_refused(form)
     query = search.records(form.cleaned_data)[:search.EXPORT_LIMIT]
     count = query.count()
     audit(request, "records.export", search.described(form.cleaned_data), count=count)

@@ -16,6 +16,7 @@ from gate.collector.audit import audit
 from gate.collector.console import search
 from gate.collector.console.forms import TraceForm
 from gate.collector.roles import require_role
+from gate.collector.console.views import form_refused
 
 CSV_COLUMNS: tuple[str, ...] = ("kind", "venue_id", "scanned_at", "issuer", "sub", "record_id",
                                 "device_id", "decision", "visit_record_id", "minutes_apart")
@@ -85,8 +86,7 @@ def csv_rows(result: dict[str, Any]) -> list[list[Any]]:
 def trace_csv(request: HttpRequest) -> HttpResponse:
     form = TraceForm(request.GET)
     if not form.is_valid():
-        return HttpResponse("; ".join(e for errors in form.errors.values() for e in errors),
-                            status=400, content_type="text/plain; charset=utf-8")
+        return form_refused(form)
     result, asked = _run(form)
     rows = csv_rows(result)
     audit(request, "trace.export", asked, count=len(rows))
