@@ -33,12 +33,10 @@ import numpy as np
 import zxingcpp
 
 from gate.codes import formats
-from gate.codes.format import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
 
 _QR = zxingcpp.BarcodeFormat.QRCode
-MAX_TEXT = MAX_TEXT_CHARS  # health-code.md: a longer text is never a health code
 
 
 @dataclass
@@ -87,7 +85,7 @@ def plausible(text: str) -> bool:
     format's syntax check (for JKM1: base45 throughout, of a length base45 can have); anything
     else must be printable text of sane length (the verifier then calls it `not_a_health_code`).
     """
-    if not text or len(text) > MAX_TEXT:
+    if not text or len(text) > formats.max_text_chars():  # the seam says how long a known text may be
         return False
     if formats.format_of(text) is not None:
         return formats.well_formed(text)
