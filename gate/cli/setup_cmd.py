@@ -58,7 +58,7 @@ def serve(config_path: Path, state_dir: Path, listen: str | None) -> None:
         fail(f"cannot make the setup page's certificate in {cfg.device.key.parent}: {exc.strerror or exc}")
     host, port = parse_listen(listen or cfg.setup.listen)
     state = SetupState(config_path=config_path.resolve(), state_dir=state_dir, kiosk=KioskClient())
-    server = SetupServer(create_app(state), host, port, cert, key, on_stop=state.stopping.set)
+    server = SetupServer(create_app(state), host, port, cert, key, on_stop=state.stop)
     try:
         server.start()
     except OSError as exc:
