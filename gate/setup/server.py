@@ -21,6 +21,7 @@ file is one line (TLSFileError), never a traceback or a hang.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -30,7 +31,9 @@ from io import DEFAULT_BUFFER_SIZE
 from pathlib import Path
 from typing import Any
 
-from cheroot import wsgi
+import _pyio
+
+from cheroot import errors, wsgi
 from cheroot.makefile import StreamReader, StreamWriter
 from cheroot.ssl import Adapter
 
@@ -39,6 +42,10 @@ from gate.tls import server_context
 log = logging.getLogger("gate.setup.server")
 
 THREADS = 10
+_PLAIN_HTTP_MESSAGE = b"This is the gate's setup page: use https:// (the browser spoke plain HTTP).\n"
+_PLAIN_HTTP_ANSWER = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      b"Content-Length: " + str(len(_PLAIN_HTTP_MESSAGE)).encode() + b"\r\nConnection: close\r\n\r\n"
+                      + _PLAIN_HTTP_MESSAGE)
 TIMEOUT_S = 10  # a connection that started a request (or a handshake) and sends nothing more
 
 
@@ -67,7 +74,49 @@ class LazyHandshakeAdapter(Adapter):
         return {"wsgi.url_scheme": "https", "HTTPS": "on"}
 
     def makefile(self, sock: Any, mode: str = "r", bufsize: int = DEFAULT_BUFFER_SIZE) -> Any:
-        return (StreamReader if "r" in mode else StreamWriter)(sock, mode, bufsize)
+        return (_Reader if "r" in mode else _Writer)(sock, mode, bufsize)
+
+
+class _TLSSocketIO(socket.SocketIO):
+    """A TLS connection's raw stream: a peer that drops it (or fails the handshake made on the first
+    read) is said once, quietly, and ends the connection as cheroot expects (FatalSSLAlert, which
+    it closes without a word). Plain HTTP is answered with a 400 saying to use https://."""
+
+    def readinto(self, b: Any) -> int | None:
+        try:
+            return super().readinto(b)
+        except (ssl.SSLError, ConnectionError) as exc:
+            raise self._dropped(exc) from exc
+
+    def write(self, b: Any) -> int | None:
+        try:
+            return super().write(b)
+        except (ssl.SSLError, ConnectionError) as exc:
+            raise self._dropped(exc) from exc
+
+    def _dropped(self, exc: BaseException) -> Exception:
+        sock = self._sock
+        if isinstance(exc, ssl.SSLError) and "http request" in str(exc).lower():
+            log.info("a browser spoke plain HTTP to the setup page's HTTPS port; told to use https://")
+            with contextlib.suppress(OSError):  # past TLS, on the bare TCP connection
+                socket.socket.sendall(sock, _PLAIN_HTTP_ANSWER)
+            return errors.FatalSSLAlert(str(exc))
+        if not getattr(sock, "gate_dropped", False):  # one line per connection, reader or writer
+            sock.gate_dropped = True
+            log.info("a browser's connection ended early: %s", exc)
+        return errors.FatalSSLAlert(str(exc))
+
+
+class _Reader(StreamReader):
+    def __init__(self, sock: Any, mode: str = "r", bufsize: int = DEFAULT_BUFFER_SIZE) -> None:
+        _pyio.BufferedReader.__init__(self, _TLSSocketIO(sock, mode), bufsize)
+        self.bytes_read = 0
+
+
+class _Writer(StreamWriter):
+    def __init__(self, sock: Any, mode: str = "w", bufsize: int = DEFAULT_BUFFER_SIZE) -> None:
+        _pyio.BufferedWriter.__init__(self, _TLSSocketIO(sock, mode), bufsize)
+        self.bytes_written = 0
 
 
 class _Server(wsgi.Server):
