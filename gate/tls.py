@@ -37,7 +37,7 @@ VALID_DAYS = 3650  # a gate stands for years; the technician checks the fingerpr
 MAX_PEM_BYTES = 64 * 1024
 
 
-class TLSFileError(GateError):
+class TLSFileError(GateError, ValueError):
     """The setup page's certificate or key cannot be used; str() says which and why in one line."""
 
 
@@ -100,11 +100,20 @@ def make_certificate(key_dir: str | Path, hostname: str | None = None) -> tuple[
 
 def is_ca(cert_path: str | Path) -> bool:
     """True when the certificate says CA:TRUE (made by an older version: renew it)."""
-    cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    cert = x509.load_pem_x509_certificate(_read_cert(cert_path))
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
         return False
+
+
+def _read_cert(cert_path: str | Path) -> bytes:
+    """A certificate file's bytes: FileNotFoundError when there is none yet, TLSFileError (a
+    ValueError) when it is a FIFO or another special file (never waited on)."""
+    path = Path(cert_path)
+    if not os.path.lexists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    return _read_regular(path, "certificate")
 
 
 def _read_regular(path: Path, what: str) -> bytes:
@@ -176,5 +185,5 @@ def _load_checked(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes, cert
 
 def fingerprint(cert_path: str | Path) -> str:
     """The certificate's SHA-256 fingerprint as browsers show it: AB:CD:...; OSError/ValueError if unreadable."""
-    cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    cert = x509.load_pem_x509_certificate(_read_cert(cert_path))
     return ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA256()))

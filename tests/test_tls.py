@@ -92,3 +92,13 @@ def test_missing_files_and_folders_are_one_line(tmp_path):
         server_context(tmp_path / "nowhere.pem", key_path)
     with pytest.raises(TLSFileError, match="is not a regular file"):
         server_context(tmp_path, key_path)
+
+
+def test_a_fifo_as_the_certificate_is_refused_by_the_fingerprint_too(tmp_path):
+    """The kiosk's idle screen and the doctor read the fingerprint: a FIFO must not hang them."""
+    cert_path, _ = cert_paths(tmp_path)
+    os.mkfifo(cert_path)
+    with pytest.raises(ValueError, match="is not a regular file"):
+        fingerprint(cert_path)
+    with pytest.raises(FileNotFoundError):
+        fingerprint(tmp_path / "none.pem")
