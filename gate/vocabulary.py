@@ -373,6 +373,12 @@ def temperature_en(celsius: float) -> str:
     return f"Temperature {celsius:.1f} degrees"
 
 
+# -- the gate out of service (spec/setup.md "Service mode") -------------------------------------
+
+OUT_OF_SERVICE_ZH = "维护中"  # the screen: "维护中 · Out of service" while the technician works on the gate
+OUT_OF_SERVICE_EN = "Out of service"
+
+
 def to_json() -> dict[str, Any]:
     """The whole vocabulary as plain JSON (served to the screen as /vocabulary.json)."""
     return {
