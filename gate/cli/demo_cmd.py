@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,12 +40,23 @@ KEYS = ROOT / "keys" / "demo"
 log = logging.getLogger("gate.demo")
 
 
+FOOTAGE_MAX_AGE_S = 12 * 3600  # older footage is made again: its scans would be of another day
+
+
 def footage_for(config_path: Path, video: Path, keys_dir: Path) -> Path:
-    """The demo footage, made on first use (a few seconds) and kept under var/demo/."""
-    if video.is_file() and load_script(video) is not None:
+    """The demo footage, made on first use (a few seconds) and kept under var/demo/; made again
+    when it is more than `FOOTAGE_MAX_AGE_S` old (the gate lives on the footage's timeline)."""
+    script = load_script(video) if video.is_file() else None
+    if script is not None and time.time() - float(script.get("start_epoch", 0)) <= FOOTAGE_MAX_AGE_S:
         return video
-    click.echo(f"making the demo footage in {video.parent} (once) ...", err=True)
+    click.echo(f"making the demo footage in {video.parent} ...", err=True)
     return make_footage(video.parent, keys_dir)
+
+
+def lists_issued_at(script: dict[str, Any]) -> int:
+    """When the demo's lists are issued: at the start of the footage's timeline (the demo gate's
+    clock), a minute before its first frame, so that the gate's time is never below them."""
+    return int(min(time.time(), float(script.get("start_epoch", time.time())))) - 60
 
 
 @contextmanager
@@ -97,7 +109,7 @@ def demo(headless: bool, seconds: float | None, port: int, with_console: bool, c
     ok = True
     with tempfile.TemporaryDirectory(prefix="gate-demo-") as tmp, stopped_by_signals() as stop:
         folder = Path(tmp)
-        trust_dir = fresh_trust_folder(folder / "trust", KEYS)
+        trust_dir = fresh_trust_folder(folder / "trust", KEYS, lists_issued_at(script))
         config = dataclasses.replace(
             config, camera=dataclasses.replace(config.camera, source=str(video)),
             trust=dataclasses.replace(config.trust, dir=trust_dir))
@@ -126,15 +138,48 @@ def demo(headless: bool, seconds: float | None, port: int, with_console: bool, c
                 queued = store.queue_depth()
             ok = report(appliance, seen, script, played, queued)
             if with_console and not stop.is_set():
-                kiosk = appliance.kiosk
                 demo_console.serve(db_path, folder, config, console_port, stop=stop,
-                                   kiosk_folder=folder / "run", tick=lambda: kiosk.tick(processing=False))
+                                   kiosk_folder=folder / "run", tick=EmptyGate(appliance.kiosk, video))
         finally:
             if control is not None:
                 control.stop()
             appliance.close()
     if not ok:
         sys.exit(1)
+
+
+class EmptyGate:
+    """The demo's camera after its footage: the footage's opening scene (the gate with nobody at
+    it), while the gate's clock runs on from the footage's end. Each call is one turn of the idle
+    kiosk: that frame decided like any other (nothing in it to scan), the screen's picture kept
+    fresh, the kiosk's periodic work done; without a scene, the periodic work alone."""
+
+    def __init__(self, kiosk: Any, video: Path) -> None:
+        import cv2
+
+        self.kiosk = kiosk
+        capture = cv2.VideoCapture(str(video))
+        try:
+            ok, image = capture.read()
+        finally:
+            capture.release()
+        self.image = image if ok else None
+        clock = kiosk.footage_clock
+        self.end_t = clock.t if clock is not None else 0.0
+        self.since = time.monotonic()
+        self.index = kiosk.stats.frames
+
+    def __call__(self) -> None:
+        from gate.vision.sources import Frame
+
+        t = self.end_t + (time.monotonic() - self.since)
+        if self.kiosk.footage_clock is not None:
+            self.kiosk.footage_clock.t = t
+        if self.image is None:
+            self.kiosk.tick(processing=False)
+            return
+        self.index += 1
+        self.kiosk.handle_frame(Frame(self.image, t, self.index), time.monotonic())
 
 
 def _control_channel(kiosk: Any, folder: Path) -> Any:
