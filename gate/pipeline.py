@@ -204,7 +204,7 @@ class Pipeline:
 
     def _effective_config(self, now: float) -> tuple[Config, int]:
         """The file's configuration with the settings of the bulletin in force at `now`, and its version."""
-        if self.bulletins.trust_dir != self.trust.trust_dir:  # a reload moved the trust folder
+        if not self.bulletins.follows(self.trust):  # a reload moved the trust or state folder
             self.bulletins = BulletinWatch.for_trust(self.trust)
         return self.bulletins.refresh(self.trust.trust_list, now).effective_config(self.config, now)
 

@@ -25,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+import cv2
 
 from gate.cli import demo_console
 from gate.cli.errors import fail, load_config_or_fail
 from gate.cli.run_cmd import start_appliance
 from gate.demo import fresh_trust_folder, load_script, make_footage
 from gate.pipeline import ScanOutcome
+from gate.vision.sources import Frame
 from gate.vocabulary import decision_words
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,8 +157,6 @@ class EmptyGate:
     fresh, the kiosk's periodic work done; without a scene, the periodic work alone."""
 
     def __init__(self, kiosk: Any, video: Path) -> None:
-        import cv2
-
         self.kiosk = kiosk
         capture = cv2.VideoCapture(str(video))
         try:
@@ -170,8 +170,6 @@ class EmptyGate:
         self.index = kiosk.stats.frames
 
     def __call__(self) -> None:
-        from gate.vision.sources import Frame
-
         t = self.end_t + (time.monotonic() - self.since)
         if self.kiosk.footage_clock is not None:
             self.kiosk.footage_clock.t = t

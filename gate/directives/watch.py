@@ -90,6 +90,13 @@ class BulletinWatch:
         self._reported = list(candidate.problems)
         return self.book
 
+    def follows(self, trust: TrustStore) -> bool:
+        """True when this watch is of the gate whose trust store is `trust` (same trust folder,
+        same state folder): after a reload moved either, a new watch is due."""
+        state = trust.state_path
+        return (self.trust_dir == Path(trust.trust_dir)
+                and self.state_dir == (state.parent if state is not None else None))
+
     @classmethod
     def for_trust(cls, trust: TrustStore, *, writable: bool = False) -> "BulletinWatch":
         """The watch of the gate whose trust store is `trust` (a `TrustStore`): its trust folder,

@@ -1,6 +1,7 @@
 """The gate's bulletins: held until effective, only ever newer, kept in the state folder across
 restarts; the trust folder only offers files, and one older than the floor is refused."""
 
+import base64
 import json
 import os
 
@@ -99,8 +100,6 @@ def test_a_tampered_kept_bulletin_is_not_in_force_after_restart(book, directive_
     accept(book, directive_key, trust_list, version=1)
     path = state_dir / BULLETIN_STATE_FILE
     doc = json.loads(path.read_text())
-    import base64
-
     body = base64.b64decode(doc["newest"]["body"]).replace(b'"note": "test"', b'"note": "TEST"')
     doc["newest"]["body"] = base64.b64encode(body).decode()
     path.write_text(json.dumps(doc))
