@@ -355,7 +355,7 @@ def check_bulletin(cfg: Config) -> list[CheckResult]:
     except (TrustError, OSError, ValueError, sqlite3.Error) as exc:
         return [CheckResult("bulletin", "WARN", f"bulletins not checked: no trust list to check them against ({exc})")]
     try:
-        return bulletin_results(cfg, trust.trust_list)
+        return bulletin_results(cfg, trust.trust_list, state_dir=_state_paths(cfg)[0].parent)
     finally:
         trust.close()
 

@@ -7,7 +7,8 @@
                             id sent is in exactly one list, echoed as sent. An id already held
                             for another device is rejected with ``id_conflict``.
 ``POST /v1/alerts``         the same batch body (or one bare RECORD, the first version); the
-                            same answer. A newly seen alert is logged and POSTed to the webhook.
+                            same answer. A record newly held as an alert, on either path (a
+                            hold, a refer, a red code), is logged and POSTed to the webhook.
 ``POST /v1/heartbeat``      the gate's health; 200 ``{"ok": true, "server_time": N}``; the
                             latest per device is kept with its arrival time.
 ``GET /v1/trustlist``       the trust list bytes, ``X-Signature``, ``ETag``; 304 on a match.

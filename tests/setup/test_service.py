@@ -17,7 +17,7 @@ from gate.config import load_config
 from gate.control import KioskClient
 from gate.directives.venue_card import make_card
 from gate.kiosk.service_mode import LEASE_S, ServiceMode
-from gate.sync.faults import GateFaults
+from gate.state.faults_now import GateFaults
 from tests.pki import NOW
 from tests.setup.kit import RunningGate, Screen, blank_frame, code_frame
 
