@@ -282,17 +282,19 @@ def test_the_admin_sees_the_gates_the_people_and_every_command_in_the_audit_log(
     (("trace",), "Missing option '--sub'"),
     (("trace", "--sub", "ab", "--from", "yesterday"), "'yesterday' is not an ISO 8601 time"),
     (("drop-before", "last year"), "'last year' is not an ISO 8601 time"),
-    (("venue-card", "--venue-id", VENUE, "--type", "residential", "--out", "card.png"), "cannot load the directive key"),
+    (("venue-card", "--venue-id", VENUE, "--type", "residential", "--key", "nowhere.key", "--out", "card2.png"),
+     "cannot load the directive key"),
+    (("add-device", DEVICE, "keys/spare.pem"), "already"),
     (("devices", "--db", "mysql://nowhere/db"), "mysql"),
     (("no-such-command",), "No such command"),
 ])
-def test_a_refusal_is_one_line_exit_2_and_no_traceback(user, args, says):
-    done = user.gate("collector", *args, input="a long enough pass phrase\n").refused()
+def test_a_refusal_is_one_line_exit_2_and_no_traceback(first_hour, args, says):
+    done = first_hour.user.gate("collector", *args, input="a long enough pass phrase\n").refused()
     assert says in done.stderr
 
 
-def test_a_short_password_is_refused_in_one_line(user):
-    user.gate("collector", "add-user", "ana", "--role", "admin", input="short\n").refused()
+def test_a_short_password_is_refused_in_one_line(first_hour):
+    first_hour.user.gate("collector", "add-user", "ana", "--role", "admin", input="short\n").refused()
 
 
 def test_a_busy_port_is_refused_in_one_line_before_anything_is_written(user):
