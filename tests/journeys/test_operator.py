@@ -5,11 +5,14 @@ Chromium, signed in as a viewer, a tracer and an admin, each seeing what their r
 
 The first hour (the `first_hour` fixture, once for the file):
 
-    keys (anchor, issuer, device, directive; a trust folder the anchor signs) and a gate's file
-    -> collector add-user (each role) / add-device / devices --json / set-role / disable-user
-       / disable-device / enable-device / venue-card
-    -> collector serve (port 0 on 127.0.0.1) -> gate replay (a green and a red code) -> gate sync --once
-    -> collector trace / drop-before, and the console in Chromium.
+    keys (anchor, issuer, device, directive; signed lists the anchor delegates the directive key in)
+    and a gate's file (`gate config set`)
+    -> collector add-user (each role) / set-role / disable-user / add-device / disable-device
+       / devices --json / venue-card (read back with `gate scan-image`)
+    -> collector serve (port 0 on 127.0.0.1) -> gate replay (a green and a red code)
+    -> disable-device: gate sync --once refused -> enable-device: gate sync --once delivers
+    -> collector devices --json / trace / drop-before, and the console in Chromium;
+    scripts/provision.sh's printed registration line, typed at the collector's shell.
 
 Each refusal a new operator meets (an unknown device or user, a role that does not exist, a missing
 or bad argument, a busy port) is one line on stderr, exit 2, no traceback.
@@ -23,6 +26,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.journeys.userkit import ROOT, Done, User
+from tests.journeys.userkit import ROOT, VENV_BIN, Done, User
 
 DEVICE = "gate-nc-0001"
 SPARE = "gate-nc-0002"
@@ -66,9 +70,17 @@ def _serve(user: User, *args: str) -> tuple[subprocess.Popen[str], str]:
         said.append(line)
         found = re.match(r"collector on (http://127\.0\.0\.1:\d+) ", line)
         if found:
+            _drain(proc)
             return proc, found.group(1)
     proc.wait(10)
     raise AssertionError("gate collector serve ended before listening:\n" + "".join(said))
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    """Keep reading the server's output, so a full pipe never stops it mid-journey."""
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            threading.Thread(target=stream.read, daemon=True).start()
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -308,3 +320,16 @@ def test_a_busy_port_is_refused_in_one_line_before_anything_is_written(user):
         assert not (user.cwd / "collector.db").exists() and not (user.cwd / "collector.secret").exists()
     finally:
         _stop(first)
+
+
+# --- scripts/provision.sh: the line it prints is the one the collector takes ---------------------
+
+def test_provision_prints_the_registration_the_collector_takes(first_hour):
+    user = first_hour.user
+    made = user.run("bash", str(ROOT / "scripts" / "provision.sh"), "--id", "gate-nc-0003",
+                    "--out", str(user.cwd / "provisioned" / "device.key"), "--gate", str(VENV_BIN / "gate")).ok()
+    line = next(text.strip() for text in made.stdout.splitlines() if text.strip().startswith("gate collector add-device"))
+    user.run("bash", "-c", line).ok()  # typed as printed, at the collector's shell
+    listed = {row["id"]: row for row in _json_lines(user.gate("collector", "devices", "--json").ok().stdout)}
+    assert listed["gate-nc-0003"]["enabled"]
+    user.run("bash", "-c", line).refused()  # once is enough: a known id is refused in one line

@@ -28,6 +28,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +196,7 @@ def _serve(user: User, command: str) -> subprocess.Popen[str]:
     for line in proc.stderr:
         said.append(line)
         if line.startswith("collector on http://"):
+            threading.Thread(target=proc.stderr.read, daemon=True).start()  # a full pipe would stop it
             return proc
     proc.wait(10)
     raise AssertionError(f"{command} ended before listening:\n" + "".join(said))
