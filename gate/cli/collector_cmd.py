@@ -124,11 +124,13 @@ def _serve_on(sock: socket.socket, db_url: str, lists_dir: Path, alert_log: Path
         fail(f"cannot use the secret file: {exc}", 1)
     except DatabaseError as exc:
         fail(f"cannot open the database {db_url}: {str(exc).strip().splitlines()[0]}", 1)
-    port = sock.getsockname()[1]
-    click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
-               f"lists {lists_dir})", err=True)
+    def listening(port: int) -> None:
+        click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
+                   f"lists {lists_dir})", err=True)
+
     try:
-        run_server(app, host=host, port=port, threads=threads, sock=sock)
+        run_server(app, host=host, port=sock.getsockname()[1], threads=threads, sock=sock,
+                   listening=listening)
     finally:
         app.close()
 
