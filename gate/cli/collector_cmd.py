@@ -111,19 +111,20 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
 def _serve_on(sock: socket.socket, db_url: str, lists_dir: Path, alert_log: Path | None,
               webhook_url: str | None, key_path: Path, host: str, threads: int) -> None:
     """Configure Django (the settings read the environment `serve` set), build the app, serve."""
-    django_db.setup()
     from django.db import DatabaseError
 
-    from gate.collector.app import create_app
-    from gate.collector.server import serve as run_server
-
     try:
+        django_db.setup()  # the settings make the secret file when it is missing
+        from gate.collector.app import create_app
+        from gate.collector.server import serve as run_server
+
         app = create_app(db_url, lists_dir, alert_log=alert_log, webhook_url=webhook_url,
                          directive_key=key_path)
     except OSError as exc:
         fail(f"cannot use the secret file: {exc}", 1)
     except DatabaseError as exc:
         fail(f"cannot open the database {db_url}: {str(exc).strip().splitlines()[0]}", 1)
+
     def listening(port: int) -> None:
         click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
                    f"lists {lists_dir})", err=True)

@@ -394,3 +394,27 @@ def test_management_commands_configure_django_themselves_in_a_fresh_process(tmp_
     assert "Traceback" not in done.stderr and "ImproperlyConfigured" not in done.stderr, done.stderr
     assert done.returncode in (0, 2), done.stderr
     assert (tmp_path / "collector.db").is_file()
+
+
+def test_any_command_added_to_the_group_finds_django_configured_before_it_imports_a_model(tmp_path):
+    probe = (
+        "import click\n"
+        "from gate.cli import main\n"
+        "from gate.cli.collector_cmd import collector\n"
+        "@collector.command('probe')\n"
+        "def probe():\n"
+        "    from gate.collector.audit import audit_command  # the models, imported by a new command\n"
+        "    click.echo(audit_command.__module__)\n"
+        "main(['collector', 'probe'], prog_name='gate')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                          env=_clean_env(), timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "gate.collector.audit", done.stderr
+
+
+def test_loading_the_collector_commands_imports_no_model():
+    loaded = subprocess.run([sys.executable, "-c", "import sys, gate.cli.collector_cmd; "
+                             "print(sorted(m for m in sys.modules if m.startswith('gate.collector.')))"],
+                            capture_output=True, text=True, env=_clean_env(), timeout=60)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "gate.collector.models" not in loaded.stdout and "gate.collector.audit" not in loaded.stdout
