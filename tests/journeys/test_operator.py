@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import threading
@@ -84,7 +83,7 @@ def _drain(proc: subprocess.Popen[str]) -> None:
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGINT)
+    proc.terminate()  # as systemd stops it (SIGINT is ignored where the suite runs in the background)
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
