@@ -2,7 +2,12 @@
 
 Every command takes ``--db URL`` (``sqlite:///PATH`` or ``postgresql://...``); the database is
 created or migrated on first use. Errors are one line on stderr with exit status 2 (usage,
-configuration, refused change) or 1 (the database cannot be reached).
+configuration, refused change, a busy port) or 1 (the database cannot be reached).
+
+Django is configured once, by the group, before any command runs (so before any of them imports
+a model): every command of the group, including any added later, starts with it in place. Only
+`serve` configures it itself, after it holds its port and has chosen its session key (Django reads
+the key from the settings once, when it is configured).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -19,6 +25,10 @@ from gate.cli.collector_db import DB_HELP, DEFAULT_DB
 from gate.cli.collector_db import database as _database
 from gate.cli.errors import fail
 from gate.cli.venue_card_cmd import venue_card
+from gate.collector import django_db
+
+# commands that configure Django themselves, after their own first steps (see the module's text)
+_CONFIGURES_DJANGO_ITSELF = frozenset({"serve"})
 
 def _secret_file(db_url: str) -> str:
     from gate.collector.dburl import SQLITE_PREFIX
@@ -35,8 +45,11 @@ def default_directive_key(lists_dir: Path) -> Path:
 
 
 @click.group()
-def collector() -> None:
+@click.pass_context
+def collector(ctx: click.Context) -> None:
     """The central collector of a fleet of gates (upload.md) and its console (console.md)."""
+    if ctx.invoked_subcommand not in _CONFIGURES_DJANGO_ITSELF:
+        django_db.setup()
 
 
 @collector.command()
@@ -63,13 +76,21 @@ def collector() -> None:
 def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | None,
           webhook_url: str | None, threads: int, secret_file: str | None,
           directive_key: Path | None) -> None:
-    """Serve the device API and the console (/console/) with waitress until interrupted."""
+    """Serve the device API and the console (/console/) with waitress until interrupted.
+
+    The port is taken first: a busy one is refused in one line before anything is written (no
+    database, no secret file)."""
     from gate.collector.dburl import database_settings
+    from gate.collector.server import bind
 
     try:
         database_settings(db_url)
     except ValueError as exc:
         fail(str(exc))
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}.")
     os.environ["GATE_COLLECTOR_DB"] = db_url
     if "GATE_COLLECTOR_SECRET_KEY" not in os.environ:
         os.environ["GATE_COLLECTOR_SECRET_FILE"] = secret_file or _secret_file(db_url)
@@ -83,24 +104,34 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
     if not key_path.is_file():
         click.echo(f"warning: no directive key at {key_path}; the console cannot sign bulletins or "
                    f"venue cards (make one: gate keys new directive --out {key_path})", err=True)
+    with sock:
+        _serve_on(sock, db_url, lists_dir, alert_log, webhook_url, key_path, host, threads)
+
+
+def _serve_on(sock: socket.socket, db_url: str, lists_dir: Path, alert_log: Path | None,
+              webhook_url: str | None, key_path: Path, host: str, threads: int) -> None:
+    """Configure Django (the settings read the environment `serve` set), build the app, serve."""
     from django.db import DatabaseError
 
-    from gate.collector.app import create_app
-    from gate.collector.server import serve as run_server
-
     try:
+        django_db.setup()  # the settings make the secret file when it is missing
+        from gate.collector.app import create_app
+        from gate.collector.server import serve as run_server
+
         app = create_app(db_url, lists_dir, alert_log=alert_log, webhook_url=webhook_url,
                          directive_key=key_path)
     except OSError as exc:
         fail(f"cannot use the secret file: {exc}", 1)
     except DatabaseError as exc:
         fail(f"cannot open the database {db_url}: {str(exc).strip().splitlines()[0]}", 1)
-    click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
-               f"lists {lists_dir})", err=True)
+
+    def listening(port: int) -> None:
+        click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
+                   f"lists {lists_dir})", err=True)
+
     try:
-        run_server(app, host=host, port=port, threads=threads)
-    except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror}.", status=1)
+        run_server(app, host=host, port=sock.getsockname()[1], threads=threads, sock=sock,
+                   listening=listening)
     finally:
         app.close()
 

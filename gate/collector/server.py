@@ -8,7 +8,8 @@ away in the middle of a sync round.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import socket
+from typing import Any, Callable
 
 from waitress.server import create_server
 
@@ -25,13 +26,37 @@ _ADJUSTMENTS: dict[str, Any] = {
 }
 
 
+def bind(host: str = "127.0.0.1", port: int = 8470) -> socket.socket:
+    """A TCP socket bound to `host`:`port` (0: a free port), as waitress binds its own; OSError when
+    the address is taken or not this machine's. `gate collector serve` binds first, so a busy port
+    is refused before anything is written; `serve` listens on it once the app is ready (until then
+    a connection is refused, not left waiting)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(app: Any, host: str = "127.0.0.1", port: int = 8470,
-          threads: int = DEFAULT_THREADS) -> None:
-    """Serve `app` until interrupted."""
-    server = create_server(app, host=host, port=port, threads=threads, **_ADJUSTMENTS)
+          threads: int = DEFAULT_THREADS, sock: socket.socket | None = None,
+          listening: Callable[[int], None] | None = None) -> None:
+    """Serve `app` until interrupted, on `sock` (from `bind`) when given, else on `host`:`port`;
+    `listening(port)` is called once connections are accepted."""
+    if sock is not None:
+        server = create_server(app, sockets=[sock], threads=threads, **_ADJUSTMENTS)
+    else:
+        server = create_server(app, host=host, port=port, threads=threads, **_ADJUSTMENTS)
     logging.getLogger("gate.collector").info(
         "collector listening on http://%s:%s", host, server.effective_port
     )
+    if listening is not None:
+        listening(int(server.effective_port))
     server.run()
 
 
