@@ -23,6 +23,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from gate.collector import django_db, partitions
+from gate.collector.records import ScanWindow
 from gate.collector.testing import TemporaryPostgres
 
 COLUMNS = ("id", "device_id", "venue_id", "venue_type", "scanned_at", "received_at", "decision",
@@ -79,7 +80,7 @@ def main() -> int:
         while moment <= now + timedelta(days=31):
             months.add(moment.strftime("%Y-%m"))
             moment += timedelta(days=27)
-        partitions.ensure_for(alias, months)
+        partitions.ensure_for(alias, months, ScanWindow(f"{min(months)}-01", f"{max(months)}-31"))
 
         planted = []
         for i in range(20):

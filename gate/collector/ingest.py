@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
@@ -27,7 +28,7 @@ import orjson
 from django.db import connections, transaction
 
 from gate.collector import partitions
-from gate.collector.records import RecordRow
+from gate.collector.records import RecordRow, ScanWindow
 
 
 @dataclass
@@ -165,10 +166,11 @@ def _rows_json(rows: Sequence[RecordRow], alerts: bool) -> str:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored:
+def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool,
+                    window: ScanWindow) -> Stored:
     import psycopg  # only a PostgreSQL collector needs libpq
 
-    partitions.ensure_for(alias, (row.scanned_at for row in rows))
+    partitions.ensure_for(alias, (row.scanned_at for row in rows), window)
     conn = connections[alias]
     with transaction.atomic(using=alias):
         conn.ensure_connection()
@@ -226,13 +228,19 @@ def _insert_postgres(cur: Any, rows: Sequence[RecordRow], alerts: bool) -> Store
     return stored
 
 
-def store_records(rows: Sequence[RecordRow], alias: str, alerts: bool = False) -> Stored:
+def store_records(rows: Sequence[RecordRow], alias: str, alerts: bool = False,
+                  window: ScanWindow | None = None) -> Stored:
     """Store `rows` (all from one device) at `alias` in one transaction; see `Stored`.
 
     `alerts`: the rows came as alerts; they are marked so and get an `Alert` row each.
+    `window`: the plausible ``scanned_at`` (default: this machine's clock and the default
+    retention); a row outside it is refused with `partitions.PartitionRefused` before anything
+    is stored (the device API rejects such records first, with ``bad_scanned_at``).
     """
     if not rows:
         return Stored()
+    window = window or ScanWindow.around(time.time())
     if connections[alias].vendor == "postgresql":
-        return _store_postgres(rows, alias, alerts)
+        return _store_postgres(rows, alias, alerts, window)
+    partitions.ensure_for(alias, (row.scanned_at for row in rows), window)
     return _store_sqlite(rows, alias, alerts)

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from gate.collector.alerts import AlertNotifier
+from gate.collector.clients import IPNetwork
 from gate.collector.lists import ListsDirectory
+from gate.collector.records import DEFAULT_RETENTION_DAYS
 
 
 @dataclass
@@ -22,7 +24,10 @@ class Runtime:
     """One collector's database alias, signed lists, alert notifier, clock and directive key.
 
     `directive_key` is the path of the collector's directive key (PEM, `gate keys new directive`)
-    that signs bulletins and venue cards; None when none is configured.
+    that signs bulletins and venue cards; None when none is configured. `retention_days` bounds
+    the plausible ``scanned_at`` of a record (`gate.collector.records.ScanWindow`);
+    `trusted_proxies` are the networks whose ``X-Forwarded-For`` is believed
+    (`gate.collector.clients`).
     """
 
     alias: str
@@ -30,6 +35,8 @@ class Runtime:
     notifier: AlertNotifier = field(default_factory=AlertNotifier)
     clock: Callable[[], float] = time.time
     directive_key: Path | None = None
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
 
 _current: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar(
