@@ -204,9 +204,9 @@ def create_app(
     if retention_days < 1:
         raise ValueError("retention_days must be at least 1")
     proxies = parse_networks(trusted_proxies)
+    alias = django_db.database_alias(db_url)  # sets Django up: models may be imported after it
     from gate.collector import partitions
 
-    alias = django_db.database_alias(db_url)
     partitions.ensure_ahead(alias, ScanWindow.around(clock(), retention_days))
     return CollectorApp(alias, ListsDirectory(lists_dir), AlertNotifier(alert_log, webhook_url),
                         clock, Path(directive_key) if directive_key is not None else None,
