@@ -25,10 +25,21 @@ _ADJUSTMENTS: dict[str, Any] = {
 }
 
 
+def _adjustments(app: Any) -> dict[str, Any]:
+    """Waitress's settings for `app`. Waitress strips proxy headers (X-Forwarded-For, ...) from
+    every request unless told otherwise; a collector with trusted proxies reads X-Forwarded-For
+    itself (`gate.collector.clients`, which believes it only from those proxies), so for it they
+    are left in place (Django ignores X-Forwarded-Host and -Proto unless configured to trust them)."""
+    adjustments = dict(_ADJUSTMENTS)
+    if getattr(getattr(app, "runtime", None), "trusted_proxies", ()):
+        adjustments["clear_untrusted_proxy_headers"] = False
+    return adjustments
+
+
 def serve(app: Any, host: str = "127.0.0.1", port: int = 8470,
           threads: int = DEFAULT_THREADS) -> None:
     """Serve `app` until interrupted."""
-    server = create_server(app, host=host, port=port, threads=threads, **_ADJUSTMENTS)
+    server = create_server(app, host=host, port=port, threads=threads, **_adjustments(app))
     logging.getLogger("gate.collector").info(
         "collector listening on http://%s:%s", host, server.effective_port
     )
@@ -43,7 +54,8 @@ class BackgroundServer(ThreadedServer):
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 4) -> None:
-        super().__init__(app, host, port, name="collector", drain_s=0.0, threads=threads, **_ADJUSTMENTS)
+        super().__init__(app, host, port, name="collector", drain_s=0.0, threads=threads,
+                         **_adjustments(app))
         self.threads = threads
 
     @property
