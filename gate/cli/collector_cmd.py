@@ -166,10 +166,10 @@ def add_device(device_id: str, pubkey: str, db_url: str, replace: bool) -> None:
 
 
 def _set_enabled(device_id: str, db_url: str, enabled: bool) -> None:
+    _device_id_or_fail(device_id)
     from gate.collector.audit import audit_command
     from gate.collector.devices import set_enabled
 
-    _device_id_or_fail(device_id)
     with _database(db_url):
         if not set_enabled(device_id, enabled):
             fail(f"no device {device_id} is registered; add it with "

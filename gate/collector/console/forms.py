@@ -106,7 +106,8 @@ class TraceForm(TimeRangeMixin):
 
 
 class DeviceForm(forms.Form):
-    device_id = forms.CharField(label=_("Gate id"), max_length=ID_MAX_LENGTH)
+    device_id = forms.CharField(label=_("Gate id"), widget=forms.TextInput(
+        attrs={"maxlength": ID_MAX_LENGTH, "pattern": r"[A-Za-z0-9._\-]{1,64}"}))
     public_key = forms.CharField(label=_("Public key (PEM)"), widget=forms.Textarea(
         attrs={"rows": 4, "placeholder": "-----BEGIN PUBLIC KEY-----"}))
     replace = forms.BooleanField(label=_("Replace the key of an existing gate"), required=False)
