@@ -21,10 +21,17 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from gate.collector import django_db, partitions
-from gate.collector.records import ScanWindow
-from gate.collector.testing import TemporaryPostgres
+from gate.collector import django_db
+
+django_db.setup()  # before anything imports the collector's models
+
+from gate.collector import partitions  # noqa: E402
+from gate.collector.records import ScanWindow  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests/ kit
+from tests.postgreskit import TemporaryPostgres  # noqa: E402
 
 COLUMNS = ("id", "device_id", "venue_id", "venue_type", "scanned_at", "received_at", "decision",
            "reasons", "issuer", "sub", "code_status", "temperature_c", "is_alert", "record")

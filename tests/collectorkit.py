@@ -36,7 +36,7 @@ django_db.setup()  # before any test module imports gate.collector.models
 
 from gate.collector.app import CollectorApp, create_app  # noqa: E402
 from gate.collector.server import BackgroundServer  # noqa: E402
-from gate.collector.testing import PostgresUnavailable, TemporaryPostgres  # noqa: E402
+from tests.postgreskit import PostgresUnavailable, TemporaryPostgres  # noqa: E402
 
 DEVICE_ID = "gate-test-0001"
 

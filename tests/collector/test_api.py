@@ -202,7 +202,7 @@ def test_the_bulletin_is_served_signed_and_304_when_not_newer(collector_server, 
 # --- the database away ---------------------------------------------------------------------------
 
 def test_a_database_that_goes_away_is_503_with_retry_after(collector_factory, make_record):
-    from gate.collector.testing import PostgresUnavailable, TemporaryPostgres
+    from tests.postgreskit import PostgresUnavailable, TemporaryPostgres
 
     try:
         own = TemporaryPostgres().start()
