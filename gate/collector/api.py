@@ -58,7 +58,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.views.decorators.csrf import csrf_exempt
 
 from gate import devicesig
-from gate.collector import ingest, runtime
+from gate.collector import django_db, ingest, runtime
 from gate.collector.lists import ListNotFound, ListsDirectory, SignedDocument
 from gate.collector.models import Device, Heartbeat
 from gate.collector.records import (RecordError, RecordRow, ScanWindow, check_record,
@@ -325,7 +325,7 @@ def _store(device_id: str, records: list[Any], alerts: bool,
             continue
         rows.append(row)
         sent[row.id] = (rid, record)
-    stored = ingest.store_records(rows, rt.alias, alerts=alerts, window=window)
+    stored = ingest.store_records(rows, django_db.current_alias(), alerts=alerts, window=window)
     answer = {
         "accepted": [sent[r.id][0] for r in rows if r.id in stored.new],
         "duplicates": [sent[r.id][0] for r in rows
@@ -399,7 +399,7 @@ def store_heartbeat(device_id: str, beat: dict[str, Any], signed_at: int,
     heartbeats of one gate at once keep the newer.
     """
     arrived = datetime.fromtimestamp(received_at, timezone.utc)
-    alias = runtime.current().alias
+    alias = django_db.current_alias()
     for _ in range(2):
         if Heartbeat.objects.filter(device_id=device_id, signed_at__lt=signed_at).update(
                 received_at=arrived, signed_at=signed_at, data=beat):
@@ -479,7 +479,7 @@ def _newer_than_since(request: HttpRequest, newer: Callable[[ListsDirectory, int
 
 @device_api("GET")
 def healthz(request: HttpRequest) -> HttpResponse:
-    with connections[runtime.current().alias].cursor() as cur:
+    with connections[django_db.current_alias()].cursor() as cur:
         cur.execute("SELECT 1")
         cur.fetchone()
     return _json(200, {"ok": True})

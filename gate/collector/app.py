@@ -13,6 +13,7 @@ outside a request (count, one record, devices), each run on the app's alias.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import time
 from pathlib import Path
@@ -133,7 +134,7 @@ class CollectorApp:
         from django.core.wsgi import get_wsgi_application
 
         self.alias = alias
-        self.runtime = runtime.Runtime(alias, lists, notifier, clock, directive_key,
+        self.runtime = runtime.Runtime(lists, notifier, clock, directive_key,
                                        retention_days, tuple(trusted_proxies))
         runtime.set_fallback(self.runtime)
         self.db = Store(alias)
@@ -157,9 +158,9 @@ class CollectorApp:
         body = ctx.run(self._handler, environ, start_response)
         return _InContext(ctx, body)
 
-    def _enter(self) -> None:
-        django_db._current.set(self.alias)
-        runtime._current.set(self.runtime)
+    def _enter(self) -> None:  # in the request's own copied context, thrown away with it
+        django_db.select(self.alias)
+        runtime.select(self.runtime)
 
     def close(self) -> None:
         """Finish pending webhook posts and close this thread's database connection."""
@@ -170,16 +171,15 @@ class CollectorApp:
 class _Activation:
     def __init__(self, app: CollectorApp) -> None:
         self.app = app
-        self._tokens: list[Any] = []
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> CollectorApp:
-        self._tokens = [django_db._current.set(self.app.alias),
-                        runtime._current.set(self.app.runtime)]
+        self._stack.enter_context(django_db.activate(self.app.alias))
+        self._stack.enter_context(runtime.using(self.app.runtime))
         return self.app
 
     def __exit__(self, *exc: object) -> None:
-        django_db._current.reset(self._tokens[0])
-        runtime._current.reset(self._tokens[1])
+        self._stack.close()
 
 
 def create_app(
