@@ -16,6 +16,8 @@ kept (new keys may be added to the format). Refusals use a fixed vocabulary, sen
 - ``bad_venue_id``             ``venue_id`` is neither empty nor in the gate's id alphabet
 - ``device_mismatch``          ``device_id`` is not the device that signed the request
 - ``nul_character``            a string holds U+0000, which PostgreSQL cannot store
+- ``too_long:<name>``          a searchable column's text is longer than its column
+                               (`MAX_LENGTHS`, the `Record` model's ``max_length``)
 - ``bad_text``                 a string (or key) is not valid Unicode: a lone UTF-16 surrogate
                                (``"\\ud800"``), which neither database can store
 
@@ -93,6 +95,10 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _CANONICAL_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+# the text columns of ``collector_record`` a gate's values go to, and their lengths (PostgreSQL
+# refuses a longer one; tests/collector/test_records.py holds these to the model's max_length)
+MAX_LENGTHS: dict[str, int] = {"venue_type": 100, "issuer": 100, "sub": 200, "code_status": 20}
 
 _STR = (str,)
 _NUMBER = (int, float)
@@ -204,8 +210,13 @@ def check_record(record: Any, device_id: str, received_at: float,
     if not all(isinstance(r, str) for r in record["decision_reasons"]):
         raise RecordError("bad_type:decision_reasons")
     temperature = record["temperature_c"]
-    if temperature is not None and not math.isfinite(temperature):
-        raise RecordError("bad_type:temperature_c")
+    if temperature is not None:
+        try:
+            temperature = float(temperature)  # an integer too large for a float overflows
+        except OverflowError:
+            raise RecordError("bad_type:temperature_c") from None
+        if not math.isfinite(temperature):
+            raise RecordError("bad_type:temperature_c")
     if record["decision"] not in DECISIONS:
         raise RecordError("bad_decision")
     if text_possible:
@@ -225,6 +236,11 @@ def check_record(record: Any, device_id: str, received_at: float,
         raise RecordError("bad_scanned_at")
     code = record["code"]
     status = code.get("status")
+    columns = {"venue_type": record["venue_type"], "issuer": _text(code.get("issuer")),
+               "sub": _text(code.get("sub")), "code_status": _text(status)}
+    for name, text in columns.items():
+        if len(text) > MAX_LENGTHS[name]:
+            raise RecordError(f"too_long:{name}")
     return RecordRow(
         id=rid.lower(),
         device_id=device_id,
@@ -238,7 +254,7 @@ def check_record(record: Any, device_id: str, received_at: float,
         issuer=_text(code.get("issuer")),
         sub=_text(code.get("sub")).lower(),
         code_status=_text(status),
-        temperature_c=None if temperature is None else float(temperature),
+        temperature_c=temperature,
         is_alert=is_alert(record["decision"], status if isinstance(status, str) else None),
     )
 

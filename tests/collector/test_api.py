@@ -355,3 +355,13 @@ def test_a_replayed_older_heartbeat_is_answered_200_and_not_stored(any_collector
     later = heartbeat(queue_depth=2)
     assert any_collector.post_json("/v1/heartbeat", later, timestamp=now + 1).status_code == 200
     assert any_collector.latest_heartbeat()[1] == later
+
+
+def test_text_longer_than_its_column_is_rejected_not_a_500(any_collector, make_record):
+    long_issuer = make_record()
+    long_issuer["code"] = dict(long_issuer["code"], issuer="I" * 5000)
+    long_type = make_record(venue_type="t" * 5000, temperature_c=10 ** 400)
+    answer = any_collector.upload([long_issuer, long_type])
+    assert answer.status_code == 200
+    assert answer.json()["rejected"] == [{"id": long_issuer["id"], "error": "too_long:issuer"},
+                                         {"id": long_type["id"], "error": "bad_type:temperature_c"}]

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from gate.collector.records import (RecordError, ScanWindow, check_record, may_hold_bad_text,
-                                    normalise_scanned_at)
+from gate.collector.records import (MAX_LENGTHS, RecordError, ScanWindow, check_record,
+                                    may_hold_bad_text, normalise_scanned_at)
 
 DEVICE = "gate-test-0001"
 
@@ -125,3 +125,28 @@ def test_the_plausible_window_runs_from_the_retention_to_a_day_ahead(make_record
     for outside in ("2026-11-27T11:59:59.999Z", "2026-12-08T12:00:00.001Z", "0001-01-01T00:00:00Z"):
         with pytest.raises(RecordError, match="bad_scanned_at"):
             check_record(make_record(scanned_at=outside), DEVICE, now, window=window)
+
+
+def test_a_temperature_too_large_for_a_float_is_refused_not_raised(make_record):
+    with pytest.raises(RecordError, match="bad_type:temperature_c"):
+        check(make_record(temperature_c=10 ** 400))
+    assert check(make_record(temperature_c=37)).temperature_c == 37.0
+
+
+@pytest.mark.parametrize("field, value", [
+    ("venue_type", "v" * 101), ("issuer", "i" * 101), ("sub", "s" * 201), ("code_status", "c" * 21)])
+def test_text_longer_than_its_column_is_refused(make_record, field, value):
+    record = make_record(**({"venue_type": value} if field == "venue_type" else {}))
+    if field != "venue_type":
+        record["code"] = dict(record["code"], **{field if field != "code_status" else "status": value})
+    with pytest.raises(RecordError, match=f"too_long:{field}"):
+        check(record)
+
+
+def test_the_column_lengths_are_the_models():
+    from gate.collector import django_db
+
+    django_db.setup()
+    from gate.collector.models import Record
+
+    assert MAX_LENGTHS == {name: Record._meta.get_field(name).max_length for name in MAX_LENGTHS}
