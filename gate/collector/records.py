@@ -13,7 +13,6 @@ kept (new keys may be added to the format). Refusals use a fixed vocabulary, sen
                                or lies outside the plausible window (`ScanWindow`: older than the
                                collector's retention or more than a day after its clock)
 - ``bad_device_id``            ``device_id`` is outside the gate's id alphabet (`gate.ids`)
-- ``bad_venue_id``             ``venue_id`` is neither empty nor in the gate's id alphabet
 - ``device_mismatch``          ``device_id`` is not the device that signed the request
 - ``nul_character``            a string holds U+0000, which PostgreSQL cannot store
 - ``too_long:<name>``          a searchable column's text is longer than its column
@@ -98,7 +97,8 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 # the text columns of ``collector_record`` a gate's values go to, and their lengths (PostgreSQL
 # refuses a longer one; tests/collector/test_records.py holds these to the model's max_length)
-MAX_LENGTHS: dict[str, int] = {"venue_type": 100, "issuer": 100, "sub": 200, "code_status": 20}
+MAX_LENGTHS: dict[str, int] = {"venue_id": 200, "venue_type": 100, "issuer": 100, "sub": 200,
+                               "code_status": 20}
 
 _STR = (str,)
 _NUMBER = (int, float)
@@ -227,8 +227,6 @@ def check_record(record: Any, device_id: str, received_at: float,
             raise RecordError("nul_character")
     if not is_id(record["device_id"]):
         raise RecordError("bad_device_id")
-    if record["venue_id"] and not is_id(record["venue_id"]):
-        raise RecordError("bad_venue_id")
     if record["device_id"] != device_id:
         raise RecordError("device_mismatch")
     scanned_at = normalise_scanned_at(record["scanned_at"])
@@ -236,7 +234,8 @@ def check_record(record: Any, device_id: str, received_at: float,
         raise RecordError("bad_scanned_at")
     code = record["code"]
     status = code.get("status")
-    columns = {"venue_type": record["venue_type"], "issuer": _text(code.get("issuer")),
+    columns = {"venue_id": record["venue_id"], "venue_type": record["venue_type"],
+               "issuer": _text(code.get("issuer")),
                "sub": _text(code.get("sub")), "code_status": _text(status)}
     for name, text in columns.items():
         if len(text) > MAX_LENGTHS[name]:

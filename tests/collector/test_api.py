@@ -291,14 +291,6 @@ def test_a_request_naming_a_device_id_outside_the_alphabet_is_401_unknown_device
         assert (answer.status_code, answer.json()) == (401, {"error": "unknown_device"})
 
 
-def test_a_record_with_a_venue_id_outside_the_alphabet_is_rejected(any_collector, make_record):
-    bad = make_record(venue_id="north/gate")
-    unknown = make_record(venue_id="")
-    answer = any_collector.upload([bad, unknown]).json()
-    assert answer["rejected"] == [{"id": bad["id"], "error": "bad_venue_id"}]
-    assert answer["accepted"] == [unknown["id"]]
-
-
 def _at(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(seconds))
 
