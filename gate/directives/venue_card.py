@@ -10,7 +10,6 @@ characters, 8192 bytes inflated, shallow CBOR) through `gate.codes.format`'s rea
 from __future__ import annotations
 
 import os
-import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
