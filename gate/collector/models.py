@@ -4,7 +4,7 @@ What the console (and anything else) can rely on:
 
 - `Device`: ``device_id`` (primary key), ``public_key`` (base64 SPKI DER, unique), ``enabled``,
   ``added_at``. Its latest heartbeat is ``device.heartbeat`` (`Heartbeat`, may be missing):
-  ``received_at`` (collector time, aware datetime) and ``data`` (the heartbeat body of
+  ``received_at`` (collector time, aware datetime), ``signed_at`` and ``data`` (the heartbeat body of
   upload.md as sent). `gate.collector.devices.device_summary` gives the ``devices --json`` object
   (with ``online``).
 - `Record`: one scan, stored once. Columns for search: ``device_id``, ``venue_id``,
@@ -54,11 +54,13 @@ class Device(models.Model):
 
 
 class Heartbeat(models.Model):
-    """The latest heartbeat of one device (upload.md, Heartbeat) and when it arrived."""
+    """The latest heartbeat of one device (upload.md, Heartbeat), when it arrived, and its signed
+    ``X-Gate-Timestamp`` (``signed_at``, unix seconds): only a newer one replaces it."""
 
     device = models.OneToOneField(Device, on_delete=models.CASCADE, primary_key=True,
                                   related_name="heartbeat")
     received_at = models.DateTimeField()
+    signed_at = models.BigIntegerField(default=0)
     data = models.JSONField()
 
     class Meta:

@@ -26,6 +26,17 @@ _ADJUSTMENTS: dict[str, Any] = {
 }
 
 
+def _adjustments(app: Any) -> dict[str, Any]:
+    """Waitress's settings for `app`. Waitress strips proxy headers (X-Forwarded-For, ...) from
+    every request unless told otherwise; a collector with trusted proxies reads X-Forwarded-For
+    itself (`gate.collector.clients`, which believes it only from those proxies), so for it they
+    are left in place (Django ignores X-Forwarded-Host and -Proto unless configured to trust them)."""
+    adjustments = dict(_ADJUSTMENTS)
+    if getattr(getattr(app, "runtime", None), "trusted_proxies", ()):
+        adjustments["clear_untrusted_proxy_headers"] = False
+    return adjustments
+
+
 def bind(host: str = "127.0.0.1", port: int = 8470) -> socket.socket:
     """A TCP socket bound to `host`:`port` (0: a free port), as waitress binds its own; OSError when
     the address is taken or not this machine's. `gate collector serve` binds first, so a busy port
@@ -49,9 +60,9 @@ def serve(app: Any, host: str = "127.0.0.1", port: int = 8470,
     """Serve `app` until interrupted, on `sock` (from `bind`) when given, else on `host`:`port`;
     `listening(port)` is called once connections are accepted."""
     if sock is not None:
-        server = create_server(app, sockets=[sock], threads=threads, **_ADJUSTMENTS)
+        server = create_server(app, sockets=[sock], threads=threads, **_adjustments(app))
     else:
-        server = create_server(app, host=host, port=port, threads=threads, **_ADJUSTMENTS)
+        server = create_server(app, host=host, port=port, threads=threads, **_adjustments(app))
     logging.getLogger("gate.collector").info(
         "collector listening on http://%s:%s", host, server.effective_port
     )
@@ -68,7 +79,8 @@ class BackgroundServer(ThreadedServer):
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 4) -> None:
-        super().__init__(app, host, port, name="collector", drain_s=0.0, threads=threads, **_ADJUSTMENTS)
+        super().__init__(app, host, port, name="collector", drain_s=0.0, threads=threads,
+                         **_adjustments(app))
         self.threads = threads
 
     @property

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gate.collector import django_db, ingest
 from gate.collector.models import Alert, Record
-from gate.collector.records import check_record
+from gate.collector.records import RecordRow, check_record
 from tests.collectorkit import new_record
 
 
@@ -125,3 +125,28 @@ def test_two_devices_racing_with_the_same_ids_store_each_id_once(alias_both):
         device = "gate-a" if n % 2 == 0 else "gate-b"
         # an id the other device holds is a conflict, never a duplicate
         assert answer.conflicts == {i for i in ids if holder[i] != device}
+
+
+def test_ingest_writes_exactly_the_columns_of_the_one_record_model():
+    model = [f.column for f in Record._meta.concrete_fields]
+    assert [name for name, _ in ingest.RECORD_COLUMNS] == model
+    assert set(model) <= set(RecordRow._fields)
+
+
+def test_the_table_in_the_database_is_the_models_on_both_databases(alias_both):
+    from django.db import connections
+
+    connection = connections[alias_both]
+    with connection.cursor() as cur:
+        found = connection.introspection.get_table_description(cur, "collector_record")
+    by_name = {c.name: c for c in found}
+    fields = Record._meta.concrete_fields
+    assert list(by_name) == [f.column for f in fields]
+    assert [by_name[f.column].null_ok for f in fields] == [f.null for f in fields]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT column_name, collation_name FROM information_schema.columns"
+                        " WHERE table_name = 'collector_record' AND collation_name = 'C'")
+            assert {r[0] for r in cur.fetchall()} == {"id", "device_id", "venue_id", "issuer", "sub"}
+            cur.execute("SELECT relkind FROM pg_class WHERE relname = 'collector_record'")
+            assert cur.fetchone()[0] == "p"  # partitioned

@@ -1,8 +1,9 @@
 """The fleet page's rows: every registered gate with its latest heartbeat, as an operator reads it.
 
 Each row also counts the gate's scans and alerts of the last 24 hours. A gate is online when its latest heartbeat arrived within `ONLINE_WITHIN` (console.md: 10
-minutes). Trust and status list versions are compared with the newest any gate of the fleet
-reports: a gate behind it is marked. Gates that went silent come first (the longest silent
+minutes). Trust and status list versions are compared with the newest this collector serves
+(its lists folder, `newest_versions`), never with what gates report (one gate claiming version
+999999 would mark every honest gate behind): a gate behind it is marked. Gates that went silent come first (the longest silent
 first), then gates with faults, then the rest by id.
 """
 
@@ -16,6 +17,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from gate.collector import runtime
+from gate.collector.lists import ListsDirectory
 from gate.collector.models import Device, Record
 from gate.faults import FAULTS
 
@@ -91,9 +94,14 @@ def fault_text(code: str) -> FaultText:
     return FaultText(code, known.zh, known.en) if known else FaultText(code, code, code)
 
 
-def gate_rows(now: datetime | None = None) -> list[GateRow]:
-    """Every registered gate, silent ones first (see the module's docstring)."""
+def gate_rows(now: datetime | None = None,
+              newest: tuple[int | None, int | None] | None = None) -> list[GateRow]:
+    """Every registered gate, silent ones first (see the module's docstring).
+
+    `newest`: the (trust, status) versions a gate is behind of; default `newest_versions()`.
+    """
     now = now or timezone.now()
+    newest_trust, newest_status = newest if newest is not None else newest_versions()
     counts = scan_counts(now - COUNT_WINDOW, now + COUNT_WINDOW)
     rows: list[GateRow] = []
     for device in Device.objects.select_related("heartbeat").order_by("device_id"):
@@ -118,10 +126,6 @@ def gate_rows(now: datetime | None = None) -> list[GateRow]:
             scans_24h=counts.get(device.device_id, (0, 0))[0],
             alerts_24h=counts.get(device.device_id, (0, 0))[1],
         ))
-    newest_trust = max((r.trust_list_version for r in rows if r.trust_list_version is not None),
-                       default=None)
-    newest_status = max((r.status_list_version for r in rows if r.status_list_version is not None),
-                        default=None)
     for row in rows:
         row.trust_behind = (row.trust_list_version is not None and newest_trust is not None
                             and row.trust_list_version < newest_trust)
@@ -148,8 +152,8 @@ def _has_heartbeat(device: Device) -> bool:
     return True
 
 
-def newest_versions(rows: list[GateRow]) -> tuple[int | None, int | None]:
-    """The newest trust and status list versions any gate reports."""
-    return (max((r.trust_list_version for r in rows if r.trust_list_version is not None), default=None),
-            max((r.status_list_version for r in rows if r.status_list_version is not None),
-                default=None))
+def newest_versions(lists: ListsDirectory | None = None) -> tuple[int | None, int | None]:
+    """The (trust, status) list versions this collector serves from its lists folder (None for
+    a list it does not serve): the versions an up-to-date gate holds."""
+    lists = lists or runtime.current().lists
+    return lists.trust_version(), lists.status_version()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gate.collector.roles import ROLES
+from gate.ids import ID_MAX_LENGTH, is_id
 from gate.vocabulary import DECISIONS
 
 SEARCH_DAYS = 7  # a search with no range covers the last week (bounded: partitions prune)
@@ -105,10 +106,18 @@ class TraceForm(TimeRangeMixin):
 
 
 class DeviceForm(forms.Form):
-    device_id = forms.CharField(label=_("Gate id"), max_length=200)
+    device_id = forms.CharField(label=_("Gate id"), widget=forms.TextInput(
+        attrs={"maxlength": ID_MAX_LENGTH, "pattern": r"[A-Za-z0-9._\-]{1,64}"}))
     public_key = forms.CharField(label=_("Public key (PEM)"), widget=forms.Textarea(
         attrs={"rows": 4, "placeholder": "-----BEGIN PUBLIC KEY-----"}))
     replace = forms.BooleanField(label=_("Replace the key of an existing gate"), required=False)
+
+    def clean_device_id(self) -> str:
+        device_id = self.cleaned_data["device_id"].strip()
+        if not is_id(device_id):
+            raise forms.ValidationError(_(
+                "A gate id is 1 to 64 letters, digits, '.', '_' or '-' (not '.' or '..')."))
+        return device_id
 
 
 ROLE_CHOICES = [(role, role) for role in ROLES]

@@ -109,17 +109,26 @@ def test_faults_are_shown_with_the_words_of_the_fault_vocabulary(collector_facto
     assert "Camera lost: reconnecting" in english
 
 
-def test_lists_behind_the_newest_in_the_fleet_are_marked(collector_factory, client_as):
+def test_lists_behind_what_this_collector_serves_are_marked(collector_factory, client_as,
+                                                            lists_dir, sign_list):
+    sign_list(lists_dir / "trustlist.json", {"version": 8, "issued_at": 1764000000,
+                                             "expires_at": 1766592000, "keys": [],
+                                             "revoked_kids": []})
+    sign_list(lists_dir / "statuslist.d" / "1043-1050.json",
+              {"version": 1050, "base_version": 1043, "issued_at": 1764003600, "entries": []})
     fleet = Fleet(collector_factory)
     fleet.gate("new")
     fleet.gate("old")
+    fleet.gate("liar")
     fleet.beat("new", trust_list_version=8, status_list_version=1050)
     fleet.beat("old", trust_list_version=7, status_list_version=1050)
+    fleet.beat("liar", trust_list_version=999999, status_list_version=999999)
     with fleet.collector.app.activate():
         rows = {r.device_id: r for r in gate_rows()}
         behind = client_as("viewer").get("/console/fleet?state=behind").content.decode()
     assert rows["old"].trust_behind and not rows["old"].status_behind
-    assert not rows["new"].trust_behind
+    assert not rows["new"].trust_behind and not rows["new"].status_behind
+    assert not rows["liar"].trust_behind and not rows["liar"].status_behind
     assert order(behind) == ["old"]
 
 

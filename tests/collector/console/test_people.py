@@ -118,3 +118,28 @@ def test_an_admin_cannot_lock_themself_out(console, person):
     assert client.post(f"/console/users/{admin.pk}/role", {"role": "viewer"}).status_code == 400
     assert client.post(f"/console/users/{admin.pk}/disable").status_code == 400
     assert role_of(User.objects.get(pk=admin.pk)) == "admin"
+
+
+def test_an_id_outside_the_gates_alphabet_is_refused_in_the_pages_language(console, client_as):
+    client = client_as("admin")
+    text, _ = pem()
+    before = set(Device.objects.values_list("pk", flat=True))
+    for device_id in ("a/b", "..", "\x1b[31mred", "x" * 65, "闸机"):
+        chinese = client.post("/console/devices", {"device_id": device_id, "public_key": text})
+        assert chinese.status_code == 400
+        assert "闸机编号为 1 至 64 个字母" in chinese.content.decode()
+    client.post("/console/i18n/setlang/", {"language": "en"})
+    english = client.post("/console/devices", {"device_id": "a/b", "public_key": text})
+    assert "A gate id is 1 to 64 letters" in english.content.decode()
+    assert set(Device.objects.values_list("pk", flat=True)) == before
+
+
+def test_a_device_registered_before_ids_were_checked_still_lists_and_can_be_disabled(
+        console, client_as):
+    text, key = pem()
+    Device.objects.create(device_id="north/gate", public_key=public_key_b64(key.public_key()))
+    client = client_as("admin")
+    page = client.get("/console/devices")
+    assert page.status_code == 200 and "north/gate" in page.content.decode()
+    assert client.post("/console/devices/north/gate/disable").status_code == 302
+    assert not Device.objects.get(pk="north/gate").enabled

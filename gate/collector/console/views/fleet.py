@@ -15,9 +15,9 @@ def fleet(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "all")
     if state not in STATES:
         state = "all"
-    rows = gate_rows()
+    newest_trust, newest_status = newest_versions()
+    rows = gate_rows(newest=(newest_trust, newest_status))
     counts = [(s, sum(1 for r in rows if s in r.states)) for s in STATES]
-    newest_trust, newest_status = newest_versions(rows)
     shown = [r for r in rows if state in r.states]
     return render(request, "console/fleet.html", {
         "rows": shown, "state": state, "states": STATES, "counts": counts,
