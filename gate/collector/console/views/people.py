@@ -6,18 +6,32 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
+from django.urls import reverse
+from django.utils.translation import gettext as _, gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gate.collector.audit import audit
-from gate.collector.console.fleet import gate_rows
+from gate.collector.console.fleet import fleet_page
+from gate.collector.console.pages import asked_page
+from gate.collector.console import confirm
 from gate.collector.console.forms import DeviceForm, NewUserForm, RoleForm
+from gate.collector.console.views.errors import refusal
+from gate.collector.console.words import role_text
 from gate.collector.models import Device
 from gate.collector import devices as registry
 from gate.collector import users as people
 from gate.collector.roles import require_role, role_of
 from gate.devicesig import load_public_key, public_key_b64
 from gate.errors import GateError
+
+
+ROLE_MEANS = {
+    "viewer": gettext_noop("A duty officer sees the fleet and the alerts, and acknowledges alerts."),
+    "tracer": gettext_noop("A tracer also searches records, traces contacts and exports them "
+                           "(personal data)."),
+    "admin": gettext_noop("An administrator also manages gates, people, bulletins and venue "
+                          "cards, and reads the audit log."),
+}
 
 
 class DeviceRefused(GateError, ValueError):
@@ -46,23 +60,49 @@ def devices(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        device_id = data["device_id"].strip()
+        old = Device.objects.filter(pk=device_id).first() if data["replace"] else None
+        if old is not None and not confirm.confirmed(request):
+            return confirm.ask(
+                request, headline=_("Replace the key of gate %(id)s?") % {"id": device_id},
+                lines=[_("The gate's old key stops working at once: until the gate has the new "
+                         "key, its uploads and heartbeats are refused."),
+                       _("Do this only when the gate was given a new key (a new card or a "
+                         "repaired gate).")],
+                details=[(_("Old key"), old.public_key, True),
+                         (_("New key"), data["public_key"].strip(), True)],
+                gates=1, button=_("Replace the key"), section="devices",
+                cancel=reverse("console:devices"))
         try:
-            device, replaced = register_device(data["device_id"].strip(), data["public_key"],
-                                               data["replace"])
+            device, replaced = register_device(device_id, data["public_key"], data["replace"])
         except DeviceRefused as exc:
             error = str(exc)
         else:
             audit(request, "device.replace" if replaced else "device.add",
                   {"device_id": device.device_id, "public_key": device.public_key})
             return redirect("console:devices")
+    listed = fleet_page(sort="id", search=request.GET.get("q", "").strip()[:200],
+                        page=asked_page(request.GET.get("page")))
     return render(request, "console/devices.html", {
-        "form": form, "error": error, "rows": gate_rows(), "section": "devices"},
+        "form": form, "error": error, "rows": listed.rows, "page": listed,
+        "q": request.GET.get("q", "")[:200], "section": "devices"},
         status=400 if request.method == "POST" else 200)
 
 
 @require_role("admin")
 @require_POST
 def device_enabled(request: HttpRequest, device_id: str, on: bool) -> HttpResponse:
+    """Enable a gate at once; disabling is confirmed first (`confirm`)."""
+    if not on and not confirm.confirmed(request):
+        if not Device.objects.filter(pk=device_id).exists():
+            raise Http404(device_id)
+        return confirm.ask(
+            request, headline=_("Disable gate %(id)s?") % {"id": device_id},
+            lines=[_("The collector will refuse its uploads and heartbeats until it is enabled "
+                     "again; the gate keeps its records and sends them later."),
+                   _("The gate itself keeps deciding at its door.")],
+            gates=1, button=_("Disable the gate"), section="devices",
+            cancel=reverse("console:devices"))
     if not registry.set_enabled(device_id, on):
         raise Http404(device_id)
     audit(request, "device.enable" if on else "device.disable", {"device_id": device_id})
@@ -96,12 +136,20 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(get_user_model(), pk=user_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        return HttpResponse(_("Unknown role."), status=400)
+        return refusal(request, 400, _("Unknown role."))
     if user == request.user and form.cleaned_data["role"] != "admin":
-        return HttpResponse(_("You cannot take the admin role from yourself."), status=400)
+        return refusal(request, 400, _("You cannot take the admin role from yourself."))
+    before, after = role_of(user) or "", form.cleaned_data["role"]
+    if not confirm.confirmed(request):
+        return confirm.ask(
+            request, headline=_("Change the role of %(name)s?") % {"name": user.get_username()},
+            lines=[_("From %(before)s to %(after)s, from their next page on.") % {
+                "before": role_text(before) or _("no role"), "after": role_text(after)},
+                   _(ROLE_MEANS[after])],
+            button=_("Change the role"), section="users", cancel=reverse("console:users"))
     people.set_role(user.get_username(), form.cleaned_data["role"])
     audit(request, "user.set_role", {"username": user.get_username(),
-                                     "role": form.cleaned_data["role"]})
+                                     "role": form.cleaned_data["role"], "previous_role": before})
     return redirect("console:users")
 
 
@@ -110,7 +158,7 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_active(request: HttpRequest, user_id: int, on: bool) -> HttpResponse:
     user = get_object_or_404(get_user_model(), pk=user_id)
     if user == request.user and not on:
-        return HttpResponse(_("You cannot disable yourself."), status=400)
+        return refusal(request, 400, _("You cannot disable yourself."))
     user.is_active = on
     user.save(update_fields=["is_active"])
     audit(request, "user.enable" if on else "user.disable", {"username": user.get_username()})
