@@ -65,8 +65,8 @@ def test_every_gate_shows_its_latest_heartbeat(collector_factory, client_as):
         page = client_as("viewer").get("/console/fleet").content.decode()
     row = page[page.index('data-device="g-a"'):]
     row = row[:row.index("</tr>")]
-    for words in ("在线", "360102-east", "metro", ">12<", "2026-11-30 09:02", "0.3.1", ">7<", ">1043<",
-                  '<td class="num bulletin">4</td>'):
+    for words in ("在线", "360102-east", "地铁", ">12<", "2026-11-30 09:02", "0.3.1", "信任 7", "状态 1043",
+                  '<td class="num bulletin wide">4</td>'):
         assert words in row, words
 
 
@@ -109,18 +109,24 @@ def test_faults_are_shown_with_the_words_of_the_fault_vocabulary(collector_facto
     assert "Camera lost: reconnecting" in english
 
 
-def test_lists_behind_the_newest_in_the_fleet_are_marked(collector_factory, client_as):
+def test_lists_behind_what_this_collector_serves_are_marked(collector_factory, client_as):
+    # the collector serves trust list 7 and status list 1043 (tests/collectorkit.py lists_dir)
     fleet = Fleet(collector_factory)
-    fleet.gate("new")
-    fleet.gate("old")
-    fleet.beat("new", trust_list_version=8, status_list_version=1050)
-    fleet.beat("old", trust_list_version=7, status_list_version=1050)
+    for name in ("current", "old", "liar"):
+        fleet.gate(name)
+    fleet.beat("current", trust_list_version=7, status_list_version=1043)
+    fleet.beat("old", trust_list_version=6, status_list_version=1043)
+    fleet.beat("liar", trust_list_version=999999, status_list_version=999999)
     with fleet.collector.app.activate():
         rows = {r.device_id: r for r in gate_rows()}
-        behind = client_as("viewer").get("/console/fleet?state=behind").content.decode()
+        client = client_as("viewer")
+        behind = client.get("/console/fleet?state=behind").content.decode()
+        shown = client.get("/console/fleet").content.decode()
     assert rows["old"].trust_behind and not rows["old"].status_behind
-    assert not rows["new"].trust_behind
+    assert not rows["current"].trust_behind and not rows["current"].status_behind
+    assert not rows["liar"].trust_behind  # one gate's claim marks nobody else as behind
     assert order(behind) == ["old"]
+    assert "本汇集服务器下发 · 信任列表 7 · 状态列表 1043" in shown and "None" not in shown
 
 
 def test_filters_by_state(collector_factory, client_as):
@@ -133,12 +139,13 @@ def test_filters_by_state(collector_factory, client_as):
         devices.set_enabled("quiet", False)
         client = client_as("viewer")
         shown = {state: order(client.get(f"/console/fleet?state={state}").content.decode())
-                 for state in ("offline", "online", "faults", "backlog", "disabled", "nonsense")}
+                 for state in ("offline", "online", "faults", "backlog", "disabled")}
+        nonsense = client.get("/console/fleet?state=nonsense")
     assert shown["offline"] == ["gate-test-0001", "quiet"]
     assert shown["online"] == ["busy"]
     assert shown["faults"] == shown["backlog"] == ["busy"]
     assert shown["disabled"] == ["quiet"]
-    assert len(shown["nonsense"]) == 3  # an unknown filter shows all
+    assert nonsense.status_code == 400 and 'id="refusal"' in nonsense.content.decode()
 
 
 def test_a_fault_code_the_console_does_not_know_is_shown_as_it_came():

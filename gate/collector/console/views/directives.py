@@ -90,6 +90,12 @@ def bulletins_page(request: HttpRequest) -> HttpResponse:
     preview = bulletins.reach(parsed, seen)
     if request.POST.get("action") != "publish":
         return _page(request, form, entries, preview=preview)
+    try:
+        key = key_state().signing_key()
+    except NoDirectiveKey as exc:
+        return _page(request, form, entries, preview=preview, status=409,
+                     error=_("Not published: the collector has no usable directive key."),
+                     error_detail=str(exc))
     if not confirm.confirmed(request):
         reached = sum(1 for r in preview if r.values)
         when = timezone.localtime(form.cleaned_data["effective_at"]).strftime("%Y-%m-%d %H:%M")
@@ -106,12 +112,7 @@ def bulletins_page(request: HttpRequest) -> HttpResponse:
             gates=reached, button=_("Sign and publish"), section="bulletins",
             cancel=reverse("console:bulletins"), extra={"action": "publish"})
     try:
-        key = key_state().signing_key()
         published = bulletins.publish(rt.lists, key, int(rt.clock()), effective_at, note, settings)
-    except NoDirectiveKey as exc:
-        return _page(request, form, entries, preview=preview, status=409,
-                     error=_("Not published: the collector has no usable directive key."),
-                     error_detail=str(exc))
     except BulletinError as exc:
         return _page(request, form, entries, preview=preview, status=400,
                      error=_("A gate would refuse this bulletin."), error_detail=str(exc))
