@@ -95,7 +95,7 @@ class TimeRangeMixin(forms.Form):
 
 def decision_choices() -> list[tuple[str, str]]:
     """The decisions as the page's language says them (evaluated at each rendering)."""
-    return [("", "—")] + [(d, f"{decision_text(d)} · {d}") for d in DECISIONS]
+    return [("", "—")] + [(d, decision_text(d)) for d in DECISIONS]
 
 
 RECORD_SORTS: dict[str, tuple[str, ...]] = {  # a column's name in ?sort= -> the ORM ordering
@@ -167,7 +167,7 @@ def trace_chain(values: list[str]) -> list[tuple[str, str]]:
 class DeviceForm(forms.Form):
     device_id = forms.CharField(label=_("Gate id"), max_length=200)
     public_key = forms.CharField(label=_("Public key (PEM)"), widget=forms.Textarea(
-        attrs={"rows": 4, "placeholder": "-----BEGIN PUBLIC KEY-----"}))
+        attrs={"rows": 4, "placeholder": "-----BEGIN PUBLIC KEY-----", "translate": "no"}))
     replace = forms.BooleanField(label=_("Replace the key of an existing gate"), required=False)
 
 

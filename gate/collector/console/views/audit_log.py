@@ -25,7 +25,7 @@ PAGE_SIZE = 100
 
 class AuditFilterForm(forms.Form):
     action = forms.CharField(label=_("Action begins with"), required=False, max_length=100,
-                             widget=forms.TextInput(attrs={"list": "actions",
+                             widget=forms.TextInput(attrs={"list": "actions", "translate": "no",
                                                            "placeholder": "bulletin"}))
     user = forms.CharField(label=_("User name"), required=False, max_length=150)
     day_from = forms.DateField(label=_("From day"), required=False,
