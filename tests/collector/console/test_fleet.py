@@ -165,3 +165,59 @@ def test_each_gate_counts_its_scans_and_alerts_of_the_last_day(console, client_a
     assert (rows["gate-test-0001"].scans_24h, rows["gate-test-0001"].alerts_24h) == (3, 1)
     page = client_as("viewer").get("/console/fleet").content.decode()
     assert '<td class="num counts">3 <span class="bad">/ 1</span></td>' in page
+
+
+def test_the_fleet_fits_a_768_pixel_screen_without_breaking_ids(collector_factory, browser_page):
+    from gate.collector import users
+    from tests.collector.console.officekit import sign_in
+
+    fleet = Fleet(collector_factory)
+    names = ["gate-nanchang-honggutan-0001", "gate-nanchang-honggutan-0002", "gate-nc-0003"]
+    for name in names:
+        fleet.gate(name)
+    fleet.beat(names[0], venue_id="360102-012-honggutan-north-gate", queue_depth=212,
+               faults=["camera_lost", "status_list_stale"], trust_list_version=6)
+    fleet.beat(names[1], venue_id="360102-metro-line1-bayi-square", venue_type="metro")
+    with fleet.collector.app.activate():
+        users.add_user("duty", "viewer", "a long enough pass phrase")
+    page = sign_in(browser_page, fleet.collector.url, "duty", width=768, height=1000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    table = page.locator("#fleet")
+    assert page.evaluate("document.querySelector('.fleet-wrap').scrollWidth <= "
+                         "document.querySelector('.fleet-wrap').clientWidth")
+    for name in names:  # each id on one line: never broken inside
+        cell = table.locator(f'tr[data-device="{name}"] td.id').first
+        assert cell.is_visible()
+        lines = page.evaluate("""(cell) => { const r = document.createRange();
+            r.selectNodeContents(cell.firstChild); return new Set([...r.getClientRects()].map(x => x.top)).size; }""",
+                              cell.element_handle())
+        assert lines == 1, name
+    assert "地铁" in table.inner_text() and "摄像头断开" in table.inner_text()
+
+
+def test_ten_thousand_gates_come_in_pages_of_fifty_silent_first(collector_factory, client_as):
+    from gate.collector.models import Device, Heartbeat
+    from django.utils import timezone
+    from datetime import timedelta
+
+    fleet = Fleet(collector_factory)
+    with fleet.collector.app.activate():
+        now = timezone.now()
+        Device.objects.bulk_create([Device(device_id=f"g-{n:05d}", public_key=f"k{n}")
+                                    for n in range(10_000)], batch_size=2000)
+        Heartbeat.objects.bulk_create(
+            [Heartbeat(device_id=f"g-{n:05d}", received_at=now - timedelta(hours=3 if n % 1000 == 7 else 0),
+                       data={"venue_id": f"v-{n % 50}", "queue_depth": n % 3, "faults": []})
+             for n in range(10_000)], batch_size=2000)
+        client = client_as("viewer")
+        first = client.get("/console/fleet").content.decode()
+        rows = order(first)
+        assert len(rows) == 50 and rows[0] == "gate-test-0001"  # never heard from: first
+        assert rows[1:11] == [f"g-{n:05d}" for n in range(7, 10_000, 1000)]  # then the silent ones
+        assert "第 1 页，共 201 页（10001 台闸机）" in first
+        last = client.get("/console/fleet?page=99999999999999999999999").content.decode()
+        assert "第 201 页，共 201 页" in last and len(order(last)) == 1
+        search = order(client.get("/console/fleet?q=g-0999&sort=-id").content.decode())
+        assert search == [f"g-0999{n}" for n in range(9, -1, -1)]
+        backlog = client.get("/console/fleet?state=backlog&sort=queue").content.decode()
+        assert "（6666 台闸机）" in backlog
