@@ -122,22 +122,27 @@ class District:
               {"faults": ["camera_lost"], "queue_depth": 37}),
              ("gate-nc-0003", "360102-market-shengli", "public_place", {"trust_list_version": 6}))
 
-    def __init__(self, url: str, add_device: Any) -> None:
+    def __init__(self, url: str, add_device: Any = None,
+                 keys: dict[str, Ed25519PrivateKey] | None = None) -> None:
+        """Gates of `GATES` with `keys` (already registered), or new keys registered through
+        `add_device(device_id, public_key_b64)`."""
         self.url = url
-        self.keys: dict[str, Ed25519PrivateKey] = {}
+        self.keys: dict[str, Ed25519PrivateKey] = dict(keys or {})
         for device_id, *_ in self.GATES:
-            key = Ed25519PrivateKey.generate()
-            add_device(device_id, devicesig.public_key_b64(key.public_key()))
-            self.keys[device_id] = key
+            if device_id not in self.keys:
+                key = Ed25519PrivateKey.generate()
+                add_device(device_id, devicesig.public_key_b64(key.public_key()))
+                self.keys[device_id] = key
         self.now = datetime.now(timezone.utc)
 
-    def send(self, device_id: str, path: str, body: Any) -> None:
+    def send(self, device_id: str, path: str, body: Any, expect: int = 200) -> requests.Response:
         data = json.dumps(body).encode()
         headers = devicesig.sign_headers(self.keys[device_id], device_id, "POST", path, data,
                                          int(datetime.now(timezone.utc).timestamp()))
         headers["Content-Type"] = "application/json"
         answer = requests.post(self.url + path, data=data, headers=headers, timeout=10)
-        assert answer.status_code == 200, answer.text
+        assert answer.status_code == expect, answer.text
+        return answer
 
     def heartbeats(self) -> None:
         for device_id, venue, venue_type, extra in self.GATES:
