@@ -39,7 +39,7 @@ KEYS = {
     "yellow_and_itinerary": gettext_lazy("also paged for yellow codes and itinerary marks"),
     "via": gettext_lazy("reached through"), "sort": gettext_lazy("sorted by"), "previous_role": gettext_lazy("previous role"),
 }
-CODES = {"sub", "issuer", "record_id", "device_id", "public_key", "sha256", "card_id", "venue_id",
+CODES = {"note", "sub", "issuer", "record_id", "device_id", "public_key", "sha256", "card_id", "venue_id",
          "venue", "gate", "reaches", "device_ids", "community_codes", "via", "username", "reason"}
 _TIME_KEYS = {"from", "to", "start", "end", "effective_at", "issued_at", "expires_at"}
 
@@ -114,8 +114,11 @@ def value_text(key: str, value: Any) -> str:
 
 
 def parts(what: Any) -> list[Part]:
-    """The entry's "what" as parts in words, in a stable order."""
+    """The entry's "what" as parts in words, in the order of `KEYS` (who, then when), then any
+    other key by name."""
     if not isinstance(what, dict):
         return [Part(_("details"), str(what), True)]
+    order = {key: n for n, key in enumerate(KEYS)}
     return [Part(str(KEYS.get(k, k)), value_text(k, v), k in CODES or k not in KEYS)
-            for k, v in sorted(what.items()) if v not in (None, "")]
+            for k, v in sorted(what.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+            if v not in (None, "")]
