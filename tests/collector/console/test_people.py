@@ -131,3 +131,16 @@ def test_an_admin_cannot_lock_themself_out(console, person):
     assert client.post(f"/console/users/{admin.pk}/role", {"role": "viewer"}).status_code == 400
     assert client.post(f"/console/users/{admin.pk}/disable").status_code == 400
     assert role_of(User.objects.get(pk=admin.pk)) == "admin"
+
+
+def test_registration_refusals_are_in_the_pages_language(console, client_as):
+    client = client_as("admin")
+    text, _ = pem()
+    client.post("/console/devices", {"device_id": "g1", "public_key": text})
+    taken = client.post("/console/devices", {"device_id": "g2", "public_key": text}).content.decode()
+    assert "此公钥已登记给闸机 g1。" in taken
+    other, _ = pem()
+    again = client.post("/console/devices", {"device_id": "g1", "public_key": other}).content.decode()
+    assert "闸机 g1 已登记" in again and "--replace" not in again
+    weak = client.post("/console/users", {"username": "new", "role": "viewer", "password": "short"})
+    assert "密码不符合要求" in weak.content.decode()

@@ -35,21 +35,38 @@ ROLE_MEANS = {
 
 
 class DeviceRefused(GateError, ValueError):
-    """A registration refused (console.md, Devices), with the line to show."""
+    """A registration refused (console.md, Devices): the line to show, and optionally the
+    registry's own words as the technical detail."""
+
+    @property
+    def line(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def detail(self) -> str:
+        return str(self.args[1]) if len(self.args) > 1 else ""
 
 
 def register_device(device_id: str, pem: str, replace: bool) -> tuple[Device, bool]:
     """Register `device_id` with the Ed25519 key in `pem` through the same code as
     ``gate collector add-device``; (device, replaced). An existing id is refused unless
-    `replace`; a key registered to another gate is always refused."""
+    `replace`; a key registered to another gate is always refused. Refusals say why in the page's
+    language (the registry's own line kept as the technical detail)."""
     try:
         key = public_key_b64(load_public_key(pem.strip().encode()))
     except (ValueError, TypeError) as exc:
         raise DeviceRefused(_("That is not an Ed25519 public key in PEM.")) from exc
+    holder = Device.objects.filter(public_key=key).exclude(pk=device_id).values_list(
+        "pk", flat=True).first()
+    if holder is not None:
+        raise DeviceRefused(_("This key is already registered to gate %(id)s.") % {"id": holder})
+    if not replace and Device.objects.filter(pk=device_id).exists():
+        raise DeviceRefused(_("Gate %(id)s is already registered; tick \"Replace the key of an "
+                              "existing gate\" to give it a new key.") % {"id": device_id})
     try:
         outcome = registry.add_device(device_id, key, replace=replace)
     except registry.DeviceError as exc:
-        raise DeviceRefused(str(exc)) from exc
+        raise DeviceRefused(_("The collector refused this gate id or key."), str(exc)) from exc
     return Device.objects.get(pk=device_id), outcome == "replaced"
 
 
@@ -57,7 +74,7 @@ def register_device(device_id: str, pem: str, replace: bool) -> tuple[Device, bo
 @require_http_methods(["GET", "POST"])
 def devices(request: HttpRequest) -> HttpResponse:
     form = DeviceForm(request.POST or None)
-    error = ""
+    error = error_detail = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         device_id = data["device_id"].strip()
@@ -76,7 +93,7 @@ def devices(request: HttpRequest) -> HttpResponse:
         try:
             device, replaced = register_device(device_id, data["public_key"], data["replace"])
         except DeviceRefused as exc:
-            error = str(exc)
+            error, error_detail = exc.line, exc.detail
         else:
             audit(request, "device.replace" if replaced else "device.add",
                   {"device_id": device.device_id, "public_key": device.public_key})
@@ -84,7 +101,8 @@ def devices(request: HttpRequest) -> HttpResponse:
     listed = fleet_page(sort="id", search=request.GET.get("q", "").strip()[:200],
                         page=asked_page(request.GET.get("page")))
     return render(request, "console/devices.html", {
-        "form": form, "error": error, "rows": listed.rows, "page": listed,
+        "form": form, "error": error, "error_detail": error_detail, "rows": listed.rows,
+        "page": listed,
         "q": request.GET.get("q", "")[:200], "section": "devices"},
         status=400 if request.method == "POST" else 200)
 
@@ -119,7 +137,7 @@ def users(request: HttpRequest) -> HttpResponse:
         try:
             user = people.add_user(data["username"], data["role"], data["password"])
         except people.UserError as exc:
-            error = str(exc)
+            error = _user_refusal(data["username"], str(exc))
         else:
             audit(request, "user.add", {"username": user.get_username(), "role": data["role"]})
             return redirect("console:users")
@@ -128,6 +146,15 @@ def users(request: HttpRequest) -> HttpResponse:
     return render(request, "console/users.html", {"form": form, "people": rows, "error": error,
                                                   "section": "users"},
                   status=400 if request.method == "POST" else 200)
+
+
+def _user_refusal(name: str, why: str) -> str:
+    """Why a person could not be added, in the page's language."""
+    if why.startswith("password refused: "):
+        return _("The password was refused: %(why)s") % {"why": why.removeprefix("password refused: ")}
+    if "already exists" in why:
+        return _("%(name)s already exists; change their role in the list below.") % {"name": name}
+    return _("This person cannot be added: %(why)s") % {"why": why}
 
 
 @require_role("admin")
