@@ -115,7 +115,9 @@ class DatabaseUnavailableMiddleware:
 
 
 class ContentLengthMiddleware:
-    """Every complete answer carries Content-Length (as before Django), except 304 and 204."""
+    """Every complete answer carries Content-Length (as before Django), except 304 and 204; a
+    HEAD answer carries the GET answer's Content-Length and no body (waitress sends what the
+    application gives, and a body after a HEAD answer corrupts the next answer on the connection)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -125,6 +127,11 @@ class ContentLengthMiddleware:
         if (not response.streaming and response.status_code not in (204, 304)
                 and not response.has_header("Content-Length")):
             response["Content-Length"] = str(len(response.content))
+        if request.method == "HEAD" and not response.streaming:
+            length = response.get("Content-Length")
+            response.content = b""
+            if length is not None:
+                response["Content-Length"] = length
         return response
 
 
