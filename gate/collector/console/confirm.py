@@ -5,7 +5,6 @@ what will happen and to how many gates; the action is the second POST, sent from
 
 from __future__ import annotations
 
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
