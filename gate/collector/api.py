@@ -125,9 +125,9 @@ class DatabaseUnavailableMiddleware:
 
 
 class ContentLengthMiddleware:
-    """Every complete answer carries Content-Length (as before Django), except 304 and 204; a HEAD
-    answer carries the GET's length and no body (waitress sends whatever body it is given, which a
-    client on a kept-alive connection would then read as the start of its next answer)."""
+    """Every complete answer carries Content-Length (as before Django), except 304 and 204; a
+    HEAD answer carries the GET answer's Content-Length and no body (waitress sends what the
+    application gives, and a body after a HEAD answer corrupts the next answer on the connection)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -138,7 +138,10 @@ class ContentLengthMiddleware:
                 and not response.has_header("Content-Length")):
             response["Content-Length"] = str(len(response.content))
         if request.method == "HEAD" and not response.streaming:
+            length = response.get("Content-Length")
             response.content = b""
+            if length is not None:
+                response["Content-Length"] = length
         return response
 
 

@@ -48,13 +48,14 @@ def public_config(path: str | Path) -> dict[str, Any]:
 
 
 def field_list(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the page's form shows: each editable key, its kind, its choices and its value."""
+    """What the page's form shows: each editable key, its kind, its choices, its value, and whether
+    it is written in hexadecimal (an I2C address: 0x5A)."""
     out = []
     for dotted in editable_keys():
         section, _, key = dotted.partition(".")
         spec = SCHEMA[section][key]
         out.append({"key": dotted, "kind": spec.kind, "choices": list(spec.choices),
-                    "value": config.get(section, {}).get(key)})
+                    "hex": spec.hex, "value": config.get(section, {}).get(key)})
     return out
 
 

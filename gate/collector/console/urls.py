@@ -21,6 +21,7 @@ urlpatterns = [
     path("alerts/<str:record_id>/acknowledge", alerts.acknowledge, name="acknowledge"),
     path("records", records.records, name="records"),
     path("records.csv", records.records_csv, name="records_csv"),
+    path("records/<str:record_id>", records.record_detail, name="record"),
     path("trace", tracing.trace, name="trace"),
     path("trace.csv", tracing.trace_csv, name="trace_csv"),
     path("devices", people.devices, name="devices"),

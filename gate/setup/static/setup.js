@@ -94,6 +94,14 @@ $("logout").addEventListener("click", async () => {
 
 // -- the settings form --------------------------------------------------------------------
 
+// booleans in words (the value sent stays true/false); an I2C address as it is written on the
+// part (0x5A, not 90: TOML reads 0x5A back as the same number)
+const BOOL_WORDS = { true: "是 · yes", false: "否 · no" };
+
+function hex(value) {
+  return "0x" + value.toString(16).toUpperCase().padStart(2, "0");
+}
+
 function inputFor(field) {
   let input;
   if (field.kind === "choice" || field.kind === "bool") {
@@ -102,13 +110,14 @@ function inputFor(field) {
     for (const choice of options) {
       const option = document.createElement("option");
       option.value = choice;
-      option.textContent = choice;
+      option.textContent = field.kind === "bool" ? BOOL_WORDS[choice] : choice;
       input.append(option);
     }
     input.value = String(field.value);
   } else {
     input = document.createElement("input");
-    input.value = field.kind === "codes" ? (field.value || []).join(", ") : String(field.value);
+    input.value = field.kind === "codes" ? (field.value || []).join(", ")
+      : field.hex && Number.isInteger(field.value) ? hex(field.value) : String(field.value);
     if (["int", "float"].includes(field.kind)) input.inputMode = "decimal";
   }
   input.id = "f-" + field.key;
