@@ -68,6 +68,14 @@ DECISIONS: tuple[str, ...] = tuple(DECISION_WORDS)
 # A code of this status makes every scan of it an alert (venue-rules.md "Alerts").
 ALERT_STATUS = "red"
 
+# How serious each decision is, least first: a person seen in several records is shown by the worst.
+_GRAVITY: tuple[str, ...] = ("allow", "recheck", "manual", "deny", "refer", "hold")
+
+
+def gravity(decision: str) -> int:
+    """How serious `decision` is (0 for an unknown word, below every known one)."""
+    return _GRAVITY.index(decision) + 1 if decision in _GRAVITY else 0
+
 
 def is_alert(decision: str, code_status: str | None) -> bool:
     """Whether a scan is also sent at once as an alert: a hold, a refer, or a red code."""

@@ -232,3 +232,10 @@ def test_every_reason_means_something_in_both_languages():
 
     assert set(REASON_MEANINGS_ZH) == set(REASON_MEANINGS) == set(REASONS)
     assert all(text.strip() for text in REASON_MEANINGS_ZH.values())
+
+
+def test_every_decision_has_a_gravity_and_a_hold_is_the_gravest():
+    from gate.vocabulary import gravity
+    assert sorted(DECISIONS, key=gravity)[-1] == "hold" and gravity("allow") < gravity("deny")
+    assert all(gravity(d) > gravity("no-such-decision") for d in DECISIONS)
+    assert len({gravity(d) for d in DECISIONS}) == len(DECISIONS)
