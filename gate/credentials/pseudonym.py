@@ -1,0 +1,18 @@
+"""The fleet-wide pseudonym `sub` of a DCC or SHC holder (credentials.md, trust list additions).
+
+No gate stores a name: the holder is known by the first 16 bytes of SHA-256 over the fleet's
+salt, the format, and the standardised family name, given name and birth date, each separated by
+a zero byte, all text in UTF-8 after NFC normalisation. The same person shows the same pseudonym
+at every gate of the fleet for one format; a DCC and an SHC of one person are two subjects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+
+def pseudonym(salt: bytes, fmt: str, family: str, given: str, birth_date: str) -> str:
+    """Hex of SHA-256(salt ‖ format ‖ 0 ‖ family ‖ 0 ‖ given ‖ 0 ‖ birth date)[:16]."""
+    parts = [unicodedata.normalize("NFC", part).encode("utf-8") for part in (fmt, family, given, birth_date)]
+    return hashlib.sha256(salt + b"\x00".join(parts)).digest()[:16].hex()
