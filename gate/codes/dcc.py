@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from cryptography.x509.oid import NameOID
 
 from gate.codes import cose
+from gate.codes.format import base45_well_formed
+from gate.codes.formats import CodeKind
 from gate.codes.text import shown_text
 from gate.credentials.pseudonym import pseudonym
 from gate.credentials.result import CredentialResult
@@ -46,7 +48,6 @@ EKU_TYPES: dict[str, str] = {f"{arc}.{n}": kind for arc in _EKU_ARCS for n, kind
 _OID_EKU = "2.5.29.37"
 _OID_COUNTRY = "2.5.4.6"
 
-_B45_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +143,7 @@ class ParsedDcc:
 
 def well_formed(text: str) -> bool:
     """Cheap syntax check: `HC1:` then base45 characters of a possible length, within the limit."""
-    body = text[len(PREFIX):]
-    return (text.startswith(PREFIX) and len(text) <= MAX_TEXT_CHARS and bool(body)
-            and len(body) % 3 != 1 and _B45_CHARS.issuperset(body))
+    return text.startswith(PREFIX) and len(text) <= MAX_TEXT_CHARS and base45_well_formed(text[len(PREFIX):])
 
 
 def parse(text: str | bytes) -> ParsedDcc:
@@ -332,3 +331,26 @@ def _walk_certificate(der: bytes) -> tuple[Any, list[str], list[str]]:
         return public_key, countries, oids
     except (IndexError, ValueError) as exc:
         raise DscError(f"unreadable certificate: {exc}") from None
+
+
+class DccFormat:
+    """The EU DCC (`HC1:`) behind the gate's format seam (gate.codes.formats)."""
+
+    name = FORMAT
+    prefix = PREFIX
+    kind = CodeKind.HEALTH_CODE
+
+    def well_formed(self, text: str) -> bool:
+        """Base45 after the prefix, of a length base45 can have, within the text limit."""
+        return well_formed(text)
+
+    def parse(self, text: str | bytes) -> ParsedDcc:
+        """The COSE_Sign1 and its claims; raises gate.codes.cose.ReadError with a verifier reason."""
+        return parse(text)
+
+    def verify(self, text: str | bytes, trust: Any, now: float, skew: int) -> CredentialResult:
+        """credentials.md "DCC at the gate", in order; never raises."""
+        return verify(text, trust, now, skew)
+
+
+DCC = DccFormat()

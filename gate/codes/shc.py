@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from gate.codes.cose import ReadError
+from gate.codes.formats import CodeKind
 from gate.codes.text import shown_text
 from gate.credentials import normalise
 from gate.credentials.pseudonym import pseudonym
@@ -273,3 +274,26 @@ def _es256_ok(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) -> 
         return True
     except InvalidSignature:
         return False
+
+
+class ShcFormat:
+    """The SMART Health Card (`shc:/`) behind the gate's format seam (gate.codes.formats)."""
+
+    name = FORMAT
+    prefix = PREFIX
+    kind = CodeKind.HEALTH_CODE
+
+    def well_formed(self, text: str) -> bool:
+        """`shc:/` and digit pairs (a chunked card is not well formed)."""
+        return well_formed(text)
+
+    def parse(self, text: str | bytes) -> ParsedShc:
+        """The card's JWS taken apart; raises gate.codes.cose.ReadError with a verifier reason."""
+        return parse_jws(numeric_to_jws(text))
+
+    def verify(self, text: str | bytes, trust: Any, now: float, skew: int) -> CredentialResult:
+        """credentials.md "SHC at the gate", in order; never raises."""
+        return verify(text, trust, now, skew)
+
+
+SHC = ShcFormat()
