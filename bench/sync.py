@@ -54,7 +54,7 @@ from gate.codes.issue import make_status_list, make_trust_list, sign_document  #
 from gate.codes.trust import TrustStore  # noqa: E402
 from gate.collector import devices as collector_devices, django_db  # noqa: E402
 from gate.collector.testing import TemporaryPostgres  # noqa: E402
-from gate.pipeline import state_paths  # noqa: E402
+from gate.state.paths import state_paths  # noqa: E402
 from gate.record import Record, iso_utc_ms, new_uuid7  # noqa: E402
 from gate.store import Store  # noqa: E402
 from gate.sync import Syncer  # noqa: E402

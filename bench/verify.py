@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from gate.cli.verify_cmd import judge_line
-from gate.codes import format as fmt
+from gate.codes import jkm1 as fmt
 from gate.codes import issue as issuelib
 from gate.codes import keys as keylib
 from gate.codes.trust import TrustStore

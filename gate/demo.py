@@ -20,7 +20,8 @@ import cbor2
 import cv2
 import numpy as np
 
-from gate.codes import format as fmt
+from gate.codes import base45, cose
+from gate.codes import jkm1 as fmt
 from gate.codes import issue as issuelib
 from gate.codes import keys as keylib
 from gate.footage import ScriptedThermometer, load_script  # noqa: F401  (gate.demo's names, kept)
@@ -95,10 +96,10 @@ def code_for(person: Person, issuers: dict[str, issuelib.Issuer], start: int, ca
 
 def _forge(text: str) -> str:
     """The same code with one bit of its signature flipped: it reads, but its signature fails."""
-    message = cbor2.loads(fmt.inflate(fmt.b45decode(text[len(fmt.PREFIX):])))
+    message = cbor2.loads(cose.inflate(base45.b45decode(text[len(fmt.PREFIX):])))
     protected, unprotected, payload, signature = message.value
     forged = bytes([signature[0] ^ 1]) + signature[1:]
-    return fmt.encode_text(cbor2.dumps(cbor2.CBORTag(fmt.COSE_SIGN1_TAG, [protected, {}, payload, forged])))
+    return fmt.encode_text(cbor2.dumps(cbor2.CBORTag(cose.COSE_SIGN1_TAG, [protected, {}, payload, forged])))
 
 
 def _masked(subject: str) -> str:

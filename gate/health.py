@@ -6,9 +6,7 @@ WARN (works, but look at it), FAIL (the gate will not work properly). The checks
 record store, trust cache or time floor that does not exist is not created (SQLite files are
 opened with mode=ro URIs where they are only looked at).
 
-`state_faults` names the fault codes (gate.faults) that hold for a gate now from its trust
-store, time floor and configuration: what the screen shows, what records are flagged with and
-what the heartbeat reports.
+Which faults hold is not worked out here: gate.state.faults_now does that once for everyone.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ from gate.faults import fault
 from gate.hardware.speaker import AplayPlayer, Player, Speaker
 from gate.hardware.thermometer import Thermometer, open_thermometer
 from gate.policy import is_body_temperature
+from gate.state.paths import state_paths
 from gate.voice import PromptCache, every_line, prompt_folder
 
 CAMERA_WAIT_S = 5.0
@@ -165,8 +164,6 @@ def _check_camera(cfg: Config) -> list[CheckResult]:
 
 
 def _state_paths(cfg: Config) -> tuple[Path, Path]:
-    from gate.pipeline import state_paths  # the pipeline imports this module
-
     return state_paths(cfg.store.path)
 
 
@@ -380,31 +377,3 @@ def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResu
             results.append(CheckResult(name, "FAIL", f"check crashed: {type(exc).__name__}: {exc}"))
     return results
 
-
-
-
-def state_faults(trust: TrustStore, floor: TimeFloor, now: float, cfg: Config) -> list[str]:
-    """The fault codes (gate.faults) that hold now from the trust store, the time floor and `cfg`.
-
-    `now` is what the system clock says (the floor decides whether it is trusted and, when not,
-    the time the lists' age is judged at). Sorted; the camera, thermometer and store are the
-    kiosk's to add.
-    """
-    gate_time = floor.at(now)
-    codes = []
-    if not gate_time.trusted:
-        codes.append("clock_untrusted")
-    tl = trust.trust_list
-    if tl is None:
-        codes.append("trust_list_missing")
-    elif tl.is_stale(gate_time.now):
-        codes.append("trust_list_stale")
-    if not trust.status_in_force:
-        codes.append("status_list_missing")
-    elif trust.status_stale(gate_time.now, cfg.trust.status_max_age_h * 3600):
-        codes.append("status_list_stale")
-    if trust.cache_rebuilt:
-        codes.append("trust_cache_rebuilt")
-    for code in codes:
-        fault(code)  # each one is in the vocabulary
-    return sorted(codes)

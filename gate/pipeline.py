@@ -23,18 +23,17 @@ from gate.codes.formats import verify
 from gate.config import Config
 from gate.directives.watch import BulletinWatch
 from gate.faults import fault, record_flags
-from gate.health import state_faults
 from gate.hardware.body import GateBody
 from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
 from gate.record import Record, code_summary, iso_utc_ms, new_uuid7, subject_key
+from gate.state.faults_now import list_faults
+from gate.state.paths import state_paths
 from gate.store import Store, StoreUnavailable
 from gate.voice import lines_for, prompt_folder
 
 log = logging.getLogger(__name__)
 
-TRUST_STATE_FILE = "trust.db"
-TIME_FLOOR_FILE = "timefloor.json"
 STORE_RETRY_S = 5.0  # how often a store that failed to open is tried again
 
 
@@ -77,12 +76,6 @@ class Vitals:
     trust_version: int | None
     trust_age_s: float | None
     clock_trusted: bool
-
-
-def state_paths(store_path: Path) -> tuple[Path, Path]:
-    """Where the trust state and the time floor live: beside the record store."""
-    folder = Path(store_path).parent
-    return folder / TRUST_STATE_FILE, folder / TIME_FLOOR_FILE
 
 
 class Pipeline:
@@ -360,14 +353,14 @@ class Pipeline:
         self.floor.raise_to(self.trust.status_issued_at)
 
     def faults(self) -> list[str]:
-        """The fault codes in force now: the lists and the clock (gate.health.state_faults), and the
+        """The fault codes in force now: the lists and the clock (gate.state.faults_now.list_faults), and the
         record store's (shut, read-only, full, damaged and recovered, missing)."""
         with self._lock:
             self.trust.refresh()
             return self._faults_now(self.clock())
 
     def _faults_now(self, system_now: float) -> list[str]:
-        return sorted({*state_faults(self.trust, self.floor, system_now, self.config), *self.store_faults()})
+        return sorted({*list_faults(self.trust, self.floor, system_now, self.config), *self.store_faults()})
 
     def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime,
                 faults: list[str], bulletin_version: int = 0) -> Record:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from gate.config import Config, ConfigError, load_config, problems
 from gate.configfile import file_sha256
+from gate.state.paths import state_paths
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,6 @@ def reopen_parts(kiosk: Any, old: Config, new: Config, notes: list[str] | None =
         reopened.append("store")
     if old.trust.dir != new.trust.dir:
         from gate.codes.trust import TrustStore
-        from gate.pipeline import state_paths
 
         trust_state, _ = state_paths(new.store.path)
         pipeline.trust.close()

@@ -53,7 +53,8 @@ def test_errors_keep_their_other_base_so_existing_handlers_still_catch_them(name
 
 
 def test_a_code_format_error_is_a_gate_error_with_its_reason():
-    from gate.codes.format import FormatError, parse_text
+    from gate.codes.jkm1 import parse_text
+    from gate.codes.result import FormatError
 
     with pytest.raises(GateError) as caught:
         parse_text("JKM1:A")

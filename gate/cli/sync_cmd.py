@@ -57,7 +57,7 @@ def _worth_saying(result: Any) -> bool:
 def sync(config_path: Path, once: bool) -> None:
     """Upload queued records to the collector and fetch the trust and status lists."""
     from gate.codes.trust import TrustError, TrustStore
-    from gate.pipeline import state_paths
+    from gate.state.paths import state_paths
     from gate.store import Store, StoreUnavailable
     from gate.sync import Syncer, SyncSetupError, load_device_key
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 
 from gate.cli.errors import fail
+from gate.codes.formats import DEFAULT_SKEW_S
 from gate.codes.formats import verify as verify_code
 from gate.codes.trust import STATUS_FILE, TRUST_FILE, TrustError, TrustStore
-from gate.codes.verify import DEFAULT_SKEW_S
 
 BAD_INPUT = {"valid": False, "reason": "bad_input"}
 

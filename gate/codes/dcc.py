@@ -11,35 +11,41 @@ raises. The DSC's own validity dates are not checked (as the EU test corpus expe
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import math
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-import base45
+import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from cryptography.x509.oid import NameOID
 
-from gate.codes import cose
-from gate.codes.format import base45_well_formed
-from gate.codes.formats import CodeKind
+from gate.codes import base45, cose
+from gate.codes import keys as keylib
+from gate.codes.formats import CodeKind, TrustSource
+from gate.codes.result import FormatError, VerifyResult
 from gate.codes.text import shown_text
-from gate.credentials.pseudonym import pseudonym
-from gate.credentials.result import CredentialResult
+from gate.codes.trust import KeyRing, TrustedKey
+from gate.credentials.pseudonym import pseudonym, salt_of
 
 FORMAT = "DCC"
 PREFIX = "HC1:"
-MAX_TEXT_CHARS = 8192
+SECTION = "dscs"  # its section of the trust list (credentials.md)
+MAX_TEXT_CHARS = 4296  # the most alphanumeric characters a QR symbol holds
 MAX_COSE_BYTES = 8192
+CWT_TAG = 61
 CLAIM_ISS = 1
 CLAIM_EXP = 4
 CLAIM_IAT = 6
 CLAIM_HCERT = -260
 HCERT_V1 = 1
 CERT_TYPES = ("v", "t", "r")
+ALGORITHMS = frozenset({"ES256", "PS256"})
+KEY_TYPES = frozenset({"P-256", "P-384", "RSA"})
 
 # The DCC extended key usage OIDs (EU eHealth Network, DCC technical specification volume 1):
 # .1 test, .2 vaccination, .3 recovery, under either arc that DSCs were issued with.
@@ -47,7 +53,7 @@ _EKU_ARCS = ("1.3.6.1.4.1.1847.2021.1", "1.3.6.1.4.1.0.1847.2021.1")
 EKU_TYPES: dict[str, str] = {f"{arc}.{n}": kind for arc in _EKU_ARCS for n, kind in ((1, "t"), (2, "v"), (3, "r"))}
 _OID_EKU = "2.5.29.37"
 _OID_COUNTRY = "2.5.4.6"
-
+_MAX_CBOR_DEPTH = 16  # a CWT holding an hcert nests about seven deep
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,12 @@ class Dsc:
     public_key: Any
     types: frozenset[str] | None
     certificate: bytes
+
+    def trusted_key(self) -> TrustedKey:
+        """The DSC as a key of the trust store (its scheme from its key type)."""
+        alg = "PS256" if isinstance(self.public_key, rsa.RSAPublicKey) else "ES256"
+        return TrustedKey(kid=self.kid, issuer=f"DCC-{self.country}" if self.country else "DCC", alg=alg,
+                          public_key=self.public_key, details={"country": self.country, "types": self.types})
 
 
 class DscError(ValueError):
@@ -91,27 +103,29 @@ def dsc_from_der(der: bytes, country: str | None = None) -> Dsc:
             oids = []
     except ValueError:
         public_key, subject_country, oids = _walk_certificate(der)
-    if not isinstance(public_key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
-        raise DscError("a DSC key must be EC or RSA")
+    if keylib.key_type_of(public_key) not in KEY_TYPES:
+        raise DscError("a DSC key must be EC P-256, P-384 or RSA")
     dcc_types = frozenset(EKU_TYPES[oid] for oid in oids if oid in EKU_TYPES)
     cc = country or (str(subject_country[0]) if subject_country else "")  # may stay empty
     return Dsc(kid=dsc_kid(der), country=cc.upper(), public_key=public_key,
                types=dcc_types if dcc_types else None, certificate=der)
 
 
-def dsc_from_entry(entry: Any) -> Dsc | None:
-    """A trust list `dscs` entry, or None when it is unusable (kid not the certificate's, bad DER)."""
+def dsc_from_entry(entry: Any) -> Dsc:
+    """A trust list `dscs` entry; DscError when it is unusable (kid not the certificate's, bad DER)."""
     if not isinstance(entry, Mapping):
-        return None
+        raise DscError("not an object")
     try:
         der = base64.b64decode(entry["certificate"], validate=True)
         kid = base64.b64decode(entry["kid"], validate=True)
-        country = entry.get("country")
-        if kid != dsc_kid(der) or (country is not None and not isinstance(country, str)):
-            return None
-        return dsc_from_der(der, country or None)
-    except (KeyError, TypeError, ValueError):
-        return None
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        raise DscError("needs kid and certificate in base64") from None
+    country = entry.get("country")
+    if country is not None and not isinstance(country, str):
+        raise DscError("country is not text")
+    if kid != dsc_kid(der):
+        raise DscError("kid is not SHA-256(certificate)[:8]")
+    return dsc_from_der(der, country or None)
 
 
 def dsc_entry(dsc: Dsc) -> dict[str, str]:
@@ -120,13 +134,22 @@ def dsc_entry(dsc: Dsc) -> dict[str, str]:
             "certificate": base64.b64encode(dsc.certificate).decode("ascii")}
 
 
-class DccTrust(Protocol):
-    """What verifying a DCC needs of the trust store."""
-
-    dscs: Mapping[bytes, tuple[Dsc, ...]]
-    revoked_kids: Container[bytes]
-    revoked_hashes: Container[bytes]
-    pseudonym_salt: bytes
+def read_dscs(section: Any) -> KeyRing:
+    """The trust list's `dscs` section as keys by kid; unusable entries are left out, saying why."""
+    if section is None:
+        return KeyRing({})
+    if not isinstance(section, list):
+        raise ValueError("'dscs' must be an array")
+    keys: dict[bytes, tuple[TrustedKey, ...]] = {}
+    ignored = []
+    for n, entry in enumerate(section):
+        try:
+            dsc = dsc_from_entry(entry)
+        except DscError as exc:
+            ignored.append(f"dscs[{n}]: {exc}")
+            continue
+        keys[dsc.kid] = keys.get(dsc.kid, ()) + (dsc.trusted_key(),)
+    return KeyRing(keys, tuple(ignored))
 
 
 @dataclass(slots=True)
@@ -140,44 +163,110 @@ class ParsedDcc:
     hcert: dict[str, Any]
     cert_type: str
 
+    @property
+    def kid(self) -> bytes | None:
+        """The protected kid, else the unprotected one (a wrong protected kid is not overridden)."""
+        kid = self.sign1.header.get(cose.HDR_KID)
+        if kid is None:
+            kid = self.sign1.unprotected.get(cose.HDR_KID)
+        return kid if type(kid) is bytes else None
+
+    @property
+    def alg(self) -> str | None:
+        """The signature scheme: the protected `alg`, else the unprotected one (some issuers put it
+        there; the key's type still decides what verifies), by name; None when unknown."""
+        alg = self.sign1.header.get(cose.HDR_ALG)
+        if alg is None:
+            alg = self.sign1.unprotected.get(cose.HDR_ALG)
+        return cose.ALG_NAMES.get(alg) if type(alg) is int else None
+
+
+def _date_time_text(value: object, *_: object) -> Any:
+    """Tag 0 (RFC 8949 date/time text), which some issuers put on a test's `sc`: kept as the text."""
+    if type(value) is not str:
+        raise FormatError("malformed", "tag 0 around something that is not text")
+    return value
+
+
+def _epoch_time(value: object, *_: object) -> Any:
+    """Tag 1 (epoch seconds): kept as the number."""
+    if type(value) not in (int, float):
+        raise FormatError("malformed", "tag 1 around something that is not a number")
+    return value
+
+
+def _refuse_tag(*_: object) -> Any:
+    raise FormatError("malformed", "semantic CBOR tag where none belongs")
+
+
+# The payload's semantic tags: dates kept as written (issuers tag a test's `sc`), all other rich
+# decodings (regexes, decimals, MIME, sets, ...) refused.
+_PAYLOAD_TAGS = {0: _date_time_text, 1: _epoch_time, **{t: _refuse_tag for t in
+                 (2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 256, 258, 260, 261, 55799)}}
+
+
+def _payload_loads(data: bytes) -> Any:
+    try:
+        return cbor2.loads(data, max_depth=_MAX_CBOR_DEPTH, allow_duplicate_keys=False,
+                           semantic_decoders=_PAYLOAD_TAGS)
+    except FormatError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- cbor2 reports bad input with several types
+        raise FormatError("malformed", f"CBOR: {type(exc).__name__}") from None
+
+
+def thaw(value: Any) -> Any:
+    """Decoded CBOR as plain JSON-like Python (cbor2 may give immutable maps and tuples)."""
+    if isinstance(value, Mapping):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(item) for item in value]
+    return value
+
 
 def well_formed(text: str) -> bool:
-    """Cheap syntax check: `HC1:` then base45 characters of a possible length, within the limit."""
-    return text.startswith(PREFIX) and len(text) <= MAX_TEXT_CHARS and base45_well_formed(text[len(PREFIX):])
+    """Cheap syntax check: `HC1:` then base45 of a possible length, within the limit."""
+    return text.startswith(PREFIX) and len(text) <= MAX_TEXT_CHARS and base45.base45_well_formed(text[len(PREFIX):])
 
 
 def parse(text: str | bytes) -> ParsedDcc:
-    """The DCC's COSE_Sign1 and claims; raises cose.ReadError with the verifier's reason."""
+    """The DCC's COSE_Sign1 and claims; raises FormatError with the verifier's reason."""
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError:
-            raise cose.ReadError("not_a_health_code", "not UTF-8 text") from None
+            raise FormatError("not_a_health_code", "not UTF-8 text") from None
     if not isinstance(text, str) or not text.startswith(PREFIX):
-        raise cose.ReadError("not_a_health_code", "no HC1: prefix")
+        raise FormatError("not_a_health_code", "no HC1: prefix")
     if len(text) > MAX_TEXT_CHARS:
-        raise cose.ReadError("too_large", f"QR text over {MAX_TEXT_CHARS} characters")
-    try:
-        data = base45.b45decode(text[len(PREFIX):])
-    except (ValueError, TypeError, KeyError):
-        raise cose.ReadError("malformed", "not base45") from None
+        raise FormatError("too_large", f"QR text over {MAX_TEXT_CHARS} characters")
+    data = base45.b45decode(text[len(PREFIX):])
     if not data:
-        raise cose.ReadError("malformed", "nothing after the prefix")
-    sign1 = cose.read_sign1(cose.inflate_zlib(data, MAX_COSE_BYTES))
-    claims = cose.cbor_loads(sign1.payload)
+        raise FormatError("malformed", "nothing after the prefix")
+    obj = cose.cbor_loads(cose.inflate(data, MAX_COSE_BYTES, required=True))
+    if isinstance(obj, cbor2.CBORTag) and obj.tag == CWT_TAG:
+        obj = obj.value
+        if not (isinstance(obj, cbor2.CBORTag) and obj.tag == cose.COSE_SIGN1_TAG):
+            raise FormatError("malformed", "CWT tag 61 not around a COSE_Sign1")
+    if isinstance(obj, cbor2.CBORTag):
+        if obj.tag != cose.COSE_SIGN1_TAG:
+            raise FormatError("malformed", f"CBOR tag {obj.tag} is not COSE_Sign1")
+        obj = obj.value
+    sign1 = cose.decode_sign1(obj)
+    claims = _payload_loads(sign1.payload)
     if not isinstance(claims, Mapping):
-        raise cose.ReadError("malformed", "CWT payload is not a map")
+        raise FormatError("malformed", "CWT payload is not a map")
     iss = claims.get(CLAIM_ISS)
     if iss is not None and (type(iss) is not str or not iss):
-        raise cose.ReadError("malformed", "iss is not text")
+        raise FormatError("malformed", "iss is not text")
     holder = claims.get(CLAIM_HCERT)
     hcert = holder.get(HCERT_V1) if isinstance(holder, Mapping) else None
     if not isinstance(hcert, Mapping):
-        raise cose.ReadError("malformed", "no hcert under claim -260")
-    hcert = cose.thaw(hcert)
+        raise FormatError("malformed", "no hcert under claim -260")
+    hcert = thaw(hcert)
     present = [kind for kind in CERT_TYPES if isinstance(hcert.get(kind), list) and hcert[kind]]
     if len(present) != 1 or not all(isinstance(entry, dict) for entry in hcert[present[0]]):
-        raise cose.ReadError("malformed", "an hcert holds exactly one of v, t, r")
+        raise FormatError("malformed", "an hcert holds exactly one of v, t, r")
     return ParsedDcc(sign1=sign1, iss=iss, iat=_time(claims.get(CLAIM_IAT), "iat"),
                      exp=_time(claims.get(CLAIM_EXP), "exp"), hcert=hcert, cert_type=present[0])
 
@@ -186,52 +275,62 @@ def _time(value: Any, name: str) -> int:
     if type(value) is float and math.isfinite(value):
         value = int(value)
     if type(value) is not int or value < 0:
-        raise cose.ReadError("malformed", f"{name} is not a time")
+        raise FormatError("malformed", f"{name} is not a time")
     return value
 
 
-def verify(text: str | bytes, trust: DccTrust, now: float, skew: int) -> CredentialResult:
+def verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> VerifyResult:
     """Judge an `HC1:` text against the trust store at time `now`; never raises."""
     if not _finite(now) or not _finite(skew):
-        return CredentialResult.refused(FORMAT, "bad_input")
+        return VerifyResult.refused("bad_input", FORMAT)
     try:
         return _verify(parse(text), trust, now, skew)
-    except cose.ReadError as exc:
-        return CredentialResult.refused(FORMAT, exc.reason)
+    except FormatError as exc:
+        return VerifyResult.refused(exc.reason, FORMAT)
 
 
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _verify(dcc: ParsedDcc, trust: DccTrust, now: float, skew: int) -> CredentialResult:
-    claimed = {"iat": dcc.iat, "exp": dcc.exp, "cert_type": dcc.cert_type}
-    kid = dcc.sign1.kid
-    candidates = trust.dscs.get(kid, ()) if kid is not None else ()
+def _refused(dcc: ParsedDcc, reason: str) -> VerifyResult:
+    return VerifyResult(valid=False, reason=reason, iat=dcc.iat, exp=dcc.exp, format=FORMAT,
+                        fields={"cert_type": dcc.cert_type})
+
+
+def _verify(dcc: ParsedDcc, trust: TrustSource, now: float, skew: int) -> VerifyResult:
+    kid = dcc.kid
+    trust_list = trust.trust_list
+    candidates = trust_list.keyring(SECTION, read_dscs).get(kid) if trust_list and kid is not None else ()
     if not candidates:
-        return CredentialResult.refused(FORMAT, "unknown_key", **claimed)
-    if kid in trust.revoked_kids:
-        return CredentialResult.refused(FORMAT, "key_revoked", **claimed)
+        return _refused(dcc, "unknown_key")
+    if kid in trust_list.revoked:  # type: ignore[union-attr]
+        return _refused(dcc, "key_revoked")
+    if dcc.alg not in ALGORITHMS:
+        return _refused(dcc, "alg_mismatch")
     data = dcc.sign1.signed_bytes()
-    dsc = next((d for d in candidates
-                if cose.verify_signature(d.public_key, dcc.sign1.alg, dcc.sign1.signature, data)), None)
-    if dsc is None:
-        return CredentialResult.refused(FORMAT, "bad_signature", **claimed)
+    # The key's own scheme verifies (an EC DSC: ES256 on its curve, an RSA one: PS256).
+    key = next((k for k in candidates if keylib.verify_signature(k.public_key, k.alg, dcc.sign1.signature, data)), None)
+    if key is None:
+        return _refused(dcc, "bad_signature")
     if dcc.iat - skew > now:
-        return CredentialResult.refused(FORMAT, "not_yet_valid", **claimed)
+        return _refused(dcc, "not_yet_valid")
     if now > dcc.exp:
-        return CredentialResult.refused(FORMAT, "expired", **claimed)
-    if dsc.types is not None and dcc.cert_type not in dsc.types:
-        return CredentialResult.refused(FORMAT, "key_usage", **claimed)
-    country = (dcc.iss or dsc.country or "??").upper()
-    if any(h in trust.revoked_hashes for h in revocation_hashes(dcc, country)):
-        return CredentialResult.refused(FORMAT, "revoked", **claimed)
+        return _refused(dcc, "expired")
+    types = key.details.get("types")
+    if types is not None and dcc.cert_type not in types:
+        return _refused(dcc, "key_usage")
+    country = (dcc.iss or key.details.get("country") or "").upper()
+    if any(trust.is_revoked_hash(h) for h in revocation_hashes(dcc, country, key.alg)):
+        return _refused(dcc, "revoked")
     name = dcc.hcert.get("nam") if isinstance(dcc.hcert.get("nam"), dict) else {}
-    return CredentialResult(
-        valid=True, reason="ok", format=FORMAT, issuer=f"DCC-{country}", cert_type=dcc.cert_type,
-        sub=pseudonym(trust.pseudonym_salt, FORMAT, _text(name.get("fnt")), _text(name.get("gnt")),
-                      _text(dcc.hcert.get("dob"))),
-        iat=dcc.iat, exp=dcc.exp, name=_shown_name(name), payload=dcc.hcert,
+    salt = salt_of(trust_list)
+    sub = None if salt is None else pseudonym(salt, FORMAT, _text(name.get("fnt")), _text(name.get("gnt")),
+                                              _text(dcc.hcert.get("dob")))
+    return VerifyResult(
+        valid=True, reason="ok", format=FORMAT, issuer=f"DCC-{country}" if country else "DCC", sub=sub,
+        iat=dcc.iat, exp=dcc.exp, name=_shown_name(name), fields={"cert_type": dcc.cert_type},
+        payload=dcc.hcert,
     )
 
 
@@ -245,7 +344,7 @@ def _shown_name(nam: Mapping[str, Any]) -> str | None:
     return shown_text(shown) if shown else None
 
 
-def revocation_hashes(dcc: ParsedDcc, country: str) -> tuple[bytes, ...]:
+def revocation_hashes(dcc: ParsedDcc, country: str, alg: str | None) -> tuple[bytes, ...]:
     """The EU revocation hashes (first 16 bytes each): of the UCI, of country+UCI, of the signature.
 
     The signature hash covers `r` alone for ES256 and the whole signature for PS256.
@@ -256,7 +355,7 @@ def revocation_hashes(dcc: ParsedDcc, country: str) -> tuple[bytes, ...]:
         out.append(hashlib.sha256(uci.encode("utf-8")).digest()[:16])
         out.append(hashlib.sha256((country + uci).encode("utf-8")).digest()[:16])
     sig = dcc.sign1.signature
-    signed = sig[: len(sig) // 2] if dcc.sign1.alg == cose.ALG_ES256 else sig
+    signed = sig[: len(sig) // 2] if alg == "ES256" else sig
     out.append(hashlib.sha256(signed).digest()[:16])
     return tuple(out)
 
@@ -339,16 +438,19 @@ class DccFormat:
     name = FORMAT
     prefix = PREFIX
     kind = CodeKind.HEALTH_CODE
+    max_text_chars = MAX_TEXT_CHARS
+    algorithms = ALGORITHMS
+    key_types = KEY_TYPES
 
     def well_formed(self, text: str) -> bool:
         """Base45 after the prefix, of a length base45 can have, within the text limit."""
         return well_formed(text)
 
     def parse(self, text: str | bytes) -> ParsedDcc:
-        """The COSE_Sign1 and its claims; raises gate.codes.cose.ReadError with a verifier reason."""
+        """The COSE_Sign1 and its claims; raises gate.codes.result.FormatError with a verifier reason."""
         return parse(text)
 
-    def verify(self, text: str | bytes, trust: Any, now: float, skew: int) -> CredentialResult:
+    def verify(self, text: str | bytes, trust: TrustSource, now: float, skew: int) -> VerifyResult:
         """credentials.md "DCC at the gate", in order; never raises."""
         return verify(text, trust, now, skew)
 

@@ -12,7 +12,6 @@ import datetime as dt
 import zlib
 from typing import Any
 
-import base45
 import cbor2
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from gate.codes import cose, dcc
+from gate.codes import base45, cose, dcc
 
 EKU_OID = {"t": "1.3.6.1.4.1.1847.2021.1.1", "v": "1.3.6.1.4.1.1847.2021.1.2", "r": "1.3.6.1.4.1.1847.2021.1.3"}
 
@@ -51,7 +50,7 @@ def issue(hcert: dict[str, Any], key: Any, certificate: bytes, *, iss: str | Non
     right unprotected one, which must fail). tag: "18", "none" or "61".
     """
     kid = dcc.dsc_kid(certificate)
-    alg = cose.ALG_PS256 if isinstance(key, rsa.RSAPrivateKey) else cose.ALG_ES256
+    alg = cose.ALG_IDS["PS256"] if isinstance(key, rsa.RSAPrivateKey) else cose.ALG_IDS["ES256"]
     protected_map: dict[int, Any] = {cose.HDR_ALG: alg}
     unprotected: dict[int, Any] = {}
     if kid_where in ("protected", "both"):
@@ -66,7 +65,7 @@ def issue(hcert: dict[str, Any], key: Any, certificate: bytes, *, iss: str | Non
     protected = cbor2.dumps(protected_map)
     payload = cbor2.dumps(claims)
     to_sign = cbor2.dumps(["Signature1", protected, b"", payload])
-    if alg == cose.ALG_PS256:
+    if alg == cose.ALG_IDS["PS256"]:
         signature = key.sign(to_sign, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
     else:
         der = key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
@@ -76,8 +75,8 @@ def issue(hcert: dict[str, Any], key: Any, certificate: bytes, *, iss: str | Non
     if tag == "18":
         message = cbor2.CBORTag(cose.COSE_SIGN1_TAG, message)
     elif tag == "61":
-        message = cbor2.CBORTag(cose.CWT_TAG, cbor2.CBORTag(cose.COSE_SIGN1_TAG, message))
-    return dcc.PREFIX + base45.b45encode(zlib.compress(cbor2.dumps(message), 9)).decode("ascii")
+        message = cbor2.CBORTag(dcc.CWT_TAG, cbor2.CBORTag(cose.COSE_SIGN1_TAG, message))
+    return dcc.PREFIX + base45.b45encode(zlib.compress(cbor2.dumps(message), 9))
 
 
 def vaccination(family: str, given: str, dob: str, when: str, *, dn: int = 2, sd: int = 2,

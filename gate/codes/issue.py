@@ -14,7 +14,8 @@ from typing import Any, Iterable
 
 import cbor2
 
-from gate.codes import format as fmt
+from gate.codes import cose
+from gate.codes import jkm1 as fmt
 from gate.codes import keys as keylib
 
 STATUS_CODES = {"green": 0, "yellow": 1, "red": 2}
@@ -79,11 +80,11 @@ def make_code(
         fmt.CLAIM_CTI: cti if cti is not None else os.urandom(8),
         fmt.CLAIM_HC: hc,
     }
-    protected = cbor2.dumps({fmt.HDR_ALG: fmt.ALG_IDS[issuer.alg], fmt.HDR_KID: issuer.kid})
+    protected = cbor2.dumps({cose.HDR_ALG: cose.ALG_IDS[issuer.alg], cose.HDR_KID: issuer.kid})
     payload = cbor2.dumps(claims)
-    signature = keylib.sign(issuer.private_key, fmt.sig_structure(protected, payload))
-    cose = cbor2.dumps(cbor2.CBORTag(fmt.COSE_SIGN1_TAG, [protected, {}, payload, signature]))
-    return fmt.encode_text(cose, compress=compress)
+    signature = keylib.sign(issuer.private_key, cose.sig_structure(protected, payload))
+    message = cbor2.dumps(cbor2.CBORTag(cose.COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    return fmt.encode_text(message, compress=compress)
 
 
 def trust_entry(

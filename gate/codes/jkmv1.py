@@ -9,7 +9,7 @@ gate.kiosk.venue_cards, never to the decision path.
 
 from __future__ import annotations
 
-from gate.codes.format import MAX_TEXT_CHARS, base45_well_formed
+from gate.codes.base45 import base45_well_formed
 from gate.codes.formats import CodeKind
 
 PREFIX = "JKMV1:"
@@ -21,10 +21,11 @@ class Jkmv1Format:
     name = "JKMV1"
     prefix = PREFIX
     kind = CodeKind.VENUE_CARD
+    max_text_chars = 4096  # directives.md: as a health code
 
     def well_formed(self, text: str) -> bool:
         """Base45 after the prefix, of a length base45 can have, within the text limit."""
-        return len(text) <= MAX_TEXT_CHARS and base45_well_formed(text[len(self.prefix):])
+        return len(text) <= self.max_text_chars and base45_well_formed(text[len(self.prefix):])
 
 
 JKMV1 = Jkmv1Format()

@@ -1,7 +1,10 @@
-"""Key handling shared by the verifier, the trust store and the issuer side.
+"""Key handling shared by the verifiers, the trust store and the issuer side.
 
-Key ids (health-code.md §2), PEM files, and the two signature schemes of JKM1: Ed25519 and
-ECDSA P-256 with SHA-256 in the raw 64-byte r||s form of RFC 9053 (not DER).
+Key ids (health-code.md §2), PEM files, and the signature schemes the gate verifies, each by its
+COSE/JOSE name: EdDSA (Ed25519), ES256 (ECDSA with SHA-256 in the raw r||s form of RFC 9053,
+not DER, on the key's own curve: P-256, or P-384 as some DCC issuers use), PS256 (RSA-PSS with
+SHA-256, MGF1 SHA-256, salt 32). Which schemes and key types a code format accepts is the
+format's to declare; JKM1 signs with EdDSA or ES256 on P-256 only (`alg_of`).
 """
 
 from __future__ import annotations
@@ -14,13 +17,22 @@ from typing import Union
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-PublicKey = Union[ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey]
+PublicKey = Union[ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey, rsa.RSAPublicKey]
 PrivateKey = Union[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey]
 
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_PSS_SHA256_SALT32 = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+# The signature schemes verify_signature knows, and the key types each runs on.
+ALGORITHM_KEY_TYPES: dict[str, frozenset[str]] = {
+    "EdDSA": frozenset({"Ed25519"}),
+    "ES256": frozenset({"P-256", "P-384"}),
+    "PS256": frozenset({"RSA"}),
+}
+_CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
 def spki_der(public_key: PublicKey) -> bytes:
@@ -56,17 +68,39 @@ def alg_of(key: PublicKey | PrivateKey) -> str:
     raise ValueError("only Ed25519 and ECDSA P-256 keys are supported")
 
 
+def key_type_of(key: object) -> str | None:
+    """The key type of a public or private key: Ed25519, P-256, P-384, P-521, RSA; None for others."""
+    if isinstance(key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
+        return "Ed25519"
+    if isinstance(key, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
+        return _CURVE_NAMES.get(key.curve.name)
+    if isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
+        return "RSA"
+    return None
+
+
 def verify_signature(public_key: PublicKey, alg: str, signature: bytes, data: bytes) -> bool:
-    """True when `signature` over `data` is valid for `public_key` under `alg` (EdDSA or ES256 raw)."""
+    """True when `signature` over `data` is valid for `public_key` under `alg` (a key of
+    ALGORITHM_KEY_TYPES[alg]); False for a bad signature, an unknown scheme or a key of another type."""
     try:
         if alg == "EdDSA":
-            public_key.verify(signature, data)  # type: ignore[call-arg]
+            if not isinstance(public_key, ed25519.Ed25519PublicKey):
+                return False
+            public_key.verify(signature, data)
             return True
         if alg == "ES256":
-            if len(signature) != 64:
+            if not isinstance(public_key, ec.EllipticCurvePublicKey):
                 return False
-            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            public_key.verify(der, data, _ECDSA_SHA256)  # type: ignore[call-arg]
+            half = (public_key.curve.key_size + 7) // 8
+            if len(signature) != 2 * half:
+                return False
+            der = encode_dss_signature(int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big"))
+            public_key.verify(der, data, _ECDSA_SHA256)
+            return True
+        if alg == "PS256":
+            if not isinstance(public_key, rsa.RSAPublicKey):
+                return False
+            public_key.verify(signature, data, _PSS_SHA256_SALT32, hashes.SHA256())
             return True
     except InvalidSignature:
         return False

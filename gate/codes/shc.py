@@ -23,48 +23,33 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from gate.codes.cose import ReadError
-from gate.codes.formats import CodeKind
+from gate.codes import keys as keylib
+from gate.codes.formats import CodeKind, TrustSource
+from gate.codes.result import FormatError, VerifyResult
 from gate.codes.text import shown_text
+from gate.codes.trust import KeyRing, TrustedKey
 from gate.credentials import normalise
-from gate.credentials.pseudonym import pseudonym
-from gate.credentials.result import CredentialResult
+from gate.credentials.pseudonym import pseudonym, salt_of
+
+ReadError = FormatError  # this module's readers raise the seam's FormatError
 
 FORMAT = "SHC"
 PREFIX = "shc:/"
+SECTION = "shc_issuers"  # its section of the trust list (credentials.md)
+ALGORITHMS = frozenset({"ES256"})
+KEY_TYPES = frozenset({"P-256"})
 MAX_TEXT_CHARS = 7089          # the most digits a QR symbol holds
 MAX_PAYLOAD_BYTES = 64 * 1024  # inflated JSON
 _NUMERIC = re.compile(r"shc:/(?:1/1/)?((?:[0-9]{2})+)")
 _CHUNKED = re.compile(r"shc:/[0-9]+/[0-9]+/")
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-
-@dataclass(frozen=True, slots=True)
-class ShcIssuer:
-    """A trusted SHC issuer: its URL and its ES256 keys by RFC 7638 thumbprint."""
-
-    iss: str
-    keys: Mapping[str, ec.EllipticCurvePublicKey]
-    jwks: Mapping[str, Any]
-
-
-class ShcTrust(Protocol):
-    """What verifying an SHC needs of the trust store."""
-
-    shc_issuers: Mapping[str, ShcIssuer]
-    revoked_kids: Container[bytes]
-    revoked_hashes: Container[bytes]
-    pseudonym_salt: bytes
 
 
 def b64url_decode(text: str) -> bytes:
@@ -112,21 +97,40 @@ def issuer_url_ok(iss: Any) -> bool:
     return parts.scheme == "https" and bool(parts.hostname) and not parts.query and not parts.fragment
 
 
-def issuer_from_entry(entry: Any) -> ShcIssuer | None:
-    """A trust list `shc_issuers` entry, or None when it is unusable; JWKs that are not EC P-256
-    public keys are left out."""
+def issuer_keys(entry: Any) -> tuple[str, dict[str, ec.EllipticCurvePublicKey]]:
+    """(issuer URL, its ES256 keys by RFC 7638 thumbprint) of a trust list `shc_issuers` entry;
+    ValueError when the entry is unusable. JWKs that are not EC P-256 public keys are left out."""
     if not isinstance(entry, Mapping) or not issuer_url_ok(entry.get("iss")):
-        return None
+        raise ValueError("needs iss, an https URL without a trailing slash")
     jwks = entry.get("jwks")
     keys_in = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys_in, list):
-        return None
+        raise ValueError("needs jwks with a keys array")
     keys = {}
     for jwk in keys_in:
         key = jwk_public_key(jwk)
         if key is not None:
             keys[jwk_thumbprint(jwk)] = key
-    return ShcIssuer(iss=entry["iss"], keys=keys, jwks=jwks)
+    return entry["iss"], keys
+
+
+def read_shc_issuers(section: Any) -> KeyRing:
+    """The trust list's `shc_issuers` section as keys by thumbprint; unusable entries left out."""
+    if section is None:
+        return KeyRing({})
+    if not isinstance(section, list):
+        raise ValueError("'shc_issuers' must be an array")
+    ring: dict[str, tuple[TrustedKey, ...]] = {}
+    ignored = []
+    for n, entry in enumerate(section):
+        try:
+            iss, keys = issuer_keys(entry)
+        except ValueError as exc:
+            ignored.append(f"shc_issuers[{n}]: {exc}")
+            continue
+        for kid, key in keys.items():
+            ring[kid] = ring.get(kid, ()) + (TrustedKey(kid=kid, issuer=iss, alg="ES256", public_key=key),)
+    return KeyRing(ring, tuple(ignored))
 
 
 def revocation_hash(iss: str, rid: str) -> bytes:
@@ -214,66 +218,64 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def verify(text: str | bytes, trust: ShcTrust, now: float, skew: int) -> CredentialResult:
+def verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> VerifyResult:
     """Judge an `shc:/` text against the trust store at time `now`; never raises."""
     if not _number(now) or not _number(skew):
-        return CredentialResult.refused(FORMAT, "bad_input")
+        return VerifyResult.refused("bad_input", FORMAT)
     try:
         return verify_jws(numeric_to_jws(text), trust, now, skew)
-    except ReadError as exc:
-        return CredentialResult.refused(FORMAT, exc.reason)
+    except FormatError as exc:
+        return VerifyResult.refused(exc.reason, FORMAT)
 
 
-def verify_jws(jws: str, trust: ShcTrust, now: float, skew: int) -> CredentialResult:
+def verify_jws(jws: str, trust: TrustSource, now: float, skew: int) -> VerifyResult:
     """Judge a card's compact JWS (what the numeric QR holds); never raises."""
     try:
         card = parse_jws(jws)
-    except ReadError as exc:
-        return CredentialResult.refused(FORMAT, exc.reason)
+    except FormatError as exc:
+        return VerifyResult.refused(exc.reason, FORMAT)
     payload = card.payload
     claimed = {"iat": int(payload["nbf"]), "exp": int(payload["exp"]) if "exp" in payload else None}
-    if card.header["alg"] != "ES256":
-        return CredentialResult.refused(FORMAT, "alg_mismatch", **claimed)
+
+    def refused(reason: str) -> VerifyResult:
+        return VerifyResult(valid=False, reason=reason, format=FORMAT, **claimed)
+
+    if card.header["alg"] not in ALGORITHMS:
+        return refused("alg_mismatch")
     kid = card.header["kid"]
-    issuer = next((i for i in trust.shc_issuers.values() if kid in i.keys), None)
-    if issuer is None:
-        return CredentialResult.refused(FORMAT, "unknown_key", **claimed)
+    trust_list = trust.trust_list
+    candidates = trust_list.keyring(SECTION, read_shc_issuers).get(kid) if trust_list else ()
+    if not candidates:
+        return refused("unknown_key")
     try:
-        if b64url_decode(kid) in trust.revoked_kids:
-            return CredentialResult.refused(FORMAT, "key_revoked", **claimed)
-    except ReadError:
-        return CredentialResult.refused(FORMAT, "malformed", **claimed)
-    if not _es256_ok(issuer.keys[kid], card.signature, card.signing_input):
-        return CredentialResult.refused(FORMAT, "bad_signature", **claimed)
-    if payload["iss"] != issuer.iss:
-        return CredentialResult.refused(FORMAT, "issuer_mismatch", **claimed)
+        if b64url_decode(kid) in trust_list.revoked:  # type: ignore[union-attr]
+            return refused("key_revoked")
+    except FormatError:
+        return refused("malformed")
+    # ES256 in JWS form is exactly 64 bytes r||s: a DER signature does not verify.
+    signed = [k for k in candidates
+              if len(card.signature) == 64 and keylib.verify_signature(k.public_key, "ES256", card.signature, card.signing_input)]
+    if not signed:
+        return refused("bad_signature")
+    key = next((k for k in signed if k.issuer == payload["iss"]), None)
+    if key is None:
+        return refused("issuer_mismatch")
     if payload["nbf"] - skew > now:
-        return CredentialResult.refused(FORMAT, "not_yet_valid", **claimed)
+        return refused("not_yet_valid")
     if "exp" in payload and now > payload["exp"]:
-        return CredentialResult.refused(FORMAT, "expired", **claimed)
+        return refused("expired")
     rid = payload["vc"].get("rid")
-    if isinstance(rid, str) and revocation_hash(issuer.iss, rid) in trust.revoked_hashes:
-        return CredentialResult.refused(FORMAT, "revoked", **claimed)
-    cert_type, hcert = normalise.to_hcert(payload, issuer.iss, rid if isinstance(rid, str) else None)
+    if isinstance(rid, str) and trust.is_revoked_hash(revocation_hash(key.issuer, rid)):
+        return refused("revoked")
+    cert_type, hcert = normalise.to_hcert(payload, key.issuer, rid if isinstance(rid, str) else None)
     person = normalise.holder(payload)
-    return CredentialResult(
-        valid=True, reason="ok", format=FORMAT, issuer=f"SHC:{urlsplit(issuer.iss).hostname}",
-        cert_type=cert_type,
-        sub=pseudonym(trust.pseudonym_salt, FORMAT, person.family, person.given, person.birth_date),
-        name=shown_text(person.shown) if person.shown else None, payload=hcert, **claimed,
+    salt = salt_of(trust_list)
+    sub = None if salt is None else pseudonym(salt, FORMAT, person.family, person.given, person.birth_date)
+    return VerifyResult(
+        valid=True, reason="ok", format=FORMAT, issuer=f"SHC:{urlsplit(key.issuer).hostname}", sub=sub,
+        name=shown_text(person.shown) if person.shown else None, fields={"cert_type": cert_type},
+        payload=hcert, **claimed,
     )
-
-
-def _es256_ok(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes) -> bool:
-    """ES256 in JWS form: exactly 64 bytes r||s (a DER signature is refused)."""
-    if len(signature) != 64:
-        return False
-    try:
-        key.verify(encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")),
-                   data, ec.ECDSA(hashes.SHA256()))
-        return True
-    except InvalidSignature:
-        return False
 
 
 class ShcFormat:
@@ -282,16 +284,19 @@ class ShcFormat:
     name = FORMAT
     prefix = PREFIX
     kind = CodeKind.HEALTH_CODE
+    max_text_chars = MAX_TEXT_CHARS
+    algorithms = ALGORITHMS
+    key_types = KEY_TYPES
 
     def well_formed(self, text: str) -> bool:
         """`shc:/` and digit pairs (a chunked card is not well formed)."""
         return well_formed(text)
 
     def parse(self, text: str | bytes) -> ParsedShc:
-        """The card's JWS taken apart; raises gate.codes.cose.ReadError with a verifier reason."""
+        """The card's JWS taken apart; raises gate.codes.result.FormatError with a verifier reason."""
         return parse_jws(numeric_to_jws(text))
 
-    def verify(self, text: str | bytes, trust: Any, now: float, skew: int) -> CredentialResult:
+    def verify(self, text: str | bytes, trust: TrustSource, now: float, skew: int) -> VerifyResult:
         """credentials.md "SHC at the gate", in order; never raises."""
         return verify(text, trust, now, skew)
 

@@ -17,9 +17,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Union
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -43,22 +44,57 @@ class TrustError(GateError):
     """A trust or status list was refused; the message says why in one line."""
 
 
+KeyId = Union[bytes, str]
+"""A key's id as its format writes it: 8 bytes for JKM1 (SPKI hash) and the EU DCC (certificate
+hash), text for a SMART Health Card (the JWK thumbprint)."""
+
+_FOREVER = 2**63 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedKey:
-    """One usable issuer key of the trust list."""
+    """One usable issuer key of the trust list, of any kind (Ed25519, ECDSA, RSA) and any id.
 
-    kid: bytes
+    `alg` is the scheme it signs with (gate.codes.keys.ALGORITHM_KEY_TYPES; None when the key's
+    format allows several and the code names one); the validity fields are JKM1's and default to
+    no limit; `details` holds what a format's section says beyond that (a DSC's country and key
+    usages, an SHC issuer's JWK).
+    """
+
+    kid: KeyId
     issuer: str
-    alg: str
+    alg: str | None
     public_key: keylib.PublicKey
-    not_before: int
-    not_after: int
-    max_validity_s: int
+    not_before: int = 0
+    not_after: int = _FOREVER
+    max_validity_s: int = _FOREVER
+    details: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The usable keys of one section of the trust list, by id (several keys may share one), and
+    why entries of that section were left out."""
+
+    keys: Mapping[KeyId, tuple[TrustedKey, ...]]
+    ignored: tuple[str, ...] = ()
+
+    def get(self, kid: KeyId) -> tuple[TrustedKey, ...]:
+        """The keys with this id, or none."""
+        return self.keys.get(kid, ())
+
+
+KeyReader = Callable[[Any], KeyRing]
+"""A format's reader of its section of the trust list (the section's JSON value, None when the
+list has none) into a KeyRing; it leaves out what it cannot use and may raise TrustError,
+ValueError or TypeError for a section it cannot read at all."""
 
 
 @dataclass(frozen=True)
 class TrustList:
-    """A verified trust list: keys by kid (several keys may share one), revoked kids."""
+    """A verified trust list: JKM1's keys by kid (several keys may share one), revoked kids, the
+    directive keys, and the signed document itself, whose other sections (an EU DCC's `dscs`, SMART
+    Health Cards' `shc_issuers`, trust-list.md) each format reads with `keyring`."""
 
     version: int
     issued_at: int
@@ -67,10 +103,27 @@ class TrustList:
     revoked: frozenset[bytes]
     ignored: tuple[str, ...] = field(default=())  # why entries were left out, for the doctor
     directive_keys: dict[bytes, DirectiveKey] = field(default_factory=dict)  # directives.md
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _rings: dict[str, KeyRing] = field(default_factory=dict, compare=False, repr=False)
 
     def is_stale(self, now: float) -> bool:
         """True past `expires_at`: still in force, but the device must say it runs on a stale list."""
         return now > self.expires_at
+
+    def keyring(self, section: str, reader: KeyReader) -> KeyRing:
+        """The keys of the document's `section` as `reader` makes them, read once per list.
+
+        A section that cannot be read at all is an empty ring that says why: the rest of the list
+        (and every other format) stays in force.
+        """
+        ring = self._rings.get(section)
+        if ring is None:
+            try:
+                ring = reader(self.document.get(section))
+            except (TrustError, ValueError, TypeError, KeyError, binascii.Error) as exc:
+                ring = KeyRing({}, (f"{section}: {exc}",))
+            self._rings[section] = ring
+        return ring
 
 
 @dataclass(frozen=True)
@@ -81,6 +134,7 @@ class StatusList:
     base_version: int
     issued_at: int
     entries: tuple[tuple[str, bytes, int, int], ...]  # (iss, sub, status, since)
+    revoked_hashes: tuple[bytes, ...] = ()  # credentials.md: 16-byte hashes of revoked credentials
 
 
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
@@ -138,6 +192,7 @@ def parse_trust_list(data: bytes) -> TrustList:
         revoked=frozenset(revoked),
         ignored=tuple(ignored),
         directive_keys=directive_keys,
+        document=doc,
     )
 
 
@@ -189,7 +244,24 @@ def parse_status_list(data: bytes) -> StatusList:
         entries.append((iss, sub, status, since))
     if base_version and base_version >= version:
         raise TrustError(f"status list: delta base {base_version} is not below its version {version}")
-    return StatusList(version=version, base_version=base_version, issued_at=issued_at, entries=tuple(entries))
+    return StatusList(version=version, base_version=base_version, issued_at=issued_at, entries=tuple(entries),
+                      revoked_hashes=_revoked_hashes(doc.get("revoked_hashes", [])))
+
+
+def _revoked_hashes(raw: Any) -> tuple[bytes, ...]:
+    """credentials.md's `revoked_hashes`: hex of 16 bytes each."""
+    if not isinstance(raw, list):
+        raise TrustError("status list: 'revoked_hashes' must be an array")
+    out = []
+    for n, text in enumerate(raw):
+        try:
+            value = bytes.fromhex(text)
+        except (TypeError, ValueError):
+            value = b""
+        if len(value) != 16:
+            raise TrustError(f"status list: revoked_hashes[{n}] is not the hex of 16 bytes")
+        out.append(value)
+    return tuple(out)
 
 
 def load_anchors(directory: Path) -> list[ed25519.Ed25519PublicKey]:
@@ -237,6 +309,9 @@ CREATE TABLE IF NOT EXISTS status (
     status INTEGER NOT NULL,
     since INTEGER NOT NULL,
     PRIMARY KEY (iss, sub)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revoked_hash (
+    hash BLOB PRIMARY KEY       -- credentials.md: first 16 bytes of SHA-256 of a revoked credential's id
 ) WITHOUT ROWID;
 """
 
@@ -352,6 +427,11 @@ class TrustStore:
         with self._lock:
             return self._db.execute("SELECT status, since FROM status WHERE iss=? AND sub=?", (iss, sub)).fetchone()
 
+    def is_revoked_hash(self, digest: bytes) -> bool:
+        """True when the status list in force revokes the credential with this 16-byte hash."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM revoked_hash WHERE hash=?", (digest,)).fetchone() is not None
+
     def status_count(self) -> int:
         """How many subjects the status list in force names."""
         with self._lock:
@@ -404,6 +484,9 @@ class TrustStore:
         with self._transaction():
             if not new.base_version:
                 self._db.execute("DELETE FROM status")
+                self._db.execute("DELETE FROM revoked_hash")
+            self._db.executemany("INSERT OR IGNORE INTO revoked_hash (hash) VALUES (?)",
+                                 [(h,) for h in new.revoked_hashes])
             self._db.executemany("INSERT OR REPLACE INTO status (iss, sub, status, since) VALUES (?, ?, ?, ?)", new.entries)
             self._db.execute(
                 "INSERT OR REPLACE INTO document (name, version, issued_at) VALUES ('statuslist', ?, ?)",

@@ -3,7 +3,7 @@
 `read_card` takes untrusted QR text and either returns a `VenueCard` this gate may apply or
 raises `CardRefused` carrying a reason code and one line that says why, for the screen. It
 never raises anything else: a card is read with the same bounds as a health code (4096
-characters, 8192 bytes inflated, shallow CBOR) through `gate.codes.format`'s readers.
+characters, 8192 bytes inflated, shallow CBOR) through gate.codes.base45's and gate.codes.cose's readers.
 `make_card` is the collector's side.
 """
 
@@ -18,13 +18,14 @@ from typing import Any
 
 import cbor2
 
-from gate.codes import format as fmt
+from gate.codes import base45, cose
+from gate.codes.jkmv1 import JKMV1, PREFIX
+from gate.codes.result import FormatError
 from gate.codes import keys as keylib
 from gate.codes.trust import TrustList
 from gate.config import VENUE_TYPES
 from gate.errors import GateError
 
-PREFIX = "JKMV1:"
 MAX_VALIDITY_S = 30 * 86400
 CARD_ID_BYTES = 8
 _ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -77,11 +78,11 @@ def is_card_text(text: str) -> bool:
 
 
 def _cose_parts(text: str) -> tuple[dict, bytes, bytes, bytes]:
-    if len(text) > fmt.MAX_TEXT_CHARS:
+    if len(text) > JKMV1.max_text_chars:
         raise CardRefused("card_malformed", "text too long")
     try:
-        obj = fmt.cbor_loads(fmt.inflate(fmt.b45decode(text[len(PREFIX):])))
-        if not isinstance(obj, cbor2.CBORTag) or obj.tag != fmt.COSE_SIGN1_TAG:
+        obj = cose.cbor_loads(cose.inflate(base45.b45decode(text[len(PREFIX):])))
+        if not isinstance(obj, cbor2.CBORTag) or obj.tag != cose.COSE_SIGN1_TAG:
             raise CardRefused("card_malformed", "not a tagged COSE_Sign1")
         parts = obj.value
         if not isinstance(parts, (list, tuple)) or len(parts) != 4:
@@ -89,8 +90,8 @@ def _cose_parts(text: str) -> tuple[dict, bytes, bytes, bytes]:
         protected, _, payload, signature = parts
         if not all(type(p) is bytes for p in (protected, payload, signature)):
             raise CardRefused("card_malformed", "COSE parts have the wrong types")
-        header = fmt.cbor_loads(protected) if protected else {}
-    except fmt.FormatError as exc:
+        header = cose.cbor_loads(protected) if protected else {}
+    except FormatError as exc:
         raise CardRefused("card_malformed", str(exc)) from None
     if not isinstance(header, Mapping):
         raise CardRefused("card_malformed", "protected header is not a map")
@@ -99,8 +100,8 @@ def _cose_parts(text: str) -> tuple[dict, bytes, bytes, bytes]:
 
 def _claims(payload: bytes) -> VenueCard:
     try:
-        claims = fmt.cbor_loads(payload)
-    except fmt.FormatError as exc:
+        claims = cose.cbor_loads(payload)
+    except FormatError as exc:
         raise CardRefused("card_malformed", str(exc)) from None
     if not isinstance(claims, Mapping):
         raise CardRefused("card_malformed", "payload is not a map")
@@ -136,14 +137,14 @@ def read_card(text: str, trust_list: TrustList | None, device_id: str, now: floa
     if not is_card_text(text):
         raise CardRefused("card_malformed", "no JKMV1: prefix")
     header, protected, payload, signature = _cose_parts(text)
-    kid = header.get(fmt.HDR_KID)
-    if header.get(fmt.HDR_ALG) != fmt.ALG_EDDSA or type(kid) is not bytes:
+    kid = header.get(cose.HDR_KID)
+    if header.get(cose.HDR_ALG) != cose.ALG_IDS["EdDSA"] or type(kid) is not bytes:
         raise CardRefused("card_malformed", "protected header needs alg EdDSA and a kid")
     key = trust_list.directive_keys.get(kid) if trust_list is not None else None
     if key is None:
         detail = "signed by a health-code issuer key" if trust_list is not None and kid in trust_list.keys else ""
         raise CardRefused("card_not_directive", detail)
-    if not keylib.verify_signature(key.public_key, key.alg, signature, fmt.sig_structure(protected, payload)):
+    if not keylib.verify_signature(key.public_key, key.alg, signature, cose.sig_structure(protected, payload)):
         raise CardRefused("card_bad_signature")
     if not key.in_force(now, skew):
         raise CardRefused("card_not_directive", "the directive key is outside its validity")
@@ -164,7 +165,7 @@ def make_card(key: keylib.PrivateKey, venue_id: str, venue_type: str, *, communi
     if keylib.alg_of(key) != "EdDSA":
         raise ValueError("a directive key must be an Ed25519 key")
     kid = keylib.kid_of(keylib.spki_der(key.public_key()))
-    protected = cbor2.dumps({fmt.HDR_ALG: fmt.ALG_EDDSA, fmt.HDR_KID: kid})
+    protected = cbor2.dumps({cose.HDR_ALG: cose.ALG_IDS["EdDSA"], cose.HDR_KID: kid})
     payload = cbor2.dumps({
         1: card_id or os.urandom(CARD_ID_BYTES),
         2: issued_at,
@@ -174,6 +175,6 @@ def make_card(key: keylib.PrivateKey, venue_id: str, venue_type: str, *, communi
         6: list(community_codes),
         7: list(device_ids),
     })
-    signature = keylib.sign(key, fmt.sig_structure(protected, payload))
-    cose = cbor2.dumps(cbor2.CBORTag(fmt.COSE_SIGN1_TAG, [protected, {}, payload, signature]))
-    return PREFIX + fmt.b45encode(zlib.compress(cose, 9))
+    signature = keylib.sign(key, cose.sig_structure(protected, payload))
+    message = cbor2.dumps(cbor2.CBORTag(cose.COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    return PREFIX + base45.b45encode(zlib.compress(message, 9))

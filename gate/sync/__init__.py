@@ -6,22 +6,21 @@
 - `backoff`: when the next round may start after one that stopped;
 - `lists`: trust list, status list and bulletin, when due;
 - `uploader`: alerts in one request, then batches oldest first;
-- `heartbeat`: the gate's health, at the end of every round; `faults`: the gate's whole fault list;
+- `heartbeat`: the gate's health, at the end of every round (its faults: gate.state.faults_now);
 - `retention`: old delivered records go;
 - `syncer`: the parts put together, one round; `loop`: rounds forever beside the kiosk;
-- `state`: what sync keeps in the store's meta, and `sync_health` for the doctor.
+- what sync keeps in the store's meta, and `sync_health` for the doctor: gate.state.syncmeta.
 """
 
 from gate.sync.backoff import BACKOFF_BASE_S, BACKOFF_CAP_S, RETRY_AFTER_MAX_S, Backoff, backoff_delay
 from gate.sync.client import ANSWER_CAP, LIST_CAP, Answer, SignedClient, load_device_key, parse_retry_after
 from gate.sync.errors import Stop, SyncSetupError
-from gate.sync.faults import GateFaults
-from gate.sync.heartbeat import Heartbeat, SyncFaults
+from gate.sync.heartbeat import Heartbeat
 from gate.sync.lists import LISTS_INTERVAL_S, ListFetcher
 from gate.sync.result import RoundResult
 from gate.sync.retention import MIN_FREE_BYTES, apply_retention
 from gate.sync.retry import Retrier
-from gate.sync.state import (
+from gate.state.syncmeta import (
     META_BACKOFF, META_CLOCK_OFFSET, META_HEARTBEAT, META_LAST_SUCCESS, META_PROBLEM, META_TRUST_ETAG,
     sync_health,
 )
@@ -29,10 +28,10 @@ from gate.sync.syncer import Syncer
 from gate.sync.uploader import GZIP_LEVEL, TOO_LARGE_ERROR, Uploader
 
 __all__ = [
-    "ANSWER_CAP", "Answer", "BACKOFF_BASE_S", "BACKOFF_CAP_S", "Backoff", "GZIP_LEVEL", "GateFaults", "Heartbeat",
+    "ANSWER_CAP", "Answer", "BACKOFF_BASE_S", "BACKOFF_CAP_S", "Backoff", "GZIP_LEVEL", "Heartbeat",
     "LISTS_INTERVAL_S", "LIST_CAP", "ListFetcher", "META_BACKOFF", "META_CLOCK_OFFSET", "META_HEARTBEAT",
     "META_LAST_SUCCESS", "META_PROBLEM", "META_TRUST_ETAG", "MIN_FREE_BYTES", "RETRY_AFTER_MAX_S",
-    "Retrier", "RoundResult", "SignedClient", "Stop", "SyncFaults", "SyncSetupError", "Syncer",
+    "Retrier", "RoundResult", "SignedClient", "Stop", "SyncSetupError", "Syncer",
     "TOO_LARGE_ERROR", "Uploader", "apply_retention", "backoff_delay", "load_device_key",
     "parse_retry_after", "sync_health",
 ]

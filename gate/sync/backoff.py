@@ -17,7 +17,7 @@ from typing import Callable
 
 from gate.store import Store, StoreUnavailable
 from gate.sync.errors import Stop
-from gate.sync.state import META_BACKOFF, META_PROBLEM
+from gate.state.syncmeta import META_BACKOFF, META_PROBLEM
 
 log = logging.getLogger("gate.sync")
 

@@ -4,9 +4,8 @@
 heartbeat of each device with the time it arrived: that is how an operator sees which gates are
 online, what they run and what is wrong with them.
 
-`faults` comes from a provider callable: the gate's whole fault list (`gate.sync.faults.GateFaults`:
-the running kiosk's, or computed as the kiosk would, plus sync's own); `SyncFaults` is what the
-sync process can know of itself (clock, lists, device key, the collector's refusal, the store).
+`faults` comes from a provider callable: the gate's whole fault list (`gate.state.faults_now.
+GateFaults`: the running kiosk's, or computed as the kiosk would, plus sync's own).
 `bulletin_version` is the version of the bulletin in force (directives.md), 0 for none.
 """
 
@@ -22,13 +21,12 @@ from typing import Any, Callable
 import gate
 from gate.clock import TimeFloor
 from gate.codes.trust import TrustStore
-from gate.faults import fault
 from gate.record import iso_utc_ms
 from gate.store import Store, StoreUnavailable
 from gate.sync.client import SignedClient
 from gate.sync.errors import Stop
 from gate.sync.retry import Retrier
-from gate.sync.state import META_HEARTBEAT, META_PROBLEM
+from gate.state.syncmeta import META_HEARTBEAT
 from gate.configfile import file_sha256
 
 log = logging.getLogger("gate.sync")
@@ -48,42 +46,6 @@ def floor_clock_trusted(floor_path: Path | None,
         path = floor_path if floor_path is not None and Path(floor_path).exists() else None
         return TimeFloor(path, clock).now().trusted
     return trusted
-
-
-class SyncFaults:
-    """The fault codes the sync process can know of itself, for the heartbeat."""
-
-    def __init__(self, store: Store, trust: TrustStore | None, *,
-                 clock_trusted: Callable[[], bool], device_key_path: Path | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.trust = trust
-        self.clock_trusted = clock_trusted
-        self.device_key_path = device_key_path
-        self._clock = clock
-
-    def __call__(self) -> list[str]:
-        codes: set[str] = set()
-        if not self.clock_trusted():
-            codes.add("clock_untrusted")
-        if self.trust is None:
-            codes.update({"trust_list_missing", "status_list_missing"})
-        else:
-            self.trust.refresh()
-            if self.trust.trust_list is None:
-                codes.add("trust_list_missing")
-            elif self.trust.trust_list.is_stale(self._clock()):
-                codes.add("trust_list_stale")
-            if not self.trust.status_version:
-                codes.add("status_list_missing")
-        if self.device_key_path is not None and not Path(self.device_key_path).is_file():
-            codes.add("device_key_missing")
-        try:
-            if self.store.meta_get(META_PROBLEM):
-                codes.add("upload_refused")
-        except StoreUnavailable:
-            codes.add("store_unavailable")
-        return sorted(fault(c).code for c in codes)
 
 
 class Heartbeat:

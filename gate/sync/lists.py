@@ -30,7 +30,7 @@ from gate.sync.client import LIST_CAP, SignedClient
 from gate.sync.errors import Stop, one_line
 from gate.sync.result import RoundResult
 from gate.sync.retry import Retrier
-from gate.sync.state import META_TRUST_ETAG
+from gate.state.syncmeta import META_TRUST_ETAG
 
 log = logging.getLogger("gate.sync")
 

@@ -28,14 +28,15 @@ from gate.store import Store, StoreUnavailable
 from gate.sync.backoff import Backoff
 from gate.sync.client import SignedClient, load_device_key
 from gate.sync.errors import Stop
-from gate.sync.faults import KIOSK_TIMEOUT_S, GateFaults
+from gate.state.faults_now import KIOSK_TIMEOUT_S, GateFaults
 from gate.sync.heartbeat import Heartbeat, floor_clock_trusted, system_uptime
 from gate.sync.lists import LISTS_INTERVAL_S, ListFetcher
 from gate.sync.result import RoundResult
 from gate.sync.retention import MIN_FREE_BYTES, apply_retention
 from gate.sync.retry import Retrier
-from gate.sync.state import META_CLOCK_OFFSET, META_LAST_SUCCESS
+from gate.state.syncmeta import META_CLOCK_OFFSET, META_LAST_SUCCESS
 from gate.sync.uploader import GZIP_LEVEL, Uploader
+from gate.state.paths import state_paths
 
 log = logging.getLogger("gate.sync")
 
@@ -43,7 +44,7 @@ class Syncer:
     """Talks to the collector for one gate: `round()` once, or `run_forever()` beside the kiosk.
 
     `store` is the gate's record store; `trust` its trust store opened on the same state file
-    as the kiosk's (`gate.pipeline.state_paths`), or None to skip the lists. `clock` is wall
+    as the kiosk's (`gate.state.paths.state_paths`), or None to skip the lists. `clock` is wall
     time (signing, record marks, Retry-After dates), `monotonic` schedules rounds and lists,
     `sleep` and `random` (pauses, jitter) are injectable for tests. `faults()` gives the
     heartbeat's fault codes (default: `GateFaults`, the whole gate's: the running kiosk's, asked
@@ -98,7 +99,6 @@ class Syncer:
                                  interval_s=lists_interval_s, monotonic=monotonic, clock=clock)
         self.uploader = Uploader(self.client, store, self.retrier, batch_size=batch_size,
                                  gzip_level=gzip_level, clock=clock)
-        from gate.pipeline import state_paths  # the kiosk's time floor, beside the store
 
         floor_path = state_paths(Path(store.path))[1]
         if clock_trusted is None:

@@ -37,7 +37,6 @@ from gate.codes import formats
 log = logging.getLogger(__name__)
 
 _QR = zxingcpp.BarcodeFormat.QRCode
-MAX_TEXT = 7089  # the most a QR symbol holds (numeric, version 40); each format checks its own limit
 # The SMART Health Cards specification allows QR versions up to 22 (credentials.md): a card in a
 # bigger symbol is not a well-made card, and its text is not reported (where the decoder tells
 # the version: zxing-cpp does, libzbar does not).
@@ -102,7 +101,7 @@ def plausible(text: str) -> bool:
     format's syntax check (for JKM1: base45 throughout, of a length base45 can have); anything
     else must be printable text of sane length (the verifier then calls it `not_a_health_code`).
     """
-    if not text or len(text) > MAX_TEXT:
+    if not text or len(text) > formats.max_text_chars():  # the seam says how long a known text may be
         return False
     if formats.format_of(text) is not None:
         return formats.well_formed(text)

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from gate.codes.format import PREFIX
+from gate.codes.jkm1 import PREFIX
 
 WIDTH, HEIGHT = 640, 480
 FOCAL_PX = 700.0

@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from types import SimpleNamespace
-
 import numpy as np
 
-from gate.codes import shc
+from tests.credentials import credkit
 
 ROOT = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "shc"
 EXAMPLES = ROOT / "spec-examples"
@@ -23,13 +21,13 @@ SPEC_ISSUER = "https://spec.smarthealth.cards/examples/issuer"
 NOW = 1687450764 + 86400
 
 
-def trust(issuers: dict[str, dict] | None = None, revoked: frozenset = frozenset()) -> SimpleNamespace:
+def trust(issuers: dict[str, dict] | None = None, revoked: frozenset = frozenset()) -> credkit.Trust:
     """A trust store holding the given issuers' JWKS (default: the spec examples' issuer)."""
     if issuers is None:
         issuers = {SPEC_ISSUER: json.loads((EXAMPLES / "issuer" / ".well-known" / "jwks.json").read_text())}
-    entries = {iss: shc.issuer_from_entry({"iss": iss, "jwks": jwks}) for iss, jwks in issuers.items()}
-    return SimpleNamespace(shc_issuers=entries, revoked_kids=frozenset(), revoked_hashes=revoked,
-                           pseudonym_salt=b"\x01" * 32)
+    store = credkit.trust(shc_issuers=issuers)
+    store.revoked_hashes |= set(revoked)
+    return store
 
 
 def svg_to_image(path: Path, scale: int = 6) -> np.ndarray:

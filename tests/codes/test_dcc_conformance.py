@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import zlib
-from dataclasses import dataclass, field
-
 import base45
 import cbor2
 import pytest
@@ -20,6 +18,7 @@ from cryptography import x509
 
 from gate.codes import dcc
 from tests.codes import dcckit
+from tests.credentials.credkit import trust
 
 CASES = dcckit.case_files()
 pytestmark = pytest.mark.skipif(not CASES, reason=f"DCC corpus absent: {dcckit.CORPUS}")
@@ -30,12 +29,6 @@ TYPE_OIDS = {"t": ("1.3.6.1.4.1.1847.2021.1.1", "1.3.6.1.4.1.0.1847.2021.1.1"),
 ALL_DCC_OIDS = {oid for pair in TYPE_OIDS.values() for oid in pair}
 
 
-@dataclass
-class Trust:
-    dscs: dict = field(default_factory=dict)
-    revoked_kids: frozenset = frozenset()
-    revoked_hashes: frozenset = frozenset()
-    pseudonym_salt: bytes = b"\x00" * 32
 
 
 def _key_usage_allows(der: bytes, prefix: str) -> bool:
@@ -70,12 +63,12 @@ def _judge(path) -> tuple[bool, bool, str]:
     case = dcckit.load(path)
     flags = dcckit.expected(case)
     der = base64.b64decode(case["TESTCTX"]["CERTIFICATE"])
-    trust = Trust(dscs={dcc.dsc_kid(der): (dcc.dsc_from_der(der),)})
+    store = trust([der])
     prefix = case.get("PREFIX", "")
     want = all(flags.values()) and _key_usage_allows(der, prefix)
     now = _when(case, flags) if all(flags.values()) else (
         dcckit.clock(case["TESTCTX"]["VALIDATIONCLOCK"]) if case["TESTCTX"].get("VALIDATIONCLOCK") else 0.0)
-    result = dcc.verify(prefix, trust, now, 300)
+    result = dcc.verify(prefix, store, now, 300)
     return want, result.valid, result.reason
 
 

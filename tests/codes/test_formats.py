@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from gate.codes import formats
-from gate.codes.format import FormatError, ParsedCode
+from gate.codes.jkm1 import ParsedCode
 from gate.codes.formats import CodeKind, FormatRegistry, HealthCodeFormat
-from gate.codes.jkm1 import JKM1
+from gate.codes.jkm1_verify import JKM1
 from gate.codes.jkmv1 import JKMV1
-from gate.codes.result import VerifyResult
+from gate.codes.result import FormatError, VerifyResult
 from gate.codes.trust import TrustStore
-from gate.codes.verify import verify as jkm1_verify
+from gate.codes.jkm1_verify import verify as jkm1_verify
 from tests.pki import NOW, ROOT, SHARED
 
 CONFORMANCE = SHARED / "conformance"
@@ -120,6 +120,9 @@ class _Dcc:
     name = "DCC"
     prefix = "HC1:"
     kind = CodeKind.HEALTH_CODE
+    max_text_chars = 4096
+    algorithms = frozenset({"ES256", "PS256"})
+    key_types = frozenset({"P-256", "RSA"})
 
     def well_formed(self, text: str) -> bool:
         return len(text) > len(self.prefix)
@@ -142,7 +145,7 @@ def test_a_second_format_is_a_new_object_in_the_registry_not_a_rewrite(pki):
 
 def test_a_health_code_format_that_cannot_verify_is_refused_at_registration():
     class NoVerify:
-        name, prefix, kind = "half", "HALF:", CodeKind.HEALTH_CODE
+        name, prefix, kind, max_text_chars = "half", "HALF:", CodeKind.HEALTH_CODE, 100
 
         def well_formed(self, text: str) -> bool:
             return True
@@ -168,11 +171,18 @@ def test_a_prefix_that_is_empty_not_ascii_or_overlaps_a_known_one_is_refused(pre
         FormatRegistry([JKM1, clash])
 
 
+def _spelled_in(*needles: str) -> set[str]:
+    return {str(p.relative_to(ROOT)) for p in (ROOT / "gate").rglob("*.py")
+            if any(needle in p.read_text() for needle in needles)}
+
+
 def test_the_jkm1_prefix_and_base45_alphabet_are_spelled_once():
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-    spelled = {str(p.relative_to(ROOT)) for p in (ROOT / "gate").rglob("*.py")
-               if alphabet in p.read_text() or '"JKM1:"' in p.read_text() or "'JKM1:'" in p.read_text()}
-    assert spelled == {"gate/codes/format.py"}
+    assert _spelled_in("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:") == {"gate/codes/base45.py"}
+    assert _spelled_in('"JKM1:"', "'JKM1:'") == {"gate/codes/jkm1.py"}
+
+
+def test_the_venue_card_prefix_is_spelled_once():
+    assert _spelled_in('"JKMV1:"', "'JKMV1:'") == {"gate/codes/jkmv1.py"}
 
 
 # --- public test material of other formats (../shared/conformance) ----------------------------------
@@ -211,3 +221,25 @@ def test_smart_health_cards_are_told_apart_and_never_accepted_without_their_issu
     for text in texts:  # SHCs since credentials.md: routed to their format, refused without their issuer
         assert formats.format_of(text).name == "SHC"
         assert not formats.verify(text, store, NOW).valid
+
+
+# --- what a format declares ---------------------------------------------------------------------
+
+
+def test_a_health_code_format_naming_an_algorithm_the_gate_cannot_verify_is_refused():
+    odd = type("Odd", (_Dcc,), {"algorithms": frozenset({"ES256", "HS256"})})()
+    with pytest.raises(ValueError, match="HS256"):
+        FormatRegistry([odd])
+
+
+def test_the_text_limit_is_the_largest_any_format_declares():
+    long = type("Long", (_Dcc,), {"max_text_chars": 9000})()
+    assert FormatRegistry([JKM1, JKMV1]).max_text_chars == 4096
+    assert FormatRegistry([JKM1, long]).max_text_chars == 9000
+    assert formats.max_text_chars() == 7089  # an SHC: the most digits a QR symbol holds
+
+
+def test_jkm1_declares_its_algorithms_and_key_types_and_names_itself_in_results(pki):
+    assert JKM1.algorithms == {"EdDSA", "ES256"} and JKM1.key_types == {"Ed25519", "P-256"}
+    assert formats.verify(pki.code(), pki.store(), NOW).format == "JKM1"
+    assert formats.verify("JKM1:A", pki.store(), NOW).format == "JKM1"

@@ -293,3 +293,71 @@ def test_a_locked_cache_is_not_mistaken_for_a_damaged_one(tmp_path):
         holder.execute("ROLLBACK")
         holder.close()
     assert not _is_damage(locked.value)
+
+
+# --- keys of other formats (credentials.md) -----------------------------------------------------
+
+
+def _with(data: bytes, **sections) -> bytes:
+    doc = json.loads(data)
+    doc.update(sections)
+    return json.dumps(doc).encode()
+
+
+def _text_id_ring(section):
+    """A reader as an SHC module would write one: text ids (JWK thumbprints), EC keys."""
+    from gate.codes.trust import KeyRing, TrustedKey
+    keys, ignored = {}, []
+    for n, entry in enumerate(section or []):
+        if not isinstance(entry.get("kid"), str):
+            ignored.append(f"shc_issuers[{n}]: no kid")
+            continue
+        key = keylib.public_key_from_der(bytes.fromhex(entry["der"]))
+        keys.setdefault(entry["kid"], []).append(TrustedKey(kid=entry["kid"], issuer=entry["iss"], alg="ES256",
+                                                            public_key=key, details={"iss": entry["iss"]}))
+    return KeyRing({kid: tuple(ks) for kid, ks in keys.items()}, tuple(ignored))
+
+
+def test_a_formats_own_section_is_read_by_its_reader_once_and_keyed_by_its_own_ids(pki, store):
+    der = keylib.spki_der(pki.sx.private_key.public_key())
+    data = _with(pki.trust_list(2), shc_issuers=[{"kid": "thumb-print", "iss": "https://x", "der": der.hex()}, {}])
+    assert store.apply_trust_list(data, pki.sign(data))
+    calls = []
+    ring = store.trust_list.keyring("shc_issuers", lambda s: calls.append(1) or _text_id_ring(s))
+    assert store.trust_list.keyring("shc_issuers", lambda s: calls.append(1) or _text_id_ring(s)) is ring
+    assert len(calls) == 1
+    (key,) = ring.get("thumb-print")
+    assert key.issuer == "https://x" and key.details == {"iss": "https://x"} and keylib.spki_der(key.public_key) == der
+    assert ring.get(b"thumb-print") == () and ring.ignored == ("shc_issuers[1]: no kid",)
+    assert store.trust_list.document["version"] == 2
+
+
+def test_a_section_its_reader_cannot_read_is_an_empty_ring_that_says_why_and_jkm1_stays(pki, store):
+    ring = store.trust_list.keyring("dscs", lambda section: section["missing"])
+    assert ring.keys == {} and ring.ignored[0].startswith("dscs:")
+    assert store.trust_list.keys  # JKM1's keys untouched
+
+
+def _revoking(version: int, hashes: list[str], base: int = 0) -> bytes:
+    return _with(issuelib.make_status_list(version, NOW - 60, [], base), revoked_hashes=hashes)
+
+
+def test_revoked_hashes_a_full_list_replaces_and_a_delta_adds(pki, store):
+    one, two, three = (bytes([n]) * 16 for n in (1, 2, 3))
+    data = _revoking(2, [one.hex(), two.hex()])
+    assert store.apply_status_list(data, pki.sign(data))
+    assert store.is_revoked_hash(one) and store.is_revoked_hash(two) and not store.is_revoked_hash(three)
+    data = _revoking(3, [three.hex()], base=2)
+    assert store.apply_status_list(data, pki.sign(data))
+    assert all(store.is_revoked_hash(h) for h in (one, two, three))
+    data = _revoking(4, [two.hex()])
+    assert store.apply_status_list(data, pki.sign(data))
+    assert [store.is_revoked_hash(h) for h in (one, two, three)] == [False, True, False]
+
+
+@pytest.mark.parametrize("hashes", [["00" * 15], ["zz" * 16], [16], "00" * 16])
+def test_a_status_list_with_a_bad_revoked_hash_is_refused_whole(pki, store, hashes):
+    data = _revoking(2, hashes)
+    with pytest.raises(TrustError, match="revoked_hashes"):
+        store.apply_status_list(data, pki.sign(data))
+    assert store.status_version == 1

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate.codes.trust import TrustStore
-from gate.pipeline import state_paths
+from gate.state.paths import state_paths
 from gate.record import Record
 from gate.store import Store
 from gate.sync import Syncer

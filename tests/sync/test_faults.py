@@ -8,9 +8,10 @@ import time
 
 from gate.control import KioskClient
 from gate.faults import FAULTS
-from gate.pipeline import state_paths
+from gate.state.paths import state_paths
 from gate.store.db import FAULT_META
-from gate.sync import META_PROBLEM, GateFaults
+from gate.state.faults_now import GateFaults
+from gate.state.syncmeta import META_PROBLEM
 
 
 def test_with_a_kiosk_running_its_faults_are_reported_with_syncs_own(kiosk, gate, tmp_path):

@@ -7,9 +7,7 @@ import json
 import time
 
 import gate as gate_package
-from gate.faults import FAULTS
-from gate.pipeline import state_paths
-from gate.sync import META_PROBLEM, SyncFaults
+from gate.state.paths import state_paths
 from tests.synckit import make_records, proxy_for
 
 UPLOAD_MD_KEYS = {
@@ -59,20 +57,6 @@ def test_the_faults_come_from_the_provider_given(collector_factory, gate):
     collector = collector_factory()
     gate.syncer(collector.url, faults=lambda: ["camera_lost"]).round()
     assert collector.latest_heartbeat()[1]["faults"] == ["camera_lost"]
-
-
-def test_the_sync_process_reports_what_it_knows_in_the_fault_vocabulary(gate, tmp_path):
-    trusted = [True]
-    faults = SyncFaults(gate.store, gate.trust, clock_trusted=lambda: trusted[0],
-                        device_key_path=tmp_path / "device.key")
-    assert faults() == ["device_key_missing", "status_list_missing", "trust_list_missing"]
-    trusted[0] = False
-    gate.store.meta_set(META_PROBLEM, {"status": 401, "error": "unknown_device"})
-    assert faults() == ["clock_untrusted", "device_key_missing", "status_list_missing",
-                        "trust_list_missing", "upload_refused"]
-    assert set(faults()) <= set(FAULTS)
-    assert SyncFaults(gate.store, None, clock_trusted=lambda: True)() == [
-        "status_list_missing", "trust_list_missing", "upload_refused"]
 
 
 def test_a_clock_below_the_kiosks_time_floor_is_reported_untrusted(collector_factory, gate):

@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate.codes.trust import TrustStore
-from gate.pipeline import state_paths
+from gate.state.paths import state_paths
 from tests.synckit import FakeTime, collector_holds_each_once, make_records, proxy_for
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.codes.verify import verify
+from gate.codes.jkm1_verify import verify
 from tests.pki import NOW, VECTORS, subject_id
 
 import json

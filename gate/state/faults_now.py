@@ -1,11 +1,16 @@
-"""The gate's whole fault list, for the heartbeat (upload.md "Heartbeat", gate.faults).
+"""Which faults hold now (gate.faults' codes), worked out once for everyone who asks.
 
-The sync process runs beside the kiosk and cannot see the camera or the thermometer. So, when the
-kiosk runs, its faults are asked of it over its local control channel (`gate.control`: the same
-list its screen shows, camera, thermometer, store, lists, clock, speaker, config_rejected); when
-none answers, the gate is shut (`kiosk_not_running`) and the rest is worked out as the kiosk would from what is on disk (`gate.health.
-state_faults`: lists and clock; the record store's kept faults and sync's own view of it). Sync's
-own are added either way: a missing device key, the collector's refusal.
+`list_faults` is what the lists and the clock say (trust list missing or stale, status list missing
+or stale, the trust cache rebuilt, the clock below the time floor): the pipeline adds its store's
+and the screen shows them, the doctor and the heartbeat read the same.
+
+`GateFaults` is the whole gate's list, for the heartbeat (upload.md "Heartbeat") and anyone outside
+the kiosk's process. The sync process runs beside the kiosk and cannot see the camera or the
+thermometer. So, when the kiosk runs, its faults are asked of it over its local control channel
+(`gate.control`: the same list its screen shows, camera, thermometer, store, lists, clock, speaker,
+config_rejected); when none answers, the gate is shut (`kiosk_not_running`) and the rest is worked
+out as the kiosk would from what is on disk (`list_faults`; the record store's kept faults and its
+own view of it). Sync's own are added either way: a missing device key, the collector's refusal.
 
 A provider never raises: the heartbeat must go out whatever the fault list's sources do.
 """
@@ -21,14 +26,40 @@ from gate.clock import TimeFloor
 from gate.codes.trust import TrustStore
 from gate.config import VENUE_TYPES, Config, VenueConfig
 from gate.control import KioskClient, KioskUnavailable
-from gate.faults import FAULTS
-from gate.health import state_faults
+from gate.faults import FAULTS, fault
+from gate.state.syncmeta import META_PROBLEM
 from gate.store import Store, StoreUnavailable, kept_faults
-from gate.sync.state import META_PROBLEM
 
 log = logging.getLogger("gate.sync")
 
 KIOSK_TIMEOUT_S = 2.0  # a kiosk that does not answer in this time is treated as not running
+
+
+def list_faults(trust: TrustStore, floor: TimeFloor, now: float, cfg: Config) -> list[str]:
+    """The fault codes (gate.faults) that hold now from the trust store, the time floor and `cfg`.
+
+    `now` is what the system clock says (the floor decides whether it is trusted and, when not,
+    the time the lists' age is judged at). Sorted; the camera, thermometer and store are the
+    kiosk's to add.
+    """
+    gate_time = floor.at(now)
+    codes = []
+    if not gate_time.trusted:
+        codes.append("clock_untrusted")
+    tl = trust.trust_list
+    if tl is None:
+        codes.append("trust_list_missing")
+    elif tl.is_stale(gate_time.now):
+        codes.append("trust_list_stale")
+    if not trust.status_in_force:
+        codes.append("status_list_missing")
+    elif trust.status_stale(gate_time.now, cfg.trust.status_max_age_h * 3600):
+        codes.append("status_list_stale")
+    if trust.cache_rebuilt:
+        codes.append("trust_cache_rebuilt")
+    for code in codes:
+        fault(code)  # each one is in the vocabulary
+    return sorted(codes)
 
 
 class GateFaults:
@@ -93,7 +124,7 @@ class GateFaults:
         else:
             try:
                 self.trust.refresh()
-                codes.update(state_faults(self.trust, floor, self._clock(), self.config))
+                codes.update(list_faults(self.trust, floor, self._clock(), self.config))
             except Exception as exc:  # noqa: BLE001
                 log.warning("the lists' faults could not be worked out: %s", exc)
         codes.update(kept_faults(self.store.path))

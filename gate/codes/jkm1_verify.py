@@ -1,35 +1,30 @@
-"""Offline verification of a JKM1 code, in the order of health-code.md §4.
+"""JKM1 as a format of the registry (gate.codes.formats): offline verification of a JKM1 code,
+in the order of health-code.md §4, and the `JKM1` format object.
 
 `verify()` never raises: whatever arrives, it returns a `VerifyResult` with exactly one reason.
-The algorithm is always the trust list's; the code's own `alg` is only compared with it.
+The algorithm is always the trust list's; the code's own `alg` is only compared with it. The
+container (text, COSE, claims) is gate.codes.jkm1's.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from typing import Protocol
 
+from gate.codes import jkm1
 from gate.codes import keys as keylib
-from gate.codes.format import ALG_IDS, FormatError, ParsedCode, parse_text
-from gate.codes.result import REASONS, STATUS_NAMES, VerifyResult
+from gate.codes.base45 import base45_well_formed
+from gate.codes.cose import ALG_IDS
+from gate.codes.formats import DEFAULT_SKEW_S, CodeKind, TrustSource
+from gate.codes.jkm1 import ParsedCode, parse_text
+from gate.codes.result import REASONS, STATUS_NAMES, FormatError, VerifyResult
 from gate.codes.text import shown_or_none
-from gate.codes.trust import TrustedKey, TrustList
-
-DEFAULT_SKEW_S = 300
+from gate.codes.trust import TrustedKey
 
 log = logging.getLogger(__name__)
 
 # The checks of §4 after parsing, in order: a candidate key that fails later got further.
 _ORDER = (*REASONS[REASONS.index("key_revoked"):REASONS.index("validity_too_long") + 1], "ok")
-
-
-class TrustSource(Protocol):
-    """What verification needs of the trust store: the keys, and the status list."""
-
-    trust_list: TrustList | None
-
-    def status_of(self, iss: str, sub: bytes) -> tuple[int, int] | None: ...
 
 
 def verify(text: str | bytes, trust: TrustSource, now: float, skew: int = DEFAULT_SKEW_S) -> VerifyResult:
@@ -43,12 +38,13 @@ def verify(text: str | bytes, trust: TrustSource, now: float, skew: int = DEFAUL
     try:
         return _verify(text, trust, now, skew)
     except FormatError as exc:
-        return VerifyResult.refused(exc.reason)
+        # a text that is not JKM1 at all was read by no format; anything else was JKM1's to judge
+        return VerifyResult.refused(exc.reason, None if exc.reason == "not_a_health_code" else FORMAT_NAME)
     # The last line of defence for the gate: an unforeseen fault on hostile input must become a
     # refusal, never an exception that could take the kiosk down or be mistaken for a pass.
     except Exception:  # noqa: BLE001
         log.exception("verification fault; code refused as malformed")
-        return VerifyResult.refused("malformed")
+        return VerifyResult.refused("malformed", FORMAT_NAME)
 
 
 def _finite_number(value: object) -> bool:
@@ -89,6 +85,7 @@ def _verify(text: str | bytes, trust: TrustSource, now: float, skew: int) -> Ver
         home=shown_or_none(claims.home),
         name=shown_or_none(claims.name),
         status_raised=raised,
+        format=FORMAT_NAME,
     )
 
 
@@ -97,7 +94,7 @@ def _check_key(code: ParsedCode, key: TrustedKey, revoked: frozenset[bytes], now
     claims = code.claims
     if key.kid in revoked:
         return "key_revoked"
-    if code.alg != ALG_IDS[key.alg] or type(code.alg) is not int:
+    if key.alg not in jkm1.ALGORITHMS or code.alg != ALG_IDS[key.alg] or type(code.alg) is not int:
         return "alg_mismatch"
     if not keylib.verify_signature(key.public_key, key.alg, code.signature, code.signed_bytes()):
         return "bad_signature"
@@ -125,4 +122,34 @@ def _refused(code: ParsedCode, reason: str) -> VerifyResult:
         cti=claims.cti.hex() if claims.cti is not None else None,
         iat=claims.iat,
         exp=claims.exp,
+        format=FORMAT_NAME,
     )
+
+
+FORMAT_NAME = "JKM1"
+
+
+class Jkm1Format:
+    """`JKM1:` + base45 of a (zlib-compressed) COSE_Sign1 with the claims of health-code.md §3."""
+
+    name = FORMAT_NAME
+    prefix = jkm1.PREFIX
+    kind = CodeKind.HEALTH_CODE
+    max_text_chars = jkm1.MAX_TEXT_CHARS
+    algorithms = jkm1.ALGORITHMS
+    key_types = jkm1.KEY_TYPES
+
+    def well_formed(self, text: str) -> bool:
+        """Base45 after the prefix, of a length base45 can have, within the text limit."""
+        return len(text) <= self.max_text_chars and base45_well_formed(text[len(self.prefix):])
+
+    def parse(self, text: str | bytes) -> ParsedCode:
+        """The COSE_Sign1 and its claims; raises FormatError with the spec's reason."""
+        return parse_text(text)
+
+    def verify(self, text: str | bytes, trust: TrustSource, now: float, skew: int) -> VerifyResult:
+        """health-code.md §4, in order; never raises."""
+        return verify(text, trust, now, skew)
+
+
+JKM1 = Jkm1Format()
