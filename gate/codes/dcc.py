@@ -128,6 +128,18 @@ def dsc_from_entry(entry: Any) -> Dsc:
     return dsc_from_der(der, country or None)
 
 
+def certificate_der(data: bytes) -> bytes:
+    """A certificate file's DER bytes: PEM (`-----BEGIN CERTIFICATE-----`) decoded, DER as it is."""
+    text = data.strip()
+    if text.startswith(b"-----BEGIN CERTIFICATE-----"):
+        body = text.split(b"-----BEGIN CERTIFICATE-----", 1)[1].split(b"-----END CERTIFICATE-----", 1)[0]
+        try:
+            return base64.b64decode(b"".join(body.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise DscError("the PEM certificate is not base64") from None
+    return data
+
+
 def dsc_entry(dsc: Dsc) -> dict[str, str]:
     """The trust list entry of a DSC (credentials.md): standard base64 kid and certificate."""
     return {"kid": base64.b64encode(dsc.kid).decode("ascii"), "country": dsc.country,
