@@ -78,6 +78,9 @@ class RecordSearchForm(TimeRangeMixin):
     reason = forms.CharField(label=_("Reason"), max_length=100, required=False)
     issuer = forms.CharField(label=_("Issuer"), max_length=100, required=False)
     sub = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    # credentials.md: the code's format (JKM1, an EU DCC, a SMART Health Card)
+    format = forms.ChoiceField(label=_("Format"), required=False,
+                               choices=[("", "—"), ("JKM1", "JKM1"), ("DCC", "EU DCC"), ("SHC", "SMART Health Card")])
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
