@@ -30,7 +30,7 @@ from gate.codes.formats import CodeKind, TrustSource
 from gate.codes.result import FormatError, VerifyResult
 from gate.codes.text import shown_text
 from gate.codes.trust import KeyRing, TrustedKey
-from gate.credentials.pseudonym import pseudonym, salt_of
+from gate.credentials.pseudonym import masked_name, pseudonym, salt_of
 
 FORMAT = "DCC"
 PREFIX = "HC1:"
@@ -351,8 +351,8 @@ def _text(value: Any) -> str:
 
 
 def _shown_name(nam: Mapping[str, Any]) -> str | None:
-    parts = [_text(nam.get("fn")) or _text(nam.get("fnt")), _text(nam.get("gn")) or _text(nam.get("gnt"))]
-    shown = " ".join(p for p in parts if p)
+    """The holder's name, masked (credentials.md: shown masked, as for JKM1)."""
+    shown = masked_name(_text(nam.get("fn")) or _text(nam.get("fnt")), _text(nam.get("gn")) or _text(nam.get("gnt")))
     return shown_text(shown) if shown else None
 
 

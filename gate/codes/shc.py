@@ -36,7 +36,7 @@ from gate.codes.result import FormatError, VerifyResult
 from gate.codes.text import shown_text
 from gate.codes.trust import KeyRing, TrustedKey
 from gate.credentials import normalise
-from gate.credentials.pseudonym import pseudonym, salt_of
+from gate.credentials.pseudonym import masked_name, pseudonym, salt_of
 
 ReadError = FormatError  # this module's readers raise the seam's FormatError
 
@@ -214,6 +214,10 @@ def parse_jws(jws: str) -> ParsedShc:
                      signature=b64url_decode(parts[2]), payload=payload)
 
 
+def _shown(name: str | None) -> str | None:
+    return shown_text(name) if name else None
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -273,7 +277,7 @@ def verify_jws(jws: str, trust: TrustSource, now: float, skew: int) -> VerifyRes
     sub = None if salt is None else pseudonym(salt, FORMAT, person.family, person.given, person.birth_date)
     return VerifyResult(
         valid=True, reason="ok", format=FORMAT, issuer=f"SHC:{urlsplit(key.issuer).hostname}", sub=sub,
-        name=shown_text(person.shown) if person.shown else None, fields={"cert_type": cert_type},
+        name=_shown(masked_name(person.shown or "")), fields={"cert_type": cert_type},
         payload=hcert, **claimed,
     )
 

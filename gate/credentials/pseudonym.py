@@ -35,3 +35,14 @@ def salt_of(trust_list: Any) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return salt if len(salt) == 32 else None
+
+
+def masked_name(*parts: str) -> str | None:
+    """A holder's name as the gate shows it, masked as JKM1 issuers mask theirs ("王*明"): of each
+    word its first and last letter around one star ("Schneider Anna" -> "S*r A*a"); None for no name."""
+    words = [w for part in parts for w in part.split() if w]
+
+    def mask(word: str) -> str:
+        return word if len(word) == 1 else word[0] + "*" + (word[-1] if len(word) > 2 else "")
+
+    return " ".join(mask(w) for w in words) or None
