@@ -31,6 +31,7 @@ from gate.codes.result import FormatError, VerifyResult
 from gate.codes.text import shown_text
 from gate.codes.trust import KeyRing, TrustedKey
 from gate.credentials.pseudonym import masked_name, pseudonym, salt_of
+from gate.errors import GateError
 
 FORMAT = "DCC"
 PREFIX = "HC1:"
@@ -77,7 +78,7 @@ class Dsc:
                           public_key=self.public_key, details={"country": self.country, "types": self.types})
 
 
-class DscError(ValueError):
+class DscError(GateError, ValueError):
     """A certificate that cannot serve as a DSC (unreadable, or a key type DCCs do not use)."""
 
 
