@@ -24,7 +24,7 @@ from gate.clock import TimeFloor
 from gate.codes.trust import CORRUPT_SUFFIX, TrustError, TrustStore
 from gate.config import Config
 from gate.faults import fault
-from gate.hardware.speaker import AplayPlayer, Player, Speaker
+from gate.hardware.speaker import AplayPlayer, Player
 from gate.hardware.thermometer import Thermometer, open_thermometer
 from gate.policy import is_body_temperature
 from gate.state.paths import state_paths
@@ -328,17 +328,15 @@ def check_speaker(cfg: Config, player: Player | None = None) -> list[CheckResult
     if not voice.enabled or voice.volume == 0:
         return [CheckResult("speaker", "OK", "voice prompts off ([voice] enabled = false or volume = 0)")]
     prompts = PromptCache(prompt_folder(cfg.store.path), voice.volume)
-    speaker = Speaker(player or AplayPlayer(prompts), voice=voice)
-    try:
-        if speaker.fault is not None:
-            line = fault(speaker.fault)
-            return [CheckResult("speaker", "WARN", f"{line.en} ({speaker.problem}); lights and screen still "
-                                "say each decision", {"fault": line.code})]
-        made = sum(prompts.path(line).is_file() for line in every_line(voice))
-        return [CheckResult("speaker", "OK", f"sound card found; prompts in {voice.language}, volume {voice.volume}, "
-                            f"{made} of {len(every_line(voice))} made in {prompts.folder}", {"prompts_made": made})]
-    finally:
-        speaker.close()
+    # the player's own check: a probe, so nothing is logged (the kiosk's speaker says it once)
+    problem = (player or AplayPlayer(prompts)).problem()
+    if problem is not None:
+        line = fault(problem.fault)
+        return [CheckResult("speaker", "WARN", f"{line.en} ({problem}); lights and screen still "
+                            "say each decision", {"fault": line.code})]
+    made = sum(prompts.path(line).is_file() for line in every_line(voice))
+    return [CheckResult("speaker", "OK", f"sound card found; prompts in {voice.language}, volume {voice.volume}, "
+                        f"{made} of {len(every_line(voice))} made in {prompts.folder}", {"prompts_made": made})]
 
 
 def check_setup(cfg: Config) -> list[CheckResult]:
@@ -357,7 +355,7 @@ def check_bulletin(cfg: Config) -> list[CheckResult]:
     except (TrustError, OSError, ValueError, sqlite3.Error) as exc:
         return [CheckResult("bulletin", "WARN", f"bulletins not checked: no trust list to check them against ({exc})")]
     try:
-        return bulletin_results(cfg, trust.trust_list)
+        return bulletin_results(cfg, trust.trust_list, state_dir=_state_paths(cfg)[0].parent)
     finally:
         trust.close()
 

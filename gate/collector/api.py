@@ -7,7 +7,8 @@
                             id sent is in exactly one list, echoed as sent. An id already held
                             for another device is rejected with ``id_conflict``.
 ``POST /v1/alerts``         the same batch body (or one bare RECORD, the first version); the
-                            same answer. A newly seen alert is logged and POSTed to the webhook.
+                            same answer. A record newly held as an alert, on either path (a
+                            hold, a refer, a red code), is logged and POSTed to the webhook.
 ``POST /v1/heartbeat``      the gate's health; 200 ``{"ok": true, "server_time": N}``; the
                             latest per device is kept with its arrival time.
 ``GET /v1/trustlist``       the trust list bytes, ``X-Signature``, ``ETag``; 304 on a match.
@@ -115,7 +116,9 @@ class DatabaseUnavailableMiddleware:
 
 
 class ContentLengthMiddleware:
-    """Every complete answer carries Content-Length (as before Django), except 304 and 204."""
+    """Every complete answer carries Content-Length (as before Django), except 304 and 204; a HEAD
+    answer carries the GET's length and no body (waitress sends whatever body it is given, which a
+    client on a kept-alive connection would then read as the start of its next answer)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -125,6 +128,8 @@ class ContentLengthMiddleware:
         if (not response.streaming and response.status_code not in (204, 304)
                 and not response.has_header("Content-Length")):
             response["Content-Length"] = str(len(response.content))
+        if request.method == "HEAD" and not response.streaming:
+            response.content = b""
         return response
 
 

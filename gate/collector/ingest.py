@@ -2,8 +2,11 @@
 
 `store_records(rows, alias)` inserts in one transaction and answers which ids were new and which
 were already held for another device (``id_conflict``); the rest were duplicates from the same
-device. `store_alerts(rows, alias)` does the same and marks the records alerts, answering also
-which alerts are new (to be logged and paged).
+device. Being an alert is a property of the record (upload.md, Alerts): every row that is one
+(`RecordRow.is_alert`, the vocabulary's rule), or that its gate sent as one (``alerts=True``,
+``POST /v1/alerts``), gets its `Alert` row in the same transaction, whichever request brought it
+and whether the record is new or a duplicate; the `Alert` row's primary key makes each record an
+alert once, so `Stored.new_alerts` (to be logged and paged) names each alert exactly once.
 
 SQLite: ``collector_record.id`` is the primary key; inside one BEGIN IMMEDIATE transaction (so no
 other writer can come between) the ids already held are read by key, and the new rows inserted
@@ -89,20 +92,19 @@ def _store_sqlite(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored
                 ))
                 stored.new.add(row.id)
             cur.executemany(_SQLITE_INSERT, params)
-            if alerts:
-                for row in rows:
-                    if row.id in stored.conflicts:
-                        continue
-                    cur.execute(
-                        "INSERT INTO collector_alert (record_id, received_at, ack_note)"
-                        " VALUES (?, ?, '') ON CONFLICT (record_id) DO NOTHING",
-                        (row.id, sqlite_unix(row.received_at)),
-                    )
-                    if cur.rowcount == 1:
-                        stored.new_alerts.add(row.id)
-                        if row.id not in stored.new:
-                            cur.execute("UPDATE collector_record SET is_alert = 1 WHERE id = ?",
-                                        (row.id,))
+            for row in rows:
+                if row.id in stored.conflicts or not (alerts or row.is_alert):
+                    continue
+                cur.execute(
+                    "INSERT INTO collector_alert (record_id, received_at, ack_note)"
+                    " VALUES (?, ?, '') ON CONFLICT (record_id) DO NOTHING",
+                    (row.id, sqlite_unix(row.received_at)),
+                )
+                if cur.rowcount == 1:
+                    stored.new_alerts.add(row.id)
+                    if row.id not in stored.new:
+                        cur.execute("UPDATE collector_record SET is_alert = 1 WHERE id = ?",
+                                    (row.id,))
         finally:
             cur.close()
     return stored
@@ -211,7 +213,8 @@ def _insert_postgres(cur: Any, rows: Sequence[RecordRow], alerts: bool) -> Store
         cur.execute("SELECT id FROM collector_record_id WHERE id = ANY(%s) AND device_id <> %s",
                     (old, rows[0].device_id))
         stored.conflicts = {r[0] for r in cur.fetchall()}
-    keep = [row.id for row in rows if row.id not in stored.conflicts] if alerts else []
+    keep = [row.id for row in rows
+            if row.id not in stored.conflicts and (alerts or row.is_alert)]
     if keep:
         cur.execute(
             "INSERT INTO collector_alert (record_id, received_at, ack_note)"
@@ -229,7 +232,8 @@ def _insert_postgres(cur: Any, rows: Sequence[RecordRow], alerts: bool) -> Store
 def store_records(rows: Sequence[RecordRow], alias: str, alerts: bool = False) -> Stored:
     """Store `rows` (all from one device) at `alias` in one transaction; see `Stored`.
 
-    `alerts`: the rows came as alerts; they are marked so and get an `Alert` row each.
+    Every row that is an alert gets an `Alert` row (once, whichever call brings it first);
+    `alerts`: the rows came as alerts (``POST /v1/alerts``), so each of them is one.
     """
     if not rows:
         return Stored()

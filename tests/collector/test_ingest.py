@@ -73,6 +73,34 @@ def test_an_alert_batch_with_a_held_id_marks_each_alert_once(alias_both):
     assert Alert.objects.count() == 5
 
 
+def test_an_urgent_record_in_an_ordinary_batch_is_an_alert_once_whichever_path_brings_it(
+        alias_both):
+    red = {**new_record()["code"], "status": "red"}
+    urgent = [new_record("gate-a", decision="hold", decision_reasons=["code_valid", "red"], code=red),
+              new_record("gate-a", decision="refer"),
+              new_record("gate-a", decision="deny", code=red)]
+    plain = make(3)
+    stored = ingest.store_records(rows(plain + urgent), alias_both)  # /v1/scans, no alert request
+    assert stored.new_alerts == {r["id"] for r in urgent}
+    assert set(Alert.objects.values_list("record_id", flat=True)) == {r["id"] for r in urgent}
+    assert set(Record.objects.filter(is_alert=True).values_list("id", flat=True)) == {
+        r["id"] for r in urgent}
+    # the same records again, in a batch and as alerts: stored once, each an alert once
+    assert ingest.store_records(rows(plain + urgent), alias_both).new_alerts == set()
+    again = ingest.store_records(rows(urgent), alias_both, alerts=True)
+    assert again.new == set() and again.new_alerts == set()
+    assert Alert.objects.count() == 3 and Record.objects.count() == 6
+
+
+def test_an_urgent_record_from_another_device_is_no_alert_of_this_one(alias_both):
+    held = make(1, device_id="gate-b")
+    ingest.store_records(rows(held, "gate-b"), alias_both)
+    stolen = [dict(held[0], device_id="gate-a", decision="hold")]
+    stored = ingest.store_records(rows(stolen), alias_both)
+    assert stored.conflicts == {held[0]["id"]} and stored.new_alerts == set()
+    assert not Alert.objects.exists()
+
+
 def test_two_devices_racing_with_the_same_ids_store_each_id_once(alias_both):
     """Many writers on their own connections (as several collector processes would be)."""
     shared = make(200)

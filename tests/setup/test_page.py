@@ -51,6 +51,8 @@ def test_a_technician_signs_in_sets_the_venue_sees_the_camera_and_calibrates(set
         with phone_page(browser, cert) as page:
             page.goto(base + "/setup/")
             page.wait_for_selector("#login-form")
+            for section in ("#app", "#settings", "#camera", "#thermo", "#service", "#tests", "#doctor", "#logout"):
+                assert not page.locator(section).is_visible(), f"{section} shows before sign-in"
             shot(page, "signin")
             page.fill("#password", "wrong password")
             page.click("#login-form button")
