@@ -165,6 +165,16 @@ def _with_phone(scene: np.ndarray, phone: np.ndarray, progress: float, seed: int
     return out
 
 
+def footage_plan(keys_dir: Path) -> str:
+    """What footage made now would show: the people and the demo keys' trust list, hashed. Footage
+    made from another plan (an older cast, other keys) is made again, never shown as this one."""
+    digest = hashlib.sha256(repr(PEOPLE).encode("utf-8"))
+    for name in ("trustlist.json", "trustlist.json.sig"):
+        path = keys_dir / "trust" / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()
+
+
 def make_footage(out_dir: Path, keys_dir: Path, start_epoch: int | None = None, seed: int = 7) -> Path:
     """Write footage.mp4 and footage.json under `out_dir`; returns the video's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -207,7 +217,8 @@ def make_footage(out_dir: Path, keys_dir: Path, start_epoch: int | None = None, 
             emit(scene)
     writer.release()
     tmp.replace(video)
-    (out_dir / "footage.json").write_text(json.dumps({"start_epoch": start, "fps": FPS, "people": script},
+    (out_dir / "footage.json").write_text(json.dumps({"start_epoch": start, "fps": FPS, "plan": footage_plan(keys_dir),
+                                                      "people": script},
                                                      ensure_ascii=False, indent=1))
     return video
 

@@ -30,7 +30,7 @@ import cv2
 from gate.cli import demo_console
 from gate.cli.errors import fail, load_config_or_fail
 from gate.cli.run_cmd import start_appliance
-from gate.demo import fresh_trust_folder, load_script, make_footage
+from gate.demo import footage_plan, fresh_trust_folder, load_script, make_footage
 from gate.pipeline import ScanOutcome
 from gate.vision.sources import Frame
 from gate.vocabulary import decision_words
@@ -47,9 +47,11 @@ FOOTAGE_MAX_AGE_S = 12 * 3600  # older footage is made again: its scans would be
 
 def footage_for(config_path: Path, video: Path, keys_dir: Path) -> Path:
     """The demo footage, made on first use (a few seconds) and kept under var/demo/; made again
-    when it is more than `FOOTAGE_MAX_AGE_S` old (the gate lives on the footage's timeline)."""
+    when it is more than `FOOTAGE_MAX_AGE_S` old (the gate lives on the footage's timeline) or was
+    made from another plan (another cast of people, other demo keys)."""
     script = load_script(video) if video.is_file() else None
-    if script is not None and time.time() - float(script.get("start_epoch", 0)) <= FOOTAGE_MAX_AGE_S:
+    if (script is not None and time.time() - float(script.get("start_epoch", 0)) <= FOOTAGE_MAX_AGE_S
+            and script.get("plan") == footage_plan(keys_dir)):
         return video
     click.echo(f"making the demo footage in {video.parent} ...", err=True)
     return make_footage(video.parent, keys_dir)

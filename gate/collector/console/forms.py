@@ -123,7 +123,8 @@ class RecordSearchForm(TimeRangeMixin):
                              widget=forms.HiddenInput)
     # credentials.md: the code's format (JKM1, an EU DCC, a SMART Health Card)
     format = forms.ChoiceField(label=_("Format"), required=False,
-                               choices=[("", "—"), ("JKM1", "JKM1"), ("DCC", "EU DCC"), ("SHC", "SMART Health Card")])
+                               choices=[("", "—"), ("JKM1", "JKM1"), ("DCC", "EU DCC"), ("SHC", "SMART Health Card")],
+                               widget=forms.Select(attrs={"translate": "no"}))  # the formats' own names
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
