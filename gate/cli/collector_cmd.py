@@ -18,6 +18,7 @@ import click
 from gate.cli.collector_db import DB_HELP, DEFAULT_DB
 from gate.cli.collector_db import database as _database
 from gate.cli.errors import fail
+from gate.cli.province_cmd import province, set_site
 from gate.cli.venue_card_cmd import venue_card
 
 def _secret_file(db_url: str) -> str:
@@ -60,9 +61,11 @@ def collector() -> None:
               help="The collector's directive key (`gate keys new directive --out PATH`) that signs "
                    "bulletins and venue cards in the console. Default: directive.key beside the "
                    "lists folder (never inside it: that folder is served).")
+@click.option("--db-read", "db_read", help="A streaming replica of --db the console reads "
+              "records and fleet state from (sign-in, sessions, audit and every write: --db).")
 def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | None,
           webhook_url: str | None, threads: int, secret_file: str | None,
-          directive_key: Path | None) -> None:
+          directive_key: Path | None, db_read: str | None) -> None:
     """Serve the device API and the console (/console/) with waitress until interrupted."""
     from gate.collector.dburl import database_settings
 
@@ -95,6 +98,13 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
         fail(f"cannot use the secret file: {exc}", 1)
     except DatabaseError as exc:
         fail(f"cannot open the database {db_url}: {str(exc).strip().splitlines()[0]}", 1)
+    if db_read:
+        from gate.collector.province.replica import use_replica
+
+        try:
+            use_replica(app.alias, db_read)
+        except (ValueError, DatabaseError) as exc:
+            fail(f"cannot read from {db_read}: {str(exc).strip().splitlines()[0]}", 1)
     click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
                f"lists {lists_dir})", err=True)
     try:
@@ -281,8 +291,12 @@ def trace(db_url: str, sub: str, issuer: str | None, start: str | None, end: str
         fail(f"{exc}.")
     if low > high:
         fail("--from is after --to.")
-    with _database(db_url):
-        result = run_trace(sub, issuer, low, high, window_min)
+    from gate.collector.province.schema import has_site_column
+    from gate.collector.province.tracing import trace_sites
+
+    with _database(db_url) as alias:
+        result = (trace_sites(alias, sub, issuer, low, high, window_min)  # a city or the province
+                  if has_site_column(alias) else run_trace(sub, issuer, low, high, window_min))
         audit_command("trace", {"sub": sub.lower(), "issuer": issuer, "from": low.isoformat(),
                                 "to": high.isoformat(), "window_min": window_min},
                       count=len(result["visits"]) + len(result["contacts"]))
@@ -320,3 +334,5 @@ def drop_before(when: str, db_url: str) -> None:
 
 
 collector.add_command(venue_card)
+collector.add_command(set_site)
+collector.add_command(province)
