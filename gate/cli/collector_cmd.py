@@ -20,6 +20,10 @@ from gate.cli.collector_db import database as _database
 from gate.cli.errors import fail
 from gate.cli.province_cmd import province, set_site
 from gate.cli.venue_card_cmd import venue_card
+from gate.collector import django_db
+
+# commands that configure Django themselves, after their own first steps (see the module's text)
+_CONFIGURES_DJANGO_ITSELF = frozenset({"serve"})
 
 def _secret_file(db_url: str) -> str:
     from gate.collector.dburl import SQLITE_PREFIX
@@ -36,8 +40,11 @@ def default_directive_key(lists_dir: Path) -> Path:
 
 
 @click.group()
-def collector() -> None:
+@click.pass_context
+def collector(ctx: click.Context) -> None:
     """The central collector of a fleet of gates (upload.md) and its console (console.md)."""
+    if ctx.invoked_subcommand not in _CONFIGURES_DJANGO_ITSELF:
+        django_db.setup()
 
 
 @collector.command()

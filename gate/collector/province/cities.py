@@ -232,7 +232,7 @@ def _city_position(alias: str, name: str) -> tuple[str, str | None, str | None, 
         with psycopg.connect(row[0], connect_timeout=CITY_CONNECT_TIMEOUT_S,
                              autocommit=True) as conn:
             found = conn.execute(
-                "SELECT pg_current_wal_lsn()::text, s.confirmed_flush_lsn::text, s.wal_status,"
+                "SELECT pg_current_wal_insert_lsn()::text, s.confirmed_flush_lsn::text, s.wal_status,"
                 " s.active FROM (SELECT 1) AS one LEFT JOIN pg_replication_slots s"
                 " ON s.slot_name = %s", [name]).fetchone()
     except psycopg.Error as exc:

@@ -1,5 +1,5 @@
-"""The province's world for its tests, made once per module: two cities (nanchang, jiujiang) and a
-province, each its own PostgreSQL cluster on loopback (initdb'd here), the cities' collectors on
+"""The province's world for its tests, made once for all of them: two cities (nanchang, jiujiang) and a
+province, each its own PostgreSQL cluster on loopback (initdb'd here, once for the package), the cities' collectors on
 loopback taking signed uploads from their gates, the province subscribed to both."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def start_city(site_id: str, tmp: Path, key: Ed25519PrivateKey) -> City:
     return City(site_id, cluster, url, collector)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from gate.collector.province.cities import add_city
 
