@@ -21,6 +21,7 @@ urlpatterns = [
 ]
 
 if importlib.util.find_spec("gate.collector.console.urls") is not None:
+    urlpatterns.append(path("console/province/", include("gate.collector.province.urls")))
     urlpatterns.append(path("console/", include("gate.collector.console.urls")))
 
 handler404 = "gate.collector.api.not_found"
