@@ -78,6 +78,8 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
 
     try:
         database_settings(db_url)
+        if db_read:
+            database_settings(db_read)
     except ValueError as exc:
         fail(str(exc))
     os.environ["GATE_COLLECTOR_DB"] = db_url

@@ -3,7 +3,7 @@
 `pair(primary_alias, read_alias)` says that the console of the collector on `primary_alias` may
 read from `read_alias` (a hot standby made with pg_basebackup). `ReadReplicaRouter`, first in
 ``DATABASE_ROUTERS``, sends a console request's reads of records, alerts, devices and heartbeats
-there; everything else stays with `gate.collector.django_db.CollectorRouter` (the primary):
+there (outside a transaction: reads inside a write see the primary); everything else stays with `gate.collector.django_db.CollectorRouter` (the primary):
 every write (acknowledgements included: a write is routed by ``db_for_write``), and the reads
 that must see the latest write: users and groups (sign-in), sessions, sign-in throttles and the
 console's own tables, and the audit log. `ConsoleReadsMiddleware` marks console requests; the
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any, Callable
 
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
 from gate.collector.django_db import current_alias
@@ -51,7 +52,10 @@ class ReadReplicaRouter:
         meta = model._meta
         if (meta.app_label, meta.model_name) not in REPLICA_MODELS:
             return None
-        return _pairs.get(current_alias())
+        primary = current_alias()
+        if primary not in _pairs or connections[primary].in_atomic_block:
+            return None  # reads inside a write (an acknowledgement) see the primary
+        return _pairs[primary]
 
     def db_for_write(self, model: Any, **hints: Any) -> str | None:
         return None

@@ -5,12 +5,11 @@ with their data kept (unlike `TemporaryPostgres.stop`, which removes them)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import psycopg
 
-from gate.collector.testing import PostgresUnavailable, TemporaryPostgres, _free_port
+from gate.collector.testing import PostgresUnavailable, TemporaryPostgres
 
 
 class Cluster(TemporaryPostgres):
@@ -18,6 +17,8 @@ class Cluster(TemporaryPostgres):
 
     def __init__(self, name: str, **settings: object) -> None:
         super().__init__()
+        # the server's own folder (initdb may be a link on PATH; pg_basebackup sits beside it)
+        self.bin = (self.bin / "initdb").resolve().parent
         self.name = name
         self.settings = {"wal_level": "logical", "max_wal_senders": 10,
                          "max_replication_slots": 10, "wal_receiver_status_interval": 1,
@@ -76,7 +77,7 @@ class Standby(Cluster):
             if self._run_as is not None:
                 shutil.chown(self.dir, user=self._run_as)
             self._run(self.bin / "pg_basebackup", "-D", self.data, "-h", "127.0.0.1", "-p",
-                      str(self.primary.port), "-U", "postgres", "-R", "-X", "stream",
+                      str(self.primary.port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast",
                       "--no-sync")
         self._run(self.bin / "pg_ctl", "-D", self.data, "-o", self._options(), "-l",
                   self.dir / "server.log", "-w", "-t", "30", "start")
@@ -84,4 +85,4 @@ class Standby(Cluster):
         return self
 
 
-__all__ = ["Cluster", "Standby", "PostgresUnavailable", "_free_port", "subprocess"]
+__all__ = ["Cluster", "Standby", "PostgresUnavailable"]

@@ -82,3 +82,10 @@ def test_a_city_whose_changes_wait_shows_their_age_and_is_behind_after_ten_minut
                                       if s.site_id == "jiujiang" and s.lag_bytes == 0],
                              what="jiujiang caught up")
     assert caught_up[0].lag_s == 0 and not caught_up[0].behind
+
+
+def test_serve_refuses_a_replica_it_cannot_read_in_one_line(user: User) -> None:
+    done = user.gate("collector", "serve", "--db", f"sqlite:///{user.cwd}/c.db", "--port", "0",
+                     "--db-read", "mysql://nowhere/x", timeout=60)
+    assert "unsupported database URL 'mysql://nowhere/x'" in done.refused().stderr
+    assert not (user.cwd / "c.db").exists()  # refused before anything was made
