@@ -15,6 +15,7 @@ from tests.collector.province.clusters import Standby
 from tests.collector.province.conftest import City, World, record, upload, wait_for
 
 PASSWORD = "a long enough pass phrase"
+sessions: list[requests.Session] = []  # closed with the module's fixture
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +29,8 @@ def city_with_replica(world: World) -> Iterator[tuple[City, Standby]]:
         users.add_user("rp-tracer", "tracer", PASSWORD)
     replica.use_replica(app.alias, standby.database_url("collector"))
     yield city, standby
+    for session in sessions:
+        session.close()
     replica.unpair(app.alias)
     standby.stop()
 
@@ -53,6 +56,7 @@ def _shown(session: requests.Session, city: City, sub: str) -> str:
 def test_the_replica_reading_console_sees_what_the_primary_wrote(city_with_replica) -> None:
     city, standby = city_with_replica
     session = _signed_in(city)  # its session was written: to the primary (the replica refuses)
+    sessions.append(session)
     person = "9d" * 16
     first = record(sub=person, venue="nanchang-library")
     upload(city, [first])
@@ -78,6 +82,7 @@ def test_an_acknowledgement_through_the_replica_reading_console_goes_to_the_prim
         city_with_replica) -> None:
     city, _ = city_with_replica
     session = _signed_in(city)
+    sessions.append(session)
     red = record(venue="nanchang-gym", status="red", decision="deny",
                  decision_reasons=["code_valid", "red"])
     answer = city.collector.post_json("/v1/alerts", {"batch_id": "b-" + red["id"],

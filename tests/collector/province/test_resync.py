@@ -58,8 +58,12 @@ def test_a_city_past_its_slot_cap_is_re_synced_with_nothing_lost(world: World,
                       world.province_url, "--resync").ok()
     assert len(again.stdout.splitlines()) == 1 and "re-synced" in again.stdout
 
+    from gate.collector.province.cities import city_states
+
     def synced() -> bool:
-        return _cities(user, world)["jiujiang"]["state"] == "streaming" and not \
+        with django_db.activate(world.province_alias):
+            states = {s.site_id: s for s in city_states(world.province_alias)}
+        return states["jiujiang"].state == "streaming" and not \
             world.province_sql("SELECT 1 FROM province_hold.collector_record")
 
     wait_for(synced, timeout_s=40, what="the fresh copy and the held rows put back")
