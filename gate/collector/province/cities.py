@@ -154,6 +154,10 @@ def _put_back(alias: str, site_id: str) -> int:
             cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"province_hold.{table}"])
             if not cur.fetchone()[0]:
                 continue
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM province_hold.{table} WHERE site_id = %s)",
+                        [site_id])
+            if not cur.fetchone()[0]:
+                continue
             columns = ", ".join(_columns(cur, table, "province_hold"))
             cur.execute(f"INSERT INTO public.{table} ({columns}) SELECT {columns}"
                         f" FROM province_hold.{table} WHERE site_id = %s ON CONFLICT DO NOTHING",
