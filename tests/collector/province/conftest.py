@@ -124,7 +124,8 @@ def record(device_id: str = "gate-0001", *, sub: str | None = None, venue: str =
 
     code = {"valid": True, "reason": "ok", "issuer": "CN-JX", "sub": sub or uuid.uuid4().hex,
             "cti": "a1b2c3d4e5f60708", "status": status, "itinerary_risk": False}
-    moment = iso(datetime.now(timezone.utc) - timedelta(minutes=minutes_ago))
+    moment = overrides.pop("scanned_at", None) or iso(
+        datetime.now(timezone.utc) - timedelta(minutes=minutes_ago))
     return new_record(device_id, venue_id=venue, scanned_at=moment, code=code, **overrides)
 
 

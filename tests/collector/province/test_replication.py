@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from gate.collector import django_db
 from tests.collector.province.conftest import (World, record, send_heartbeat, upload,
                                               upload_retrying, wait_for)
 
@@ -60,7 +61,6 @@ def test_an_alert_acknowledged_in_the_city_is_seen_acknowledged_at_the_province(
         world: World) -> None:
     from django.contrib.auth.models import User
 
-    from gate.collector import django_db
     from gate.collector.models import Alert, AuditEntry
 
     city = world.cities["jiujiang"]
@@ -110,8 +110,6 @@ def test_a_stopped_province_catches_up_with_nothing_lost_or_doubled(world: World
             sent[site_id] = {r["id"] for r in batch}
     finally:
         world.province.start()
-    from gate.collector import django_db
-
     django_db.close_alias(world.province_alias)
     for site_id, ids in sent.items():
         wait_for(lambda: _arrived(world, site_id, ids), what=f"{site_id} after the restart")
@@ -137,3 +135,27 @@ def test_a_stopped_city_resumes_where_it_left_off(world: World) -> None:
              what="the restarted city's new records")
     now = set(_ids_at_province(world, "jiujiang"))
     assert before | {r["id"] for r in later} == now
+
+
+def test_a_record_of_a_month_the_province_has_no_partition_for_never_stalls_the_stream(
+        world: World) -> None:
+    from gate.collector.province.schema import ensure_months
+
+    city = world.cities["nanchang"]
+    old = record(venue="nanchang-archive", scanned_at="2023-02-11T09:00:00.000Z")
+    after = record(venue="nanchang-archive")
+    upload(city, [old])
+    upload(city, [after])  # the stream goes on behind it
+    wait_for(lambda: _arrived(world, "nanchang", {old["id"], after["id"]}),
+             what="a record of an old month and the next one")
+    assert world.province_sql("SELECT count(*) FROM collector_record_default WHERE id = %s",
+                              (old["id"],)) == [(1,)]
+    with django_db.activate(world.province_alias):
+        ensure_months(world.province_alias)  # `province cities` does this: rows to their months
+    assert world.province_sql("SELECT count(*) FROM collector_record_y2023m02 WHERE id = %s",
+                              (old["id"],)) == [(1,)]
+    assert world.province_sql("SELECT count(*) FROM collector_record WHERE id = %s",
+                              (old["id"],)) == [(1,)]
+    later = record(venue="nanchang-archive", scanned_at="2023-02-12T09:00:00.000Z")
+    upload(city, [later])  # the month now has its partition at the province
+    wait_for(lambda: _arrived(world, "nanchang", {later["id"]}), what="a second old record")
