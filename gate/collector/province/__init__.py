@@ -5,7 +5,8 @@ own logical replication, and the console pages that read them across cities.
 - `schema`: the province's side of the tables (every row keyed by ``(site_id, city key)``, a home
   for every month of records).
 - `cities`: subscribing to a city (`gate collector province add-city`) and how far behind each is.
-- `tracing`, `fleet`: tracing and the fleet of fleets across cities.
+- `tracing`, `records`, `alerts`, `fleet`: tracing, record search, alerts and the fleet of fleets
+  across cities.
 - `replica`: a city's console reading from a streaming replica (``serve --db-read``).
 - `views`, `urls`, templates: the province's console pages under ``/console/province/``.
 """

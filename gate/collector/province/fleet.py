@@ -77,6 +77,11 @@ class CityGate:
     faults: list[str] = field(default_factory=list)
 
 
+def _whole(data: dict[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _int(value: Any) -> int | None:
     return int(value) if value is not None else None
 
@@ -119,11 +124,10 @@ def city_gates(alias: str, site_id: str, page: int = 1,
         gates = []
         for device_id, enabled, at, data in cur.fetchall():
             data = data if isinstance(data, dict) else {}
-            number = lambda key: data.get(key) if isinstance(data.get(key), int) else None  # noqa: E731
             faults = data.get("faults") if isinstance(data.get("faults"), list) else []
             gates.append(CityGate(
                 device_id, enabled, at is not None and at >= since and enabled, at,
-                str(data.get("venue_id") or ""), number("queue_depth"),
-                number("trust_list_version"), number("status_list_version"),
+                str(data.get("venue_id") or ""), _whole(data, "queue_depth"),
+                _whole(data, "trust_list_version"), _whole(data, "status_list_version"),
                 str(data.get("software_version") or ""), [str(f) for f in faults]))
     return gates, total

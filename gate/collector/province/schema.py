@@ -145,18 +145,16 @@ def rehome(alias: str) -> list[str]:
             cur.execute("SET LOCAL session_replication_role = replica")  # moving city rows
             cur.execute("LOCK TABLE collector_record IN ACCESS EXCLUSIVE MODE")
             cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
-            exists = cur.fetchone()[0]
-            target = name if not exists else f"{name}_rehome"
-            if not exists:
-                cur.execute(f"CREATE TABLE {name} (LIKE collector_record INCLUDING DEFAULTS)")
+            if cur.fetchone()[0]:
+                continue  # another process made it meanwhile (and moved the rows)
+            # the default partition holds no row of a month that has its own partition
+            cur.execute(f"CREATE TABLE {name} (LIKE collector_record INCLUDING DEFAULTS)")
             cur.execute(f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE scanned_at >= %s"
-                        f" AND scanned_at < %s RETURNING *) INSERT INTO"
-                        f" {name if not exists else 'collector_record'} SELECT * FROM moved",
-                        [low, high])
-            if not exists:
-                cur.execute(f"ALTER TABLE collector_record ATTACH PARTITION {name}"
-                            " FOR VALUES FROM (%s) TO (%s)", [low, high])
-                made.append(target)
+                        f" AND scanned_at < %s RETURNING *) INSERT INTO {name}"
+                        " SELECT * FROM moved", [low, high])
+            cur.execute(f"ALTER TABLE collector_record ATTACH PARTITION {name}"
+                        " FOR VALUES FROM (%s) TO (%s)", [low, high])
+            made.append(name)
     if made:
         partitions._known.pop(alias, None)
     return made

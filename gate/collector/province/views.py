@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -40,8 +41,6 @@ def _site(value: str | None) -> str | None:
 @require_GET
 def cities(request: HttpRequest) -> HttpResponse:
     """The fleet of fleets."""
-    from django.db import connections
-
     primary = current_alias()  # the lag is read where the subscriptions are
     states = city_states(primary) if connections[primary].vendor == "postgresql" else []
     rows = fleet.city_rows(read_alias(), states)
