@@ -83,6 +83,8 @@ def cities(db_url: str, as_json: bool) -> None:
     from gate.collector.province.cities import city_states
     from gate.collector.province.schema import ensure_months
 
+    if not db_url.startswith(("postgresql://", "postgres://")):
+        fail("the province's database must be PostgreSQL: --db postgresql://USER@HOST:PORT/DB.")
     with database(db_url) as alias:
         ensure_months(alias)
         states = city_states(alias)
