@@ -41,12 +41,14 @@ def test_add_city_refuses_a_city_that_is_not_what_it_claims(world: World, user: 
     wrong = user.gate("collector", "province", "add-city", "jiujiang", "--dsn", city.url,
                       "--db", world.province_url).refused()
     assert "is city nanchang, not jiujiang" in wrong.stderr
-    again = user.gate("collector", "province", "add-city", "nanchang", "--dsn", city.url,
-                      "--db", world.province_url).refused()
-    assert "already subscribed" in again.stderr and "--resync" in again.stderr
-    unnamed = world.cities["nanchang"].cluster.create_database("unnamed")
-    user.gate("collector", "province", "add-city", "nanchang", "--dsn", unnamed, "--db",
-              world.province_url).refused()
+    from gate.collector.province.cities import CityError, add_city
+
+    with django_db.activate(world.province_alias):
+        with pytest.raises(CityError, match="already subscribed.*--resync"):
+            add_city(world.province_alias, "nanchang", city.url)
+        unnamed = world.cities["nanchang"].cluster.create_database("unnamed")
+        with pytest.raises(CityError, match="has not named itself"):
+            add_city(world.province_alias, "nanchang", unnamed)
 
 
 def _cities(user: User, world: World) -> dict[str, dict]:
