@@ -151,10 +151,17 @@ def main() -> int:
             index_s = time.perf_counter() - began
             cur.execute("SELECT pg_database_size(current_database())")
             size = cur.fetchone()[0]
+            cur.execute("SELECT sum(pg_relation_size(c.oid)) FILTER (WHERE c.relname LIKE"
+                        " '%%issuer_sub%%'), sum(pg_relation_size(c.oid)) FILTER (WHERE"
+                        " c.relname LIKE '%%venue_id%%') FROM pg_class c WHERE c.relkind = 'i'"
+                        " AND c.relname LIKE 'collector_record%%'")
+            subject_index, venue_index = cur.fetchone()
         print(f"loaded {loaded + len(planted):,} records of {args.cities} cities with COPY in "
               f"{load_s:.1f} s ({loaded / load_s:,.0f} records/s), key and indexes built in "
               f"{index_s:.1f} s, {len(partitions.existing(alias))} month partitions, database "
-              f"{size / 1e9:.2f} GB ({size / 1e9 / max(loaded, 1) * 1e6:.2f} GB per million)")
+              f"{size / 1e9:.2f} GB ({size / 1e9 / max(loaded, 1) * 1e6:.2f} GB per million); the "
+              f"trace's indexes: subject {subject_index / max(loaded, 1):.0f} and venue "
+              f"{venue_index / max(loaded, 1):.0f} bytes per record")
 
         from gate.collector.province.tracing import trace_sites
 
