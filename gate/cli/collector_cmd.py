@@ -24,6 +24,7 @@ import click
 from gate.cli.collector_db import DB_HELP, DEFAULT_DB
 from gate.cli.collector_db import database as _database
 from gate.cli.errors import fail
+from gate.cli.province_cmd import province, set_site
 from gate.cli.venue_card_cmd import venue_card
 from gate.collector import django_db
 
@@ -80,10 +81,12 @@ def collector(ctx: click.Context) -> None:
               help="The collector's directive key (`gate keys new directive --out PATH`) that signs "
                    "bulletins and venue cards in the console. Default: directive.key beside the "
                    "lists folder (never inside it: that folder is served).")
+@click.option("--db-read", "db_read", help="A streaming replica of --db the console reads "
+              "records and fleet state from (sign-in, sessions, audit and every write: --db).")
 def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | None,
           webhook_url: str | None, threads: int, secret_file: str | None,
           retention_days: int, trusted_proxies: tuple[str, ...],
-          directive_key: Path | None) -> None:
+          directive_key: Path | None, db_read: str | None) -> None:
     """Serve the device API and the console (/console/) with waitress until interrupted.
 
     The port is taken first: a busy one is refused in one line before anything is written (no
@@ -95,6 +98,8 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
     try:
         database_settings(db_url)
         parse_networks(trusted_proxies)
+        if db_read:
+            database_settings(db_read)
     except ValueError as exc:
         fail(str(exc))
     try:
@@ -116,12 +121,12 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
                    f"venue cards (make one: gate keys new directive --out {key_path})", err=True)
     with sock:
         _serve_on(sock, db_url, lists_dir, alert_log, webhook_url, key_path, host, threads,
-                  retention_days, trusted_proxies)
+                  retention_days, trusted_proxies, db_read)
 
 
 def _serve_on(sock: socket.socket, db_url: str, lists_dir: Path, alert_log: Path | None,
               webhook_url: str | None, key_path: Path, host: str, threads: int,
-              retention_days: int, trusted_proxies: tuple[str, ...]) -> None:
+              retention_days: int, trusted_proxies: tuple[str, ...], db_read: str | None) -> None:
     """Configure Django (the settings read the environment `serve` set), build the app, serve."""
     from django.db import DatabaseError
 
@@ -137,6 +142,14 @@ def _serve_on(sock: socket.socket, db_url: str, lists_dir: Path, alert_log: Path
         fail(f"cannot use the secret file: {exc}", 1)
     except DatabaseError as exc:
         fail(f"cannot open the database {db_url}: {str(exc).strip().splitlines()[0]}", 1)
+
+    if db_read:
+        from gate.collector.province.replica import use_replica
+
+        try:
+            use_replica(app.alias, db_read)
+        except (ValueError, DatabaseError) as exc:
+            fail(f"cannot read from {db_read}: {str(exc).strip().splitlines()[0]}", 1)
 
     def listening(port: int) -> None:
         click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
@@ -342,8 +355,12 @@ def trace(db_url: str, sub: str, issuer: str | None, start: str | None, end: str
         fail(f"{exc}.")
     if low > high:
         fail("--from is after --to.")
-    with _database(db_url):
-        result = run_trace(sub, issuer, low, high, window_min)
+    from gate.collector.province.schema import has_site_column
+    from gate.collector.province.tracing import trace_sites
+
+    with _database(db_url) as alias:
+        result = (trace_sites(alias, sub, issuer, low, high, window_min)  # a city or the province
+                  if has_site_column(alias) else run_trace(sub, issuer, low, high, window_min))
         audit_command("trace", {"sub": sub.lower(), "issuer": issuer, "from": low.isoformat(),
                                 "to": high.isoformat(), "window_min": window_min},
                       count=len(result["visits"]) + len(result["contacts"]))
@@ -401,3 +418,5 @@ def drop_after(when: str, db_url: str) -> None:
 
 
 collector.add_command(venue_card)
+collector.add_command(set_site)
+collector.add_command(province)

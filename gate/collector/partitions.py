@@ -46,6 +46,9 @@ def partition_name(year: int, month: int) -> str:
 def _create(alias: str, months: set[str]) -> None:
     with transaction.atomic(using=alias), connections[alias].cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        # a city feeding the province (gate.collector.province.site) logs whole old rows
+        cur.execute("SELECT relreplident = 'f' FROM pg_class WHERE oid = 'collector_record'::regclass")
+        full = cur.fetchone()[0]
         for ym in sorted(months):
             year, month = int(ym[:4]), int(ym[5:7])
             ny, nm = _next_month(year, month)
@@ -55,6 +58,8 @@ def _create(alias: str, months: set[str]) -> None:
                 f" PARTITION OF collector_record"
                 f" FOR VALUES FROM ('{year:04d}-{month:02d}-01T00:00:00Z') TO ('{upper}')"
             )
+            if full:
+                cur.execute(f"ALTER TABLE {partition_name(year, month)} REPLICA IDENTITY FULL")
 
 
 def ensure_for(alias: str, scanned_at: Iterable[str], window: ScanWindow) -> None:

@@ -47,12 +47,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "gate.collector.apps.CollectorConfig",
-] + (["gate.collector.console"] if _CONSOLE else [])
+] + (["gate.collector.console", "gate.collector.province.apps.ProvinceConfig"] if _CONSOLE else [])
 
 MIDDLEWARE = [
     "gate.collector.api.ContentLengthMiddleware",
     "gate.collector.api.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "gate.collector.province.replica.ConsoleReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -77,7 +78,8 @@ TEMPLATES = [{
 
 DATABASES = {"default": database_settings(os.environ.get("GATE_COLLECTOR_DB",
                                                          "sqlite:///collector.db"))}
-DATABASE_ROUTERS = ["gate.collector.django_db.CollectorRouter"]
+DATABASE_ROUTERS = ["gate.collector.province.replica.ReadReplicaRouter",  # serve --db-read
+                    "gate.collector.django_db.CollectorRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Salted slow hashes (PBKDF2-SHA256 with Django's iteration count).
