@@ -22,7 +22,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from gate.collector import django_db
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests/ kit
+from gate.collector import django_db  # noqa: E402
 
 GOAL_S = 0.300
 
@@ -56,7 +57,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    from gate.collector.testing import TemporaryPostgres
+    from tests.postgreskit import TemporaryPostgres
 
     pg = TemporaryPostgres().start()
     folder = Path(tempfile.mkdtemp(prefix="fleet-bench-"))

@@ -25,9 +25,11 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from gate.collector import django_db, partitions
-from gate.collector.testing import TemporaryPostgres
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests/ kit
+from gate.collector import django_db, partitions  # noqa: E402
+from tests.postgreskit import TemporaryPostgres  # noqa: E402
 
 COLUMNS = ("site_id", "id", "device_id", "venue_id", "venue_type", "scanned_at", "received_at",
            "decision", "reasons", "issuer", "sub", "code_status", "temperature_c", "is_alert",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from gate.collector.testing import PostgresUnavailable, TemporaryPostgres
+from tests.postgreskit import PostgresUnavailable, TemporaryPostgres
 
 
 class Cluster(TemporaryPostgres):
