@@ -19,7 +19,7 @@ from gate.collector.audit import audit
 from gate.collector.django_db import current_alias
 from gate.collector.console import search
 from gate.collector.console.forms import RecordSearchForm, TraceForm
-from gate.collector.console.views import form_refused
+from gate.collector.console.views.errors import form_refused
 from gate.collector.province import fleet, records
 from gate.collector.province.alerts import province_alerts
 from gate.collector.province.cities import city_states
@@ -140,7 +140,7 @@ def trace_csv(request: HttpRequest) -> HttpResponse:
     """The trace as CSV: one row per visit and per contact, each with its city; audited."""
     form = TraceForm(request.GET)
     if not form.is_valid():
-        return form_refused(form)
+        return form_refused(request, form)
     result, asked = _run_trace(form)
     subject = result["subject"]
     rows: list[list[Any]] = [
