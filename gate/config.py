@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gate.codes.trust import TRUST_FILE, TrustError, TrustStore
+from gate.devicesig import DeviceKeyError, load_device_key
 from gate.errors import GateError
 
 VENUE_TYPES: tuple[str, ...] = ("residential", "public_place", "metro", "bus_taxi", "special_place")
@@ -632,8 +634,6 @@ def problems(path: str | Path) -> list[str]:
 
 
 def _trust_problems(config: Config, name: str) -> list[str]:
-    from gate.codes.trust import TRUST_FILE, TrustError, TrustStore
-
     try:
         trust = TrustStore(config.trust.dir)  # in memory: nothing written
     except (TrustError, ValueError, OSError) as exc:
@@ -646,11 +646,9 @@ def _trust_problems(config: Config, name: str) -> list[str]:
 
 
 def _device_key_problems(config: Config, name: str) -> list[str]:
-    from gate.sync import SyncSetupError, load_device_key
-
     try:
         load_device_key(config.device.key)
-    except SyncSetupError as exc:
+    except DeviceKeyError as exc:
         return [f"{name}: [device] key: {exc}"]
     return []
 

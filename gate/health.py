@@ -16,24 +16,27 @@ import logging
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from gate.checkresult import LEVELS, CheckResult
 from gate.clock import TimeFloor
 from gate.codes.trust import CORRUPT_SUFFIX, TrustError, TrustStore
 from gate.config import Config
+from gate.devicesig import DeviceKeyError, load_device_key
+from gate.directives.check import bulletin_results
 from gate.faults import fault
 from gate.hardware.speaker import AplayPlayer, Player, Speaker
 from gate.hardware.thermometer import Thermometer, open_thermometer
 from gate.policy import is_body_temperature
 from gate.state.paths import state_paths
+from gate.state.syncmeta import sync_health
+from gate.tls import cert_paths, fingerprint
 from gate.voice import PromptCache, every_line, prompt_folder
 
 CAMERA_WAIT_S = 5.0
 STORE_MIN_FREE_MB = 200
 QUEUE_WARN_H = 72
-LEVELS: tuple[str, ...] = ("OK", "WARN", "FAIL")
 
 # Human skin is about 0.98; the sensor leaves the factory at 1.0. Far from both, someone
 # has reprogrammed EEPROM 0x24 and every reading is off.
@@ -41,19 +44,6 @@ EMISSIVITY_MIN = 0.95
 # The MLX90614's medical accuracy (±0.2 °C) holds for sensor ambients within about 16-40 °C;
 # a colder or hotter box still reads, less accurately.
 AMBIENT_RANGE_C = (10.0, 40.0)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One line of the doctor's report."""
-
-    name: str
-    level: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "level": self.level, "message": self.message, **self.details}
 
 
 Check = Callable[[Config], list[CheckResult]]
@@ -222,11 +212,9 @@ def _status_results(trust: TrustStore, cfg: Config, now: float) -> list[CheckRes
 
 def check_device_key(cfg: Config) -> list[CheckResult]:
     """The device key that signs uploads is there and is an Ed25519 private key."""
-    from gate.sync import SyncSetupError, load_device_key
-
     try:
         load_device_key(cfg.device.key)
-    except SyncSetupError as exc:
+    except DeviceKeyError as exc:
         return [CheckResult("device_key", "FAIL", f"{fault('device_key_missing').en}: {exc}")]
     return [CheckResult("device_key", "OK", f"{cfg.device.key} is an Ed25519 device key")]
 
@@ -267,7 +255,6 @@ def check_store(cfg: Config) -> list[CheckResult]:
 def _store_contents(cfg: Config) -> list[CheckResult]:
     from gate.record import parse_iso_utc
     from gate.store import Store, StoreUnavailable
-    from gate.sync import sync_health
 
     try:
         store = Store(cfg.store.path)
@@ -342,16 +329,37 @@ def check_speaker(cfg: Config, player: Player | None = None) -> list[CheckResult
 
 
 def check_setup(cfg: Config) -> list[CheckResult]:
-    """The setup page: on or off, its password, its certificate's fingerprint (gate.setup.check)."""
-    from gate.setup.check import check_setup as check
+    """The setup page: on or off, its password, its certificate's fingerprint.
 
-    return check(cfg)
+    A technician compares the SHA-256 fingerprint printed here (and on the idle screen) with the
+    one the phone's browser shows for https://GATE:8443/ before typing the setup password.
+    """
+    setup = cfg.setup
+    cert, _ = cert_paths(cfg.device.key.parent)
+    try:
+        print_ = fingerprint(cert)
+    except FileNotFoundError:
+        print_ = None
+    except (OSError, ValueError) as exc:
+        return [CheckResult("setup", "FAIL", f"setup page certificate {cert} cannot be read: {exc}; "
+                            "move it aside and run gate setup serve to make a new one")]
+    details = {"enabled": setup.enabled, "listen": setup.listen, "certificate": str(cert),
+               "fingerprint_sha256": print_, "password_set": bool(setup.password_hash)}
+    if not setup.enabled:
+        return [CheckResult("setup", "OK", "setup page off ([setup] enabled = false)"
+                            + (f"; certificate SHA-256 {print_}" if print_ else ""), details)]
+    if not setup.password_hash:
+        return [CheckResult("setup", "WARN", "setup page on but no password set: every sign-in is refused; "
+                            "run gate setup passwd", details)]
+    if print_ is None:
+        return [CheckResult("setup", "WARN", f"setup page on at https://{setup.listen}/ but no certificate yet "
+                            f"({cert}); it is made on the service's first start", details)]
+    return [CheckResult("setup", "OK", f"setup page at https://{setup.listen}/, certificate SHA-256 {print_}",
+                        details)]
 
 
 def check_bulletin(cfg: Config) -> list[CheckResult]:
     """The bulletin in force (version, since when, its note), the one held, kept files refused (WARN)."""
-    from gate.directives.check import bulletin_results
-
     try:
         trust = _trust(cfg)
     except (TrustError, OSError, ValueError, sqlite3.Error) as exc:

@@ -18,6 +18,7 @@ from gate.cli import demo_console
 from gate.cli.errors import fail, load_config_or_fail
 from gate.cli.run_cmd import run_until_stopped, start_appliance
 from gate.demo import load_script, make_footage
+from gate.footage import plan_for
 from gate.pipeline import ScanOutcome
 from gate.vocabulary import decision_words
 
@@ -68,7 +69,7 @@ def demo(headless: bool, seconds: float | None, port: int, with_console: bool, c
 
     with tempfile.TemporaryDirectory(prefix="gate-demo-") as tmp:
         appliance = start_appliance(config, headless=headless, simulate_io=True, on_outcome=show,
-                                    display_port=port, db_path=Path(tmp) / "scans.db")
+                                    display_port=port, db_path=Path(tmp) / "scans.db", footage=plan_for(config))
         appliance.kiosk.until_t = seconds
         if appliance.display is not None:
             appliance.kiosk.realtime = True

@@ -16,6 +16,7 @@ from gate.cli.errors import fail, load_config_or_fail
 from gate.codes.trust import TrustError
 from gate.config import problems
 from gate.errors import GateError
+from gate.footage import plan_for
 from gate.hardware.body import HardwareError
 from gate.kiosk import Appliance, assemble
 from gate.pipeline import ScanOutcome
@@ -81,7 +82,8 @@ def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None
             sys.stdout.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
             sys.stdout.flush()
 
-    appliance = start_appliance(config, headless=headless, simulate_io=simulate_io, on_outcome=emit, display_port=port)
+    appliance = start_appliance(config, headless=headless, simulate_io=simulate_io, on_outcome=emit, display_port=port,
+                                footage=plan_for(config))
     if appliance.pipeline.store is None:
         if appliance.display is None:  # nothing to show the fault on: say it once and stop
             appliance.close()

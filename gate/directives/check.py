@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from gate.checkresult import CheckResult
 from gate.codes.trust import TrustList
 from gate.config import Config
 from gate.directives.book import BulletinBook
@@ -16,10 +17,8 @@ def _utc(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def bulletin_results(cfg: Config, trust_list: TrustList | None, now: float | None = None) -> list[Any]:
+def bulletin_results(cfg: Config, trust_list: TrustList | None, now: float | None = None) -> list[CheckResult]:
     """CheckResults for the bulletins kept in `cfg`'s trust folder, verified under `trust_list`."""
-    from gate.health import CheckResult  # gate.health runs this check and imports this module lazily
-
     now = time.time() if now is None else now
     book = BulletinBook(cfg.trust.dir, writable=False)
     book.load(trust_list, now)

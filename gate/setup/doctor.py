@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gate.checkresult import CheckResult
 from gate.config import Config
 from gate.control import Busy, KioskClient, KioskUnavailable
 
@@ -32,8 +33,6 @@ def doctor_report(cfg: Config, kiosk: KioskClient) -> dict[str, Any]:
 
 
 def _kiosk_checks(cfg: Config, kiosk: KioskClient, status: dict[str, Any]) -> list[Any]:
-    from gate.health import CheckResult
-
     results = []
     if status.get("frames"):
         results.append(CheckResult("camera", "OK", f"the kiosk receives frames from {cfg.camera.source} "

@@ -13,7 +13,7 @@
 """
 
 from gate.sync.backoff import BACKOFF_BASE_S, BACKOFF_CAP_S, RETRY_AFTER_MAX_S, Backoff, backoff_delay
-from gate.sync.client import ANSWER_CAP, LIST_CAP, Answer, SignedClient, load_device_key, parse_retry_after
+from gate.sync.client import ANSWER_CAP, LIST_CAP, Answer, SignedClient, parse_retry_after
 from gate.sync.errors import Stop, SyncSetupError
 from gate.sync.heartbeat import Heartbeat
 from gate.sync.lists import LISTS_INTERVAL_S, ListFetcher
@@ -32,6 +32,6 @@ __all__ = [
     "LISTS_INTERVAL_S", "LIST_CAP", "ListFetcher", "META_BACKOFF", "META_CLOCK_OFFSET", "META_HEARTBEAT",
     "META_LAST_SUCCESS", "META_PROBLEM", "META_TRUST_ETAG", "MIN_FREE_BYTES", "RETRY_AFTER_MAX_S",
     "Retrier", "RoundResult", "SignedClient", "Stop", "SyncSetupError", "Syncer",
-    "TOO_LARGE_ERROR", "Uploader", "apply_retention", "backoff_delay", "load_device_key",
+    "TOO_LARGE_ERROR", "Uploader", "apply_retention", "backoff_delay",
     "parse_retry_after", "sync_health",
 ]

@@ -26,16 +26,18 @@ from gate.config import Config
 from gate.control import KioskClient
 from gate.store import Store, StoreUnavailable
 from gate.sync.backoff import Backoff
-from gate.sync.client import SignedClient, load_device_key
+from gate.sync.client import SignedClient
 from gate.sync.errors import Stop
 from gate.state.faults_now import KIOSK_TIMEOUT_S, GateFaults
 from gate.sync.heartbeat import Heartbeat, floor_clock_trusted, system_uptime
 from gate.sync.lists import LISTS_INTERVAL_S, ListFetcher
+from gate.sync.loop import run_forever
 from gate.sync.result import RoundResult
 from gate.sync.retention import MIN_FREE_BYTES, apply_retention
 from gate.sync.retry import Retrier
 from gate.state.syncmeta import META_CLOCK_OFFSET, META_LAST_SUCCESS
 from gate.sync.uploader import GZIP_LEVEL, Uploader
+from gate.devicesig import load_device_key
 from gate.state.paths import state_paths
 
 log = logging.getLogger("gate.sync")
@@ -218,8 +220,6 @@ class Syncer:
 
     def run_forever(self, stop: Callable[[], bool], **kwargs: Any) -> None:
         """Rounds beside the kiosk until `stop()`; see `gate.sync.loop.run_forever`."""
-        from gate.sync.loop import run_forever
-
         run_forever(self, stop, monotonic=self._monotonic, sleep=self._sleep, **kwargs)
 
     def close(self) -> None:

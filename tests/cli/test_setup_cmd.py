@@ -82,7 +82,7 @@ def test_cert_prints_the_fingerprint_and_keeps_an_existing_certificate(gate_file
 
 def test_doctor_shows_the_setup_pages_certificate_fingerprint(gate_file):
     CliRunner().invoke(main, ["setup", "cert", "--config", str(gate_file)])
-    from gate.setup.check import check_setup
+    from gate.health import check_setup
 
     [line] = check_setup(load_config(gate_file))
     assert line.level == "WARN" and "no password set" in line.message  # the page refuses every sign-in
