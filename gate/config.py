@@ -28,8 +28,8 @@ from typing import Any
 from gate.codes.trust import TRUST_FILE, TrustError, TrustStore
 from gate.devicesig import DeviceKeyError, load_device_key
 from gate.errors import GateError
+from gate.vocabulary import VENUE_TYPES
 
-VENUE_TYPES: tuple[str, ...] = ("residential", "public_place", "metro", "bus_taxi", "special_place")
 SENSORS: tuple[str, ...] = ("mlx90614", "simulated", "none")
 VOICE_LANGUAGES: tuple[str, ...] = ("zh", "en", "both")
 

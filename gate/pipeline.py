@@ -30,6 +30,7 @@ from gate.record import Record, code_summary, iso_utc_ms, new_uuid7, subject_key
 from gate.state.faults_now import list_faults
 from gate.state.paths import state_paths
 from gate.store import Store, StoreUnavailable
+from gate.vocabulary import FAULT_SIGNAL
 from gate.voice import lines_for, prompt_folder
 
 log = logging.getLogger(__name__)
@@ -252,9 +253,9 @@ class Pipeline:
         self.body.idle()
 
     def show_fault_lights(self) -> None:
-        """The lights say the gate cannot scan (yellow, blinking); the relay is not touched."""
+        """The lights say the gate cannot scan (gate.vocabulary.FAULT_SIGNAL); the relay is not touched."""
         if self.body.lights is not None:
-            self.body.lights.show("yellow", blink=True)
+            self.body.lights.show(FAULT_SIGNAL.light, blink=FAULT_SIGNAL.blink)
 
     def gate_faults(self) -> list[str]:
         """Every fault code of the decision path (faults()) and of the body's parts."""

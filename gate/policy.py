@@ -16,9 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gate.codes.result import STATUS_NAMES, VerifyResult
-from gate.config import VENUE_TYPES, TemperatureConfig, VenueConfig
-from gate.vocabulary import DECISION_WORDS, DECISIONS, REASONS, Signal, is_alert, saying  # noqa: F401
+from gate.codes.result import VerifyResult
+from gate.config import TemperatureConfig, VenueConfig
+from gate.vocabulary import CODE_STATUSES, DECISION_WORDS, DECISIONS, REASONS, VENUE_TYPES, Signal, is_alert, saying  # noqa: F401
 
 # What a cell of the matrix may hold besides one of the six decisions.
 ADMIT = "admit"  # not decided here: go on to the next step
@@ -200,13 +200,13 @@ def decide(
         reasons += ["code_invalid", code.reason]
         return done(cells["code_invalid"] if cells["code_invalid"] != ADMIT else "deny")
     reasons.append("code_valid")
-    if code.status not in STATUS_NAMES:
+    if code.status not in CODE_STATUSES:
         reasons.append("status_unknown")
         return done("deny")
     reasons.append(code.status)
 
-    # steps 2 and 3
-    if code.status in ("red", "yellow"):
+    # steps 2 and 3: a status with its own row of the matrix (red, yellow)
+    if code.status in cells:
         cell = cells[code.status]
         if cell == HOME_CHECK:
             cell, why = _home_check(code, venue)
