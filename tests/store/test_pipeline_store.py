@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import gate.pipeline
-import gate.store.db
+import gate.store.connection
 from gate.hardware.thermometer import Reading
 from tests.pki import NOW
 from tests.store.storekit import scramble
@@ -23,7 +23,7 @@ def test_the_idle_tick_finds_a_damaged_store_moves_it_aside_and_the_gate_goes_on
         assert pipeline.store_idle() == []
         pipeline.store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         scramble(path, first_page=path.stat().st_size // 1024 // 2, pages=8)
-        monkeypatch.setattr(gate.store.db, "IDLE_CHECK_EVERY_S", 0.0)
+        monkeypatch.setattr(gate.store.connection, "IDLE_CHECK_EVERY_S", 0.0)
         assert pipeline.store_idle() == ["store_corrupt"]
         assert len(list(path.parent.glob("scans.db.corrupt-*"))) == 1
         recovered = {r.id for r in pipeline.store.pending(1000)}
