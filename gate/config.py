@@ -490,17 +490,6 @@ def _listen(value: Any) -> str:
     return value
 
 
-def problems(path: str | Path) -> list[str]:
-    """Every problem that would stop the gate from starting with the file at `path`, one line
-    each; an empty list when it would start. (Minimal version: the loader's own refusal. The
-    fail-closed branch builds the full one with the same signature.)"""
-    try:
-        load_config(path)
-    except ConfigError as exc:
-        return [str(exc)]
-    return []
-
-
 class _Refused(Exception):
     """A value that its key does not allow (turned into a ConfigError with the key's name)."""
 
