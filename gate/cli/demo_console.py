@@ -59,7 +59,7 @@ def serve(store_path: Path, folder: Path, device_id: str, lists_dir: Path, port:
     from gate.collector.server import BackgroundServer
     from gate.devicesig import public_key_b64
     from gate.store import Store
-    from gate.sync import Syncer
+    from gate.sync import Syncer, SyncSettings
 
     key = Ed25519PrivateKey.generate()
     app = create_app(f"sqlite:///{folder / 'collector.db'}", lists_dir)
@@ -76,7 +76,7 @@ def serve(store_path: Path, folder: Path, device_id: str, lists_dir: Path, port:
     try:
         with Store(store_path) as store:
             before = store.queue_depth()
-            syncer = Syncer(store, None, url=server.url, device_id=device_id, device_key=key)
+            syncer = Syncer(store, None, SyncSettings(url=server.url, device_id=device_id, device_key=key))
             for _ in range(MAX_ROUNDS):
                 result = syncer.round(lists=False)
                 if not result.ok:
