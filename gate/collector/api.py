@@ -115,7 +115,9 @@ class DatabaseUnavailableMiddleware:
 
 
 class ContentLengthMiddleware:
-    """Every complete answer carries Content-Length (as before Django), except 304 and 204."""
+    """Every complete answer carries Content-Length (as before Django), except 304 and 204; a HEAD
+    answer carries the GET's length and no body (waitress sends whatever body it is given, which a
+    client on a kept-alive connection would then read as the start of its next answer)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -125,6 +127,8 @@ class ContentLengthMiddleware:
         if (not response.streaming and response.status_code not in (204, 304)
                 and not response.has_header("Content-Length")):
             response["Content-Length"] = str(len(response.content))
+        if request.method == "HEAD" and not response.streaming:
+            response.content = b""
         return response
 
 
