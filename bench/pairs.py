@@ -1,12 +1,13 @@
 """The gate's own benchmarks (kiosk, verify, store) against an older commit's, in alternating pairs.
 
-    .venv/bin/python bench/pairs.py --against REV [--pairs N] [--bench kiosk verify store]
+    .venv/bin/python bench/pairs.py --against REV [--this REV] [--pairs N] [--bench kiosk verify store]
 
 As bench/collector_pairs.py does for the collector: unpacks ``git archive REV`` into a temporary
 folder and runs that tree's ``bench/<name>.py`` and this tree's one after the other, `--pairs`
 times, each with this virtualenv's Python and its own tree first on ``PYTHONPATH``. Prints each
 pair's figures and their ratio (this tree / REV, so above 1 is faster for a rate and slower for a
-time), then the median ratio of each figure. A shared machine's load comes and goes: compare
+time), then the median ratio of each figure. `--this REV` measures that commit instead of the
+working tree (which may change while the pairs run). A shared machine's load comes and goes: compare
 pairs, not single runs.
 """
 
@@ -53,23 +54,30 @@ def figures(tree: Path, bench: str) -> dict[str, float]:
     return {name: float(match.group(1)) for name, match in found.items() if match}
 
 
+def unpack(rev: str, folder: Path) -> Path:
+    """`git archive rev` unpacked into `folder`."""
+    archive = subprocess.run(["git", "archive", rev], cwd=HERE, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", required=True, help="the older commit")
+    parser.add_argument("--this", default=None, help="the newer commit (default: the working tree)")
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--bench", nargs="+", choices=sorted(FIGURES), default=sorted(FIGURES))
     args = parser.parse_args()
 
-    archive = subprocess.run(["git", "archive", args.against], cwd=HERE, capture_output=True, check=True).stdout
     with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tmp, filter="data")
-        old_tree = Path(tmp)
+        old_tree = unpack(args.against, Path(tmp) / "against")
+        new_tree = unpack(args.this, Path(tmp) / "this") if args.this else HERE
         for bench in args.bench:
             ratios: dict[str, list[float]] = {name: [] for name in FIGURES[bench][1]}
             for n in range(1, args.pairs + 1):
                 old = figures(old_tree, bench)
-                new = figures(HERE, bench)
+                new = figures(new_tree, bench)
                 line = []
                 for name in ratios:
                     ratios[name].append(new[name] / old[name])
