@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from gate.display.server import DisplayServer
 from gate.hardware.thermometer import open_thermometer
 from gate.kiosk.capture import FootageClock, FootagePlan
 from gate.kiosk.loop import Kiosk
@@ -94,6 +93,9 @@ def assemble(
     metrics = GateMetrics()
     display = None
     if not headless:
+        # Only a gate with a screen pays for loading the screen's server (it is floor 3 too).
+        from gate.display.server import DisplayServer
+
         display = DisplayServer(port=display_port)
         display.set_metrics_registry(metrics.registry)
         try:
