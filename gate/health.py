@@ -29,6 +29,7 @@ from gate.faults import fault
 from gate.hardware.speaker import AplayPlayer, Player, Speaker
 from gate.hardware.thermometer import Thermometer, open_thermometer
 from gate.policy import is_body_temperature
+from gate.state.faults_now import list_faults
 from gate.state.paths import state_paths
 from gate.state.syncmeta import sync_health
 from gate.tls import cert_paths, fingerprint
@@ -171,23 +172,26 @@ def check_trust(cfg: Config) -> list[CheckResult]:
         return [CheckResult("trust", "FAIL", f"{cfg.trust.dir}: {exc}")]
     try:
         now = time.time()
+        # Which faults hold is gate.state's to say (as the screen and the heartbeat say it); the
+        # doctor adds what to do about them.
+        holding = set(list_faults(trust, _floor(cfg), now, cfg))
         results = [CheckResult("trust.problem", "WARN", problem) for problem in trust.load_errors]
         trust_state, _ = _state_paths(cfg)
         aside = trust_state.with_name(trust_state.name + CORRUPT_SUFFIX)
-        if trust.cache_rebuilt:
+        if "trust_cache_rebuilt" in holding:
             results.append(CheckResult("trust.cache", "WARN", f"{fault('trust_cache_rebuilt').en}: {trust.cache_rebuilt}"))
         elif aside.exists():
             results.append(CheckResult("trust.cache", "WARN", f"{fault('trust_cache_rebuilt').en}: the damaged copy "
                                        f"is {aside}; delete it once looked at"))
-        results += _status_results(trust, cfg, now)
+        results += _status_results(trust, cfg, now, holding)
         tl = trust.trust_list
-        if tl is None:
+        if tl is None or "trust_list_missing" in holding:
             return results + [CheckResult("trust", "FAIL", "no trust list in force: every code will be unknown_key; "
                                           "copy a signed trustlist.json into the trust folder or run gate sync")]
         age_d = (now - tl.issued_at) / 86400
         details = {"version": tl.version, "age_days": round(age_d, 1), "keys": sum(map(len, tl.keys.values())),
                    "status_list_version": trust.status_version}
-        if tl.is_stale(now):
+        if "trust_list_stale" in holding:
             return results + [CheckResult("trust", "WARN", f"trust list v{tl.version} expired {age_d:.0f} days after "
                                           "issue: still in force, but fetch a new one (gate sync)", details)]
         return results + [CheckResult("trust", "OK", f"trust list v{tl.version}, {age_d:.1f} days old", details)]
@@ -195,15 +199,15 @@ def check_trust(cfg: Config) -> list[CheckResult]:
         trust.close()
 
 
-def _status_results(trust: TrustStore, cfg: Config, now: float) -> list[CheckResult]:
+def _status_results(trust: TrustStore, cfg: Config, now: float, holding: set[str]) -> list[CheckResult]:
     """The status list: missing is a FAIL (nobody is admitted on the code alone), stale a WARN."""
-    if not trust.status_in_force:
+    if "status_list_missing" in holding:
         return [CheckResult("trust.status_list", "FAIL", f"{fault('status_list_missing').en}: no good status list "
                             "was ever applied, so every allow becomes manual; copy a signed statuslist.json "
                             "into the trust folder or run gate sync")]
     age_h = (now - trust.status_issued_at) / 3600
     details = {"version": trust.status_version, "age_hours": round(age_h, 1)}
-    if trust.status_stale(now, cfg.trust.status_max_age_h * 3600):
+    if "status_list_stale" in holding:
         return [CheckResult("trust.status_list", "WARN", f"{fault('status_list_stale').en}: v{trust.status_version} "
                             f"is {age_h:.0f} h old (trust.status_max_age_h = {cfg.trust.status_max_age_h}); "
                             "fetch a new one (gate sync)", details)]
@@ -219,10 +223,15 @@ def check_device_key(cfg: Config) -> list[CheckResult]:
     return [CheckResult("device_key", "OK", f"{cfg.device.key} is an Ed25519 device key")]
 
 
+def _floor(cfg: Config) -> TimeFloor:
+    """The kiosk's time floor, read (never made) from beside the store."""
+    _, floor_path = _state_paths(cfg)
+    return TimeFloor(floor_path if floor_path.exists() else None)
+
+
 def check_clock(cfg: Config) -> list[CheckResult]:
     """The system clock is not below the time floor (health-code.md §5)."""
-    _, floor_path = _state_paths(cfg)
-    floor = TimeFloor(floor_path if floor_path.exists() else None)
+    floor = _floor(cfg)
     now = floor.now()
     if not now.trusted:
         return [CheckResult("clock", "FAIL" if cfg.venue.strict_clock else "WARN",
