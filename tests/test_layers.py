@@ -31,10 +31,10 @@ FLOORS: dict[str, int] = {
     "vision": 1, "voice": 1, "control": 1,
     # 2: one scan, the venue rules, where the state lives and which faults hold
     "pipeline": 2, "policy": 2, "state": 2,
-    # 3: the kiosk and its screen, sync, the doctor's checks, reload between scans
-    "kiosk": 3, "display": 3, "reload": 3, "sync": 3, "health": 3,
-    # 4: the technician's page, the collector, the demo and its footage
-    "setup": 4, "collector": 4, "demo": 4, "footage": 4,
+    # 3: the kiosk, sync, the doctor's checks, reload between scans
+    "kiosk": 3, "reload": 3, "sync": 3, "health": 3,
+    # 4: the screen, the technician's page, the collector, the demo and its footage
+    "display": 4, "setup": 4, "collector": 4, "demo": 4, "footage": 4,
     # 5: the command
     "cli": 5,
 }

@@ -15,6 +15,7 @@ import click
 from gate.cli.errors import fail, load_config_or_fail
 from gate.codes.trust import TrustError
 from gate.config import problems
+from gate.display import DisplayServer
 from gate.errors import GateError
 from gate.footage import plan_for
 from gate.hardware.body import HardwareError
@@ -23,11 +24,19 @@ from gate.pipeline import ScanOutcome
 
 
 def start_appliance(config: Any, **kwargs: Any) -> Appliance:
-    """assemble(), with every reason a gate cannot start (any GateError) turned into one line and exit 2."""
+    """assemble(), with every reason a gate cannot start (any GateError) turned into one line and exit 2.
+
+    The screen's server (gate.display) is the command's to give: the kiosk never imports it."""
+    kwargs.setdefault("screen", screen_server)
     try:
         return assemble(config, **kwargs)
     except GateError as exc:
         fail(cannot_start(exc, config))
+
+
+def screen_server(port: int) -> DisplayServer:
+    """The screen's server on 127.0.0.1:`port`, not yet started."""
+    return DisplayServer(port=port)
 
 
 def cannot_start(exc: GateError, config: Any) -> str:

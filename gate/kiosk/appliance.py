@@ -53,13 +53,16 @@ def assemble(
     display_port: int = 8080,
     db_path: Any = None,
     footage: FootagePlan | None = None,
+    screen: Callable[[int], Any] | None = None,
 ) -> Appliance:
     """Build the appliance a configuration describes.
 
     Footage (a video file or image folder) runs on its own timeline: its clock starts at
     `footage.start_epoch` (or now), the thermometer is `footage.thermometer` when one is given
     and the sensor is simulated, the time floor is not kept, and the pins are simulated unless
-    `simulate_io` says otherwise. Raises SourceError, TrustError and HardwareError for a
+    `simulate_io` says otherwise. Unless `headless`, `screen(display_port)` makes the screen's
+    server (gate.display.DisplayServer, given by the command: the kiosk never imports the screen),
+    which is started here. Raises SourceError, TrustError and HardwareError for a
     gate that cannot start; a screen whose port is taken is logged and left out.
     """
     holder: dict[str, Kiosk] = {}
@@ -92,11 +95,10 @@ def assemble(
         raise
     metrics = GateMetrics()
     display = None
-    if not headless:
-        # Only a gate with a screen pays for loading the screen's server (it is floor 3 too).
-        from gate.display.server import DisplayServer
-
-        display = DisplayServer(port=display_port)
+    if not headless and screen is None:
+        log.error("no screen server given; running without a screen")
+    elif not headless:
+        display = screen(display_port)
         display.set_metrics_registry(metrics.registry)
         try:
             display.start()
