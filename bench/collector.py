@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gate import devicesig
 from gate.collector.app import create_app
 from gate.collector.server import BackgroundServer
-from gate.collector.testing import TemporaryPostgres
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests/ kit
+from tests.postgreskit import TemporaryPostgres  # noqa: E402
 
 DEVICE_ID = "gate-bench-0001"
 

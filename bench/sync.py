@@ -52,12 +52,16 @@ from gate import devicesig  # noqa: E402
 from gate.codes import keys as keylib  # noqa: E402
 from gate.codes.issue import make_status_list, make_trust_list, sign_document  # noqa: E402
 from gate.codes.trust import TrustStore  # noqa: E402
-from gate.collector import devices as collector_devices, django_db  # noqa: E402
-from gate.collector.testing import TemporaryPostgres  # noqa: E402
+from gate.collector import django_db  # noqa: E402
+
+django_db.setup()  # before anything imports the collector's models
+
+from gate.collector import devices as collector_devices  # noqa: E402
 from gate.state.paths import state_paths  # noqa: E402
 from gate.record import Record, iso_utc_ms, new_uuid7  # noqa: E402
 from gate.store import Store  # noqa: E402
 from gate.sync import Syncer, SyncSettings  # noqa: E402
+from tests.postgreskit import TemporaryPostgres  # noqa: E402
 from tests.synckit import FakeTime, FaultyProxy  # noqa: E402
 
 DEVICE_ID = "gate-bench-0001"

@@ -21,9 +21,17 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from gate.collector import django_db, partitions
-from gate.collector.testing import TemporaryPostgres
+from gate.collector import django_db
+
+django_db.setup()  # before anything imports the collector's models
+
+from gate.collector import partitions  # noqa: E402
+from gate.collector.records import ScanWindow  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests/ kit
+from tests.postgreskit import TemporaryPostgres  # noqa: E402
 
 COLUMNS = ("id", "device_id", "venue_id", "venue_type", "scanned_at", "received_at", "decision",
            "reasons", "issuer", "sub", "code_status", "temperature_c", "is_alert", "record")
@@ -79,7 +87,7 @@ def main() -> int:
         while moment <= now + timedelta(days=31):
             months.add(moment.strftime("%Y-%m"))
             moment += timedelta(days=27)
-        partitions.ensure_for(alias, months)
+        partitions.ensure_for(alias, months, ScanWindow(f"{min(months)}-01", f"{max(months)}-31"))
 
         planted = []
         for i in range(20):

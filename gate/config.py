@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 from gate.codes.trust import TRUST_FILE, TrustError, TrustStore
 from gate.devicesig import DeviceKeyError, load_device_key
 from gate.errors import GateError
+from gate.ids import is_id
 from gate.vocabulary import VENUE_TYPES
 
 SENSORS: tuple[str, ...] = ("mlx90614", "simulated", "none")
@@ -556,7 +556,7 @@ def _build_all(data: dict[str, Any], base_dir: Path, name: str) -> tuple[Config 
 
     for section in ("device", "venue"):
         ident = getattr(sections[section], "id")
-        if ident and not _ID.fullmatch(ident):
+        if ident and not is_id(ident):
             problems.append(f"{name}: [{section}] id = {show_value(ident)} is not allowed; "
                             "use 1-64 letters, digits, '.', '_' or '-'")
     problems += _pin_problems(sections["io"], sections["temperature"], name)
@@ -566,8 +566,6 @@ def _build_all(data: dict[str, Any], base_dir: Path, name: str) -> tuple[Config 
                         "yellow resident away; list the compound's community_codes or set yellow_residents_only = false")
     return Config(**sections), problems
 
-
-_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # The BCM pins each I2C bus of a Raspberry Pi uses (SDA, SCL).
 I2C_PINS: dict[int, tuple[int, int]] = {1: (2, 3), 0: (0, 1)}

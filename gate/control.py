@@ -10,6 +10,10 @@ network, can reach it.
 
 A test of an output is refused (409) while a person's scan is being decided or shown, and a
 person's scan that comes meanwhile waits for the few milliseconds a test takes: none is lost.
+A thermometer reading only waits for the scan in hand (a few milliseconds; a reading changes
+nothing a person sees), so it works on a busy gate too. In service mode (spec/setup.md: the
+technician took the gate out of service, `POST /control/service`) no scan is decided, and the tests
+and the thermometer are always allowed.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ DEFAULT_RUNTIME_DIR = "/run/gate"
 CONTROL_FILE = "control.json"
 TOKEN_HEADER = "X-Gate-Control"
 LIGHT_STEP_S = 0.6
+DECIDING_WAIT_S = 1.0  # how long the hardware is waited for while a scan is in hand (it takes ms)
+MAX_BODY = 4096
+BUSY = ("a person's scan is being decided or shown; try again in a few seconds, "
+        "or turn on service mode to test now")
 PARTS: tuple[str, ...] = ("relay", "lights", "buzzer")
 
 
@@ -90,16 +98,20 @@ class KioskControl:
     # -- what the kiosk does for the setup page ---------------------------------------------
 
     def busy(self) -> bool:
-        """True while a person's decision is being made or shown, or the gate is open for one."""
+        """True while a person's decision is being made or shown, or the gate is open for one
+        (never in service mode, where no person's scan is decided)."""
         k = self.kiosk
-        return k.showing() or k.pipeline.body.relay_open
+        return not k.service.on and (k.showing() or k.pipeline.body.relay_open)
 
-    def _with_hardware(self, action: Callable[[], Any]) -> Any:
-        if self.busy() or not self.kiosk.deciding.acquire(blocking=False):
-            raise Busy("a person's scan is being decided; try again in a few seconds")
+    def _with_hardware(self, action: Callable[[], Any], *, outputs: bool = True) -> Any:
+        """Run `action` between two scans: the scan in hand (if any) is waited for; with `outputs`
+        (the relay, lights, buzzer a person is reading) also refused while a decision is on show,
+        unless the gate is in service mode."""
+        if not self.kiosk.deciding.acquire(timeout=DECIDING_WAIT_S):
+            raise Busy(BUSY)
         try:
-            if self.busy():
-                raise Busy("a person's scan is being decided; try again in a few seconds")
+            if outputs and self.busy():
+                raise Busy(BUSY)
             return action()
         finally:
             self.kiosk.deciding.release()
@@ -143,7 +155,7 @@ class KioskControl:
 
     def thermometer(self) -> dict[str, Any]:
         """A fresh reading: raw object (before the offset), ambient, calibrated, the offset in force."""
-        reading = self._with_hardware(self.kiosk.pipeline.thermometer.read)
+        reading = self._with_hardware(self.kiosk.pipeline.thermometer.read, outputs=False)
         return {"object_c": reading.object_raw_c, "ambient_c": reading.ambient_c,
                 "temperature_c": reading.temperature_c, "state": reading.state, "error": reading.error,
                 "offset_c": self.kiosk.pipeline.config.temperature.offset_c,
@@ -155,6 +167,7 @@ class KioskControl:
         return {"pid": os.getpid(), "frames": k.stats.frames, "t": time.monotonic(), "busy": self.busy(),
                 "faults": k.current_faults(), "scans": sum(k.stats.decisions.values()),
                 "config_sha256": getattr(reloader, "config_sha256", None),
+                "service": k.service.state().to_json(),
                 "reload": reloader.last.to_json() if reloader is not None and reloader.last else None}
 
     def reload(self, timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
@@ -165,6 +178,16 @@ class KioskControl:
         if result is None:
             return 202, {"pending": True}
         return 200, result.to_json()
+
+    def service(self, asked: dict[str, Any]) -> dict[str, Any]:
+        """Service mode on (or its lease renewed) for `lease_s`, or off with `why`; its state."""
+        if asked.get("on") is True:
+            lease = asked.get("lease_s")
+            return self.kiosk.start_service(float(lease)) if isinstance(lease, (int, float)) \
+                else self.kiosk.start_service()
+        if asked.get("on") is False:
+            return self.kiosk.end_service(str(asked.get("why") or "turned off from the setup page")[:200])
+        raise ValueError('send {"on": true|false}')
 
     # -- WSGI -------------------------------------------------------------------------------
 
@@ -192,12 +215,30 @@ class KioskControl:
             if method == "POST" and path == "/control/reload":
                 status, body = self.reload()
                 return _reply(start_response, status, body)
+            if method == "POST" and path == "/control/service":
+                return _reply(start_response, 200, self.service(_json_body(environ)))
         except Busy as exc:
             return _reply(start_response, 409, {"error": str(exc)})
+        except ValueError as exc:
+            return _reply(start_response, 400, {"error": str(exc)})
         return _reply(start_response, 404, {"error": f"no such control request: {method} {path}"})
 
 
-_STATUS = {200: "200 OK", 202: "202 Accepted", 403: "403 Forbidden", 404: "404 Not Found",
+def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
+    """The request's JSON object (ValueError for anything else or more than MAX_BODY bytes)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ValueError("a bad Content-Length") from None
+    if not 0 < length <= MAX_BODY:
+        raise ValueError("send a JSON object")
+    body = json.loads(environ["wsgi.input"].read(length))
+    if not isinstance(body, dict):
+        raise ValueError("send a JSON object")
+    return body
+
+
+_STATUS = {200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 403: "403 Forbidden", 404: "404 Not Found",
            409: "409 Conflict", 503: "503 Service Unavailable"}
 
 
@@ -232,10 +273,11 @@ class KioskClient:
         except (OSError, ValueError, KeyError) as exc:
             raise KioskUnavailable(f"the kiosk's control file cannot be read: {exc}") from None
 
-    def request(self, method: str, path: str, timeout: float | None = None) -> requests.Response:
+    def request(self, method: str, path: str, timeout: float | None = None,
+                body: dict[str, Any] | None = None) -> requests.Response:
         url, token = self._target()
         try:
-            answer = requests.request(method, url + path, headers={TOKEN_HEADER: token},
+            answer = requests.request(method, url + path, headers={TOKEN_HEADER: token}, json=body,
                                       timeout=timeout or self.timeout_s)
         except requests.RequestException as exc:
             raise KioskUnavailable(f"the kiosk does not answer ({type(exc).__name__}); is it running?") from None
@@ -260,6 +302,15 @@ class KioskClient:
 
     def test(self, part: str) -> str:
         return self.request("POST", f"/control/test/{part}").json()["done"]
+
+    def service(self, on: bool, *, lease_s: float | None = None, why: str | None = None) -> dict[str, Any]:
+        """Service mode on (renewing its lease) or off; its state {"on", "left_s", "ended"}."""
+        asked: dict[str, Any] = {"on": on}
+        if lease_s is not None:
+            asked["lease_s"] = lease_s
+        if why is not None:
+            asked["why"] = why
+        return self.request("POST", "/control/service", body=asked).json()
 
     def reload(self) -> dict[str, Any]:
         answer = self.request("POST", "/control/reload", timeout=15.0)

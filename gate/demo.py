@@ -5,12 +5,17 @@ visitor, red, expired, forged, a fever that comes back, the itinerary mark, a re
 a web address) and a sidecar JSON with the footage's start time and what the simulated
 thermometer reads while each person stands there. Nothing big is committed: `gate demo` makes the
 footage on first use (a few seconds) under var/demo/.
+
+`fresh_trust_folder()` makes the demo gate's trust folder for one run: the committed demo lists
+(keys/demo/trust) signed again by the demo anchor as issued now, so the demo's gate does not
+report a status list weeks old when nothing is wrong with it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,4 +194,29 @@ def write_demo_config(dest: Path, root: Path, *, store: Path, footage: Path | No
     if footage is not None:
         text = text.replace('"../var/demo/footage.mp4"', f'"{footage}"')
     dest.write_text(text)
+    return dest
+
+
+def fresh_trust_folder(dest: Path, keys_dir: Path, now: float | None = None) -> Path:
+    """A trust folder at `dest` holding the demo anchors and the demo's trust and status lists
+    (keys/demo/trust, as committed) issued again at `now` and signed by the demo anchor key.
+
+    The trust list keeps its keys and its expiry (or a year from `now`, when that is sooner past),
+    the status list its entries; their versions stay, so a collector serving this folder and a
+    gate reading it agree. Returns `dest`.
+    """
+    issued = int(time.time() if now is None else now)
+    source = keys_dir / "trust"
+    anchor = keylib.load_private_key(keys_dir / "anchor.demo.key")
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(source / "anchors", dest / "anchors")
+    trust = json.loads((source / "trustlist.json").read_bytes())
+    trust["issued_at"] = issued
+    trust["expires_at"] = max(int(trust.get("expires_at", 0)), issued + 365 * 86400)
+    status = json.loads((source / "statuslist.json").read_bytes())
+    status["issued_at"] = issued
+    for name, doc in (("trustlist.json", trust), ("statuslist.json", status)):
+        data = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+        (dest / name).write_bytes(data)
+        (dest / (name + ".sig")).write_text(issuelib.sign_document(anchor, data) + "\n")
     return dest

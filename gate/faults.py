@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from gate.vocabulary import OUT_OF_SERVICE_EN, OUT_OF_SERVICE_ZH
+
 
 @dataclass(frozen=True, slots=True)
 class Fault:
@@ -58,6 +60,8 @@ _ALL: tuple[Fault, ...] = (
     Fault("speaker_missing", "No sound card: voice prompts off", "无声卡，语音提示关闭"),
     Fault("voice_unavailable", "Voice prompts cannot be made (espeak-ng): voice off", "无法生成语音提示，语音关闭"),
     Fault("config_rejected", "New configuration refused: old one kept", "新配置无效，沿用原配置"),
+    # the technician's service mode (spec/setup.md): no scan is decided until it ends
+    Fault("in_service_mode", OUT_OF_SERVICE_EN, OUT_OF_SERVICE_ZH, shuts_gate=True),
 )
 
 FAULTS: dict[str, Fault] = {f.code: f for f in _ALL}

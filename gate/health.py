@@ -1,6 +1,6 @@
 """Is this gate fit to run, and which faults hold now: the checks of `gate doctor` as a library.
 
-Each check is a function of the configuration returning `CheckResult`s (name, level, message,
+Each check is a function of the configuration returning `CheckResult`s (gate.checkresult) (name, level, message,
 details); `CHECKS` lists them in the order they run and `run_checks` runs them all. Levels: OK,
 WARN (works, but look at it), FAIL (the gate will not work properly). The checks only read: a
 record store, trust cache or time floor that does not exist is not created (SQLite files are
@@ -26,13 +26,12 @@ from gate.config import Config
 from gate.devicesig import DeviceKeyError, load_device_key
 from gate.directives.check import bulletin_results
 from gate.faults import fault
-from gate.hardware.speaker import AplayPlayer, Player, Speaker
+from gate.hardware.speaker import AplayPlayer, Player
 from gate.hardware.thermometer import Thermometer, open_thermometer
 from gate.policy import is_body_temperature
 from gate.state.faults_now import list_faults
 from gate.state.paths import state_paths
 from gate.state.syncmeta import sync_health
-from gate.tls import cert_paths, fingerprint
 from gate.voice import PromptCache, every_line, prompt_folder
 
 CAMERA_WAIT_S = 5.0
@@ -324,47 +323,15 @@ def check_speaker(cfg: Config, player: Player | None = None) -> list[CheckResult
     if not voice.enabled or voice.volume == 0:
         return [CheckResult("speaker", "OK", "voice prompts off ([voice] enabled = false or volume = 0)")]
     prompts = PromptCache(prompt_folder(cfg.store.path), voice.volume)
-    speaker = Speaker(player or AplayPlayer(prompts), voice=voice)
-    try:
-        if speaker.fault is not None:
-            line = fault(speaker.fault)
-            return [CheckResult("speaker", "WARN", f"{line.en} ({speaker.problem}); lights and screen still "
-                                "say each decision", {"fault": line.code})]
-        made = sum(prompts.path(line).is_file() for line in every_line(voice))
-        return [CheckResult("speaker", "OK", f"sound card found; prompts in {voice.language}, volume {voice.volume}, "
-                            f"{made} of {len(every_line(voice))} made in {prompts.folder}", {"prompts_made": made})]
-    finally:
-        speaker.close()
-
-
-def check_setup(cfg: Config) -> list[CheckResult]:
-    """The setup page: on or off, its password, its certificate's fingerprint.
-
-    A technician compares the SHA-256 fingerprint printed here (and on the idle screen) with the
-    one the phone's browser shows for https://GATE:8443/ before typing the setup password.
-    """
-    setup = cfg.setup
-    cert, _ = cert_paths(cfg.device.key.parent)
-    try:
-        print_ = fingerprint(cert)
-    except FileNotFoundError:
-        print_ = None
-    except (OSError, ValueError) as exc:
-        return [CheckResult("setup", "FAIL", f"setup page certificate {cert} cannot be read: {exc}; "
-                            "move it aside and run gate setup serve to make a new one")]
-    details = {"enabled": setup.enabled, "listen": setup.listen, "certificate": str(cert),
-               "fingerprint_sha256": print_, "password_set": bool(setup.password_hash)}
-    if not setup.enabled:
-        return [CheckResult("setup", "OK", "setup page off ([setup] enabled = false)"
-                            + (f"; certificate SHA-256 {print_}" if print_ else ""), details)]
-    if not setup.password_hash:
-        return [CheckResult("setup", "WARN", "setup page on but no password set: every sign-in is refused; "
-                            "run gate setup passwd", details)]
-    if print_ is None:
-        return [CheckResult("setup", "WARN", f"setup page on at https://{setup.listen}/ but no certificate yet "
-                            f"({cert}); it is made on the service's first start", details)]
-    return [CheckResult("setup", "OK", f"setup page at https://{setup.listen}/, certificate SHA-256 {print_}",
-                        details)]
+    # the player's own check: a probe, so nothing is logged (the kiosk's speaker says it once)
+    problem = (player or AplayPlayer(prompts)).problem()
+    if problem is not None:
+        line = fault(problem.fault)
+        return [CheckResult("speaker", "WARN", f"{line.en} ({problem}); lights and screen still "
+                            "say each decision", {"fault": line.code})]
+    made = sum(prompts.path(line).is_file() for line in every_line(voice))
+    return [CheckResult("speaker", "OK", f"sound card found; prompts in {voice.language}, volume {voice.volume}, "
+                        f"{made} of {len(every_line(voice))} made in {prompts.folder}", {"prompts_made": made})]
 
 
 def check_bulletin(cfg: Config) -> list[CheckResult]:
@@ -374,13 +341,13 @@ def check_bulletin(cfg: Config) -> list[CheckResult]:
     except (TrustError, OSError, ValueError, sqlite3.Error) as exc:
         return [CheckResult("bulletin", "WARN", f"bulletins not checked: no trust list to check them against ({exc})")]
     try:
-        return bulletin_results(cfg, trust.trust_list)
+        return bulletin_results(cfg, trust.trust_list, state_dir=_state_paths(cfg)[0].parent)
     finally:
         trust.close()
 
 
 CHECKS: list[Check] = [check_camera, check_thermometer, check_clock, check_trust, check_device_key, check_store,
-                       check_collector, check_speaker, check_setup, check_bulletin]
+                       check_collector, check_speaker, check_bulletin]
 
 
 def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResult]:

@@ -94,7 +94,7 @@ class Pipeline:
         bulletins: BulletinWatch | None = None,
     ) -> None:
         self.config = config  # the file's; each scan decides under `effective_config` (bulletins win)
-        self.bulletins = bulletins if bulletins is not None else BulletinWatch(config.trust.dir)
+        self.bulletins = bulletins if bulletins is not None else BulletinWatch.for_trust(trust)
         self.held = StoreHolder(store, store_path)  # the record store, open or shut with its reason
         self.trust = trust
         self.body = body
@@ -215,8 +215,8 @@ class Pipeline:
 
     def _effective_config(self, now: float) -> tuple[Config, int]:
         """The file's configuration with the settings of the bulletin in force at `now`, and its version."""
-        if self.bulletins.trust_dir != self.trust.trust_dir:  # a reload moved the trust folder
-            self.bulletins = BulletinWatch(self.trust.trust_dir)
+        if not self.bulletins.follows(self.trust):  # a reload moved the trust or state folder
+            self.bulletins = BulletinWatch.for_trust(self.trust)
         return self.bulletins.refresh(self.trust.trust_list, now).effective_config(self.config, now)
 
     def bulletin_summary(self) -> dict[str, Any]:

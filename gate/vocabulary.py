@@ -205,6 +205,25 @@ REASON_MEANINGS_ZH: dict[str, str] = {
 REASONS: tuple[str, ...] = tuple(REASON_MEANINGS)
 
 
+# -- paged on request --------------------------------------------------------------------------
+
+# venue-rules.md "Alerts": a collector may also page its duty officer, when the officer chose so,
+# for scans that are no alert but carry a yellow code or an itinerary mark. A scan carries the
+# mark when its code has it (whether or not the venue checked it) or a rule gave this reason.
+PAGED_ON_REQUEST_STATUSES: tuple[str, ...] = ("yellow",)
+ITINERARY_MARK_REASON = "itinerary_risk"
+
+
+def paged_on_request(decision: str, code_status: str | None, reasons: list[str] | tuple[str, ...],
+                     itinerary_mark: bool) -> bool:
+    """Whether a scan is one an officer may choose to be paged for: no alert, and a yellow code
+    or an itinerary mark (its code's `itinerary_risk`, or the reason `ITINERARY_MARK_REASON`)."""
+    if is_alert(decision, code_status):
+        return False
+    return (code_status in PAGED_ON_REQUEST_STATUSES or itinerary_mark
+            or ITINERARY_MARK_REASON in reasons)
+
+
 # -- what is said ------------------------------------------------------------------------------
 
 
@@ -407,6 +426,12 @@ def temperature_zh(celsius: float) -> str:
 def temperature_en(celsius: float) -> str:
     """A body temperature as English words for the speaker: 36.6 -> "Temperature 36.6 degrees"."""
     return f"Temperature {celsius:.1f} degrees"
+
+
+# -- the gate out of service (spec/setup.md "Service mode") -------------------------------------
+
+OUT_OF_SERVICE_ZH = "维护中"  # the screen: "维护中 · Out of service" while the technician works on the gate
+OUT_OF_SERVICE_EN = "Out of service"
 
 
 def to_json() -> dict[str, Any]:

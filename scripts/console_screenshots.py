@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Screenshots of the console for the README: the fleet, the alerts, a contact trace, bulletins.
+"""Screenshots of the console for the README: the fleet (also at 768 px), the alerts, a contact
+trace and a contact's own trace, a record, bulletins and the confirmation before publishing, the
+audit log.
 
 Starts a real collector (SQLite in a temporary folder) on a free loopback port, has six
 simulated gates of one district send heartbeats, scan batches and alerts through the device API
@@ -53,10 +55,10 @@ GATES: list[tuple[str, str, str, float, dict[str, Any]]] = [
     ("gate-nc-0002", "360102-012-south-gate", "residential", 2, {}),
     ("gate-nc-0003", "360102-metro-line1-bayi", "metro", 1,
      {"faults": ["camera_lost"], "queue_depth": 37}),
-    ("gate-nc-0004", "360102-market-shengli", "market", 3, {"trust_list_version": 6}),
-    ("gate-nc-0005", "360102-hospital-1", "hospital", 125,
+    ("gate-nc-0004", "360102-market-shengli", "public_place", 3, {"trust_list_version": 6}),
+    ("gate-nc-0005", "360102-hospital-1", "special_place", 125,
      {"queue_depth": 212, "faults": ["status_list_stale"]}),
-    ("gate-nc-0006", "360102-school-no3", "school", 4, {}),
+    ("gate-nc-0006", "360102-school-no3", "special_place", 4, {}),
 ]
 
 
@@ -122,7 +124,7 @@ def seed(url: str, clock: Clock, keys: dict[str, Ed25519PrivateKey]) -> str:
                reasons=["code_valid", "green", "temperature_abnormal", "fever_confirmed"]),
         record("gate-nc-0001", "360102-012-north-gate", "residential", now - timedelta(minutes=14),
                people[22], status="red", decision="hold", reasons=["code_valid", "red"]),
-        record("gate-nc-0006", "360102-school-no3", "school", now - timedelta(minutes=41),
+        record("gate-nc-0006", "360102-school-no3", "special_place", now - timedelta(minutes=41),
                people[23], decision="hold", itinerary=True,
                reasons=["code_valid", "green", "itinerary_risk"]),
     ]
@@ -190,14 +192,43 @@ def take(out: Path, language: str) -> list[Path]:
                     target = out / f"{name}.png"
                     target.write_bytes(page.screenshot(full_page=False))
                     written.append(target)
-                written.append(bulletin_shot(page, server.url, out))
+                written += detail_shots(page, server.url, out, traced)
+                written += bulletin_shots(page, server.url, out)
+                page.goto(server.url + "/console/audit")
+                page.locator("#audit").wait_for()
+                written.append(shot(page, out / "console-audit.png"))
+                page.set_viewport_size({"width": 768, "height": 1000})
+                page.goto(server.url + "/console/fleet")
+                page.locator("#fleet").wait_for()
+                written.append(shot(page, out / "console-fleet-768.png"))
         app.close()
     return written
 
 
-def bulletin_shot(page: Any, url: str, out: Path) -> Path:
+def shot(page: Any, target: Path, full_page: bool = False) -> Path:
+    target.write_bytes(page.screenshot(full_page=full_page))
+    return target
+
+
+def detail_shots(page: Any, url: str, out: Path, traced: str) -> list[Path]:
+    """A contact's own trace (second degree, the chain shown) and a record's detail page."""
+    page.goto(url + f"/console/trace?sub={traced}&issuer=CN-JX")
+    page.locator("#people a.trace-person").first.click()
+    page.locator("#chain").wait_for()
+    taken = [shot(page, out / "console-trace-second.png")]
+    page.goto(url + "/console/alerts")
+    first = page.locator("#alerts tr[data-record]").first
+    first.wait_for()
+    page.goto(url + "/console/records/" + first.get_attribute("data-record"))
+    page.locator("#record").wait_for()
+    taken.append(shot(page, out / "console-record.png"))
+    return taken
+
+
+def bulletin_shots(page: Any, url: str, out: Path) -> list[Path]:
     """The bulletins page with bulletin 2 written and previewed: residential gates of 3601 stop
-    checking itineraries; the gates it reaches and what each would take."""
+    checking itineraries; the gates it reaches and what each would take; then the confirmation
+    page that "Sign and publish" answers (nothing is published by it)."""
     page.set_viewport_size({"width": 1280, "height": 1000})
     page.goto(url + "/console/bulletins")
     page.fill("textarea[name=note]", "No medium or high risk areas: itinerary checks off at "
@@ -207,9 +238,12 @@ def bulletin_shot(page: Any, url: str, out: Path) -> Path:
     page.select_option('select[name="s0-itinerary_check"]', "off")
     page.click("#preview-button")
     page.locator("#preview").wait_for()
-    target = out / "console-bulletins.png"
-    target.write_bytes(page.screenshot(full_page=True))
-    return target
+    taken = [shot(page, out / "console-bulletins.png", full_page=True)]
+    page.click("#publish-button")
+    page.locator("#confirm").wait_for()
+    taken.append(shot(page, out / "console-confirm.png"))
+    page.set_viewport_size({"width": 1280, "height": 760})
+    return taken
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 - `collector_server`: a started collector (SQLite) with one registered device; a `Collector`.
 - `collector_factory(db_url=None, *, clock=..., alert_log=..., webhook_url=..., lists=...,
-  directive_key=...)`:
+  directive_key=..., **create_app_options)` (e.g. ``retention_days``, ``trusted_proxies``):
   more collectors, e.g. on PostgreSQL or with a skewed clock; all stopped at teardown.
 - `any_collector`: `collector_server`'s twin run once on SQLite and once on PostgreSQL.
 - `postgres` (session): a `TemporaryPostgres`, skipped with the reason when none can run;
@@ -36,7 +36,7 @@ django_db.setup()  # before any test module imports gate.collector.models
 
 from gate.collector.app import CollectorApp, create_app  # noqa: E402
 from gate.collector.server import BackgroundServer  # noqa: E402
-from gate.collector.testing import PostgresUnavailable, TemporaryPostgres  # noqa: E402
+from tests.postgreskit import PostgresUnavailable, TemporaryPostgres  # noqa: E402
 
 DEVICE_ID = "gate-test-0001"
 
@@ -187,10 +187,11 @@ def collector_factory(tmp_path: Path, lists_dir: Path,
     def make(db_url: str | None = None, *, clock: Callable[[], float] = time.time,
              alert_log: Path | None = None, webhook_url: str | None = None,
              lists: Path | None = None, threads: int = 4,
-             directive_key: Path | None = None) -> Collector:
+             directive_key: Path | None = None, **options: Any) -> Collector:
         url = db_url or f"sqlite:///{tmp_path / f'collector-{len(started)}.db'}"
         app = create_app(url, lists or lists_dir, alert_log=alert_log,
-                         webhook_url=webhook_url, clock=clock, directive_key=directive_key)
+                         webhook_url=webhook_url, clock=clock, directive_key=directive_key,
+                         **options)
         app.db.add_device(DEVICE_ID, devicesig.public_key_b64(device_key.public_key()))
         server = BackgroundServer(app, threads=threads).start()
         collector = Collector(server, app, DEVICE_ID, device_key, lists or lists_dir, alert_log)

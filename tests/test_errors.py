@@ -42,7 +42,7 @@ def test_every_public_exception_class_of_the_gate_is_a_gate_error():
     ("gate.sync.SyncSetupError", ValueError),
     ("gate.collector.records.RecordError", ValueError),
     ("gate.cli.replay_cmd.EventError", ValueError),
-    ("gate.collector.testing.PostgresUnavailable", RuntimeError),
+    ("tests.postgreskit.PostgresUnavailable", RuntimeError),
 ])
 def test_errors_keep_their_other_base_so_existing_handlers_still_catch_them(name, other_base):
     module, _, cls = name.rpartition(".")

@@ -126,6 +126,26 @@ def test_the_rules_and_the_record_use_the_one_alert_rule(decided):
     assert {d.decision for _, d in decided if d.alert} == {"hold", "refer", "deny", "manual"}  # red at a bus: deny
 
 
+@pytest.mark.parametrize(("decision", "status", "reasons", "mark", "paged"), [
+    ("recheck", "yellow", ["code_valid", "yellow"], False, True),     # a yellow code
+    ("allow", "green", ["code_valid", "green"], True, True),          # the code's itinerary mark
+    ("allow", "green", ["itinerary_not_checked"], True, True),        # marked, though unchecked
+    ("deny", "green", ["code_valid", "itinerary_risk"], False, True),  # the rule's reason
+    ("allow", "green", ["code_valid", "green"], False, False),        # nothing to page for
+    ("hold", "yellow", ["code_valid", "yellow"], True, False),        # an alert already
+    ("deny", "red", ["code_valid", "red"], False, False),             # an alert already
+])
+def test_an_officer_may_be_paged_for_yellow_codes_and_itinerary_marks_that_are_no_alerts(
+        decision, status, reasons, mark, paged):
+    assert vocabulary.paged_on_request(decision, status, reasons, mark) is paged
+
+
+def test_the_paging_rule_names_a_status_and_a_reason_the_vocabulary_knows():
+    assert set(vocabulary.PAGED_ON_REQUEST_STATUSES) <= set(STATUS_NAMES)
+    assert vocabulary.ITINERARY_MARK_REASON in REASONS
+    assert vocabulary.ALERT_STATUS not in vocabulary.PAGED_ON_REQUEST_STATUSES
+
+
 def test_the_screen_colour_is_the_light_colour():
     assert decision_words("hold").panel_class == "light-red blink"
     assert decision_words("allow").panel_class == "light-green"

@@ -7,8 +7,12 @@ broken optional part (no camera library on a collector host) never stops the oth
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
+from click.exceptions import NoArgsIsHelpError
+
+from gate.cli.errors import GateCommandError
 
 # name -> "module:attribute" of a click command or group
 COMMANDS: dict[str, str] = {
@@ -28,8 +32,32 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def one_line_usage_error(exc: click.UsageError) -> click.ClickException:
+    """click's usage error (usage, a hint and the error: four lines) as cli.md's one sentence:
+    ``gate collector add-user: Missing option '--role' (see gate collector add-user --help).``"""
+    if isinstance(exc, NoArgsIsHelpError):  # a group given nothing: its help, as click shows it
+        return exc
+    where = exc.ctx.command_path if exc.ctx is not None else "gate"
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    return GateCommandError(f"{where}: {message} (see {where} --help).", exc.exit_code)
+
+
 class LazyGroup(click.Group):
-    """A click group that imports each sub-command's module on first use."""
+    """A click group that imports each sub-command's module on first use, and gives every usage
+    error of the commands beneath it in one line (`one_line_usage_error`)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise one_line_usage_error(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise one_line_usage_error(exc) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

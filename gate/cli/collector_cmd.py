@@ -2,7 +2,12 @@
 
 Every command takes ``--db URL`` (``sqlite:///PATH`` or ``postgresql://...``); the database is
 created or migrated on first use. Errors are one line on stderr with exit status 2 (usage,
-configuration, refused change) or 1 (the database cannot be reached).
+configuration, refused change, a busy port) or 1 (the database cannot be reached).
+
+Django is configured once, by the group, before any command runs (so before any of them imports
+a model): every command of the group, including any added later, starts with it in place. Only
+`serve` configures it itself, after it holds its port and has chosen its session key (Django reads
+the key from the settings once, when it is configured).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -19,6 +25,10 @@ from gate.cli.collector_db import DB_HELP, DEFAULT_DB
 from gate.cli.collector_db import database as _database
 from gate.cli.errors import fail
 from gate.cli.venue_card_cmd import venue_card
+from gate.collector import django_db
+
+# commands that configure Django themselves, after their own first steps (see the module's text)
+_CONFIGURES_DJANGO_ITSELF = frozenset({"serve"})
 
 def _secret_file(db_url: str) -> str:
     from gate.collector.dburl import SQLITE_PREFIX
@@ -35,8 +45,11 @@ def default_directive_key(lists_dir: Path) -> Path:
 
 
 @click.group()
-def collector() -> None:
+@click.pass_context
+def collector(ctx: click.Context) -> None:
     """The central collector of a fleet of gates (upload.md) and its console (console.md)."""
+    if ctx.invoked_subcommand not in _CONFIGURES_DJANGO_ITSELF:
+        django_db.setup()
 
 
 @collector.command()
@@ -55,6 +68,13 @@ def collector() -> None:
               help="File holding the session signing key (made when missing); every collector "
                    "process behind one load balancer must share it. Default: next to the SQLite "
                    "file, or ./collector-secret.key.")
+@click.option("--retention-days", default=400, show_default=True, type=click.IntRange(1, 36500),
+              help="Records are kept this many days; a record scanned longer ago (or more than a "
+                   "day after this machine's clock) is refused as implausible (bad_scanned_at).")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
+              help="A reverse proxy (address or network) whose X-Forwarded-For names the client "
+                   "(the right-most address that is not a trusted proxy); repeatable. Without "
+                   "it the client is the connection's peer.")
 @click.option("--directive-key", "directive_key", envvar="GATE_DIRECTIVE_KEY",
               type=click.Path(dir_okay=False, path_type=Path),
               help="The collector's directive key (`gate keys new directive --out PATH`) that signs "
@@ -62,14 +82,25 @@ def collector() -> None:
                    "lists folder (never inside it: that folder is served).")
 def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | None,
           webhook_url: str | None, threads: int, secret_file: str | None,
+          retention_days: int, trusted_proxies: tuple[str, ...],
           directive_key: Path | None) -> None:
-    """Serve the device API and the console (/console/) with waitress until interrupted."""
+    """Serve the device API and the console (/console/) with waitress until interrupted.
+
+    The port is taken first: a busy one is refused in one line before anything is written (no
+    database, no secret file)."""
+    from gate.collector.clients import parse_networks
     from gate.collector.dburl import database_settings
+    from gate.collector.server import bind
 
     try:
         database_settings(db_url)
+        parse_networks(trusted_proxies)
     except ValueError as exc:
         fail(str(exc))
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}.")
     os.environ["GATE_COLLECTOR_DB"] = db_url
     if "GATE_COLLECTOR_SECRET_KEY" not in os.environ:
         os.environ["GATE_COLLECTOR_SECRET_FILE"] = secret_file or _secret_file(db_url)
@@ -83,29 +114,51 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
     if not key_path.is_file():
         click.echo(f"warning: no directive key at {key_path}; the console cannot sign bulletins or "
                    f"venue cards (make one: gate keys new directive --out {key_path})", err=True)
+    with sock:
+        _serve_on(sock, db_url, lists_dir, alert_log, webhook_url, key_path, host, threads)
+
+
+def _serve_on(sock: socket.socket, db_url: str, lists_dir: Path, alert_log: Path | None,
+              webhook_url: str | None, key_path: Path, host: str, threads: int) -> None:
+    """Configure Django (the settings read the environment `serve` set), build the app, serve."""
     from django.db import DatabaseError
 
-    from gate.collector.app import create_app
-    from gate.collector.server import serve as run_server
-
     try:
+        django_db.setup()  # the settings make the secret file when it is missing
+        from gate.collector.app import create_app
+        from gate.collector.server import serve as run_server
+
         app = create_app(db_url, lists_dir, alert_log=alert_log, webhook_url=webhook_url,
-                         directive_key=key_path)
+                         directive_key=key_path, retention_days=retention_days,
+                         trusted_proxies=trusted_proxies)
     except OSError as exc:
         fail(f"cannot use the secret file: {exc}", 1)
     except DatabaseError as exc:
         fail(f"cannot open the database {db_url}: {str(exc).strip().splitlines()[0]}", 1)
-    click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
-               f"lists {lists_dir})", err=True)
+
+    def listening(port: int) -> None:
+        click.echo(f"collector on http://{host}:{port} (console /console/, db {db_url}, "
+                   f"lists {lists_dir})", err=True)
+
     try:
-        run_server(app, host=host, port=port, threads=threads)
-    except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror}.", status=1)
+        run_server(app, host=host, port=sock.getsockname()[1], threads=threads, sock=sock,
+                   listening=listening)
     finally:
         app.close()
 
 
 # --- devices -------------------------------------------------------------------------------------
+
+def _device_id_or_fail(device_id: str) -> str:
+    """`device_id` when it is in the gate's id alphabet; else the command stops with one line
+    (the id shown escaped: a terminal never receives what was typed into it raw)."""
+    from gate.ids import id_problem
+
+    problem = id_problem(device_id)
+    if problem is not None:
+        fail(f"{problem}.")
+    return device_id
+
 
 @collector.command("add-device")
 @click.argument("device_id")
@@ -115,16 +168,18 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
 def add_device(device_id: str, pubkey: str, db_url: str, replace: bool) -> None:
     """Register DEVICE_ID with PUBKEY (a PEM file, or base64 of the SPKI DER)."""
     from gate.devicesig import load_public_key, public_key_b64
+    from gate.ids import shown
 
+    _device_id_or_fail(device_id)
     path = Path(pubkey)
     try:
         text = path.read_bytes() if path.is_file() else pubkey
     except OSError as exc:
-        fail(f"cannot read {pubkey}: {exc.strerror}.")
+        fail(f"cannot read {shown(pubkey)}: {exc.strerror}.")
     try:
         key = load_public_key(text)
     except ValueError as exc:
-        fail(f"cannot use {pubkey}: {exc}; "
+        fail(f"cannot use {shown(pubkey)}: {exc}; "
               "give a PEM file path or base64 SPKI of an Ed25519 key.")
     from gate.collector.audit import audit_command
     from gate.collector.devices import DeviceError
@@ -142,6 +197,7 @@ def add_device(device_id: str, pubkey: str, db_url: str, replace: bool) -> None:
 
 
 def _set_enabled(device_id: str, db_url: str, enabled: bool) -> None:
+    _device_id_or_fail(device_id)
     from gate.collector.audit import audit_command
     from gate.collector.devices import set_enabled
 
@@ -175,17 +231,20 @@ def enable_device(device_id: str, db_url: str) -> None:
 def devices(db_url: str, as_json: bool) -> None:
     """List the registered devices with their latest heartbeat (online: within 10 minutes)."""
     from gate.collector.devices import devices_summary
+    from gate.ids import is_id, shown
 
     with _database(db_url):
         rows = devices_summary()
     for row in rows:
-        if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False, sort_keys=True))
+        if as_json:  # JSON escapes every control character
+            click.echo(json.dumps(row, sort_keys=True))
         else:
             state = "enabled" if row["enabled"] else "disabled"
             online = "online" if row["online"] else "offline"
-            click.echo(f"{row['id']}  {state}  {online}  last heartbeat "
-                       f"{row['last_heartbeat_at'] or 'never'}  queue {row.get('queue_depth', '-')}")
+            queue = row.get("queue_depth", "-")
+            click.echo(f"{row['id'] if is_id(row['id']) else shown(row['id'])}  {state}  {online}"
+                       f"  last heartbeat {row['last_heartbeat_at'] or 'never'}  queue "
+                       f"{queue if isinstance(queue, int) or queue == '-' else shown(queue)}")
 
 
 # --- people --------------------------------------------------------------------------------------
@@ -317,6 +376,26 @@ def drop_before(when: str, db_url: str) -> None:
         audit_command("records.retention", {"before": cutoff.isoformat(), "dropped": dropped})
     click.echo(f"records before {cutoff.isoformat()} removed"
                + (f" ({', '.join(dropped)})" if dropped else ""))
+
+
+@collector.command("drop-after")
+@click.argument("when")
+@click.option("--db", "db_url", default=DEFAULT_DB, show_default=True, help=DB_HELP)
+def drop_after(when: str, db_url: str) -> None:
+    """Delete the records scanned after WHEN (whole months on PostgreSQL): the far-future months
+    a collector made before it refused implausible times."""
+    from gate.collector import partitions
+    from gate.collector.audit import audit_command
+    from gate.collector.tracing import parse_time
+
+    try:
+        cutoff = parse_time(when)
+    except ValueError as exc:
+        fail(f"{exc}.")
+    with _database(db_url) as alias:
+        dropped = partitions.drop_after(alias, cutoff)
+        audit_command("records.drop_after", {"after": cutoff.isoformat(), "dropped": len(dropped)})
+    click.echo(f"records after {cutoff.isoformat()} removed ({len(dropped)} month partitions)")
 
 
 collector.add_command(venue_card)

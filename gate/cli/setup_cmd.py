@@ -4,7 +4,9 @@
 `[setup] enabled = false` it says so in one line and exits 0, so the unit stays off without
 failing. `passwd` stores an Argon2id hash of a new password in `[setup] password_hash`, written
 like `gate config set` (comments kept, atomically). `cert` makes the certificate at provisioning
-and prints its fingerprint.
+and prints its fingerprint; `cert --renew` replaces it (a certificate an older version made with
+CA:TRUE, a damaged one). `serve` checks the certificate and key before it listens: a bad one is
+one line and exit 2 (systemd does not restart a crash loop of tracebacks).
 """
 
 from __future__ import annotations
@@ -49,23 +51,33 @@ def serve(config_path: Path, state_dir: Path, listen: str | None) -> None:
         return
     from gate.control import KioskClient
     from gate.setup.app import SetupState, create_app
+    from gate.setup.check import setup_urls
     from gate.setup.server import SetupServer, parse_listen
-    from gate.tls import ensure_certificate, fingerprint
+    from gate.tls import TLSFileError, ensure_certificate, fingerprint, is_ca
 
     try:
         cert, key = ensure_certificate(cfg.device.key.parent)
     except OSError as exc:
         fail(f"cannot make the setup page's certificate in {cfg.device.key.parent}: {exc.strerror or exc}")
-    host, port = parse_listen(listen or cfg.setup.listen)
-    state = SetupState(config_path=config_path.resolve(), state_dir=state_dir, kiosk=KioskClient())
-    server = SetupServer(create_app(state), host, port, cert, key, on_stop=state.stopping.set)
     try:
+        host, port = parse_listen(listen or cfg.setup.listen)
+    except ValueError:
+        fail(f"--listen {listen!r}: give ADDRESS:PORT, e.g. 0.0.0.0:8443")
+    state = SetupState(config_path=config_path.resolve(), state_dir=state_dir, kiosk=KioskClient())
+    try:
+        server = SetupServer(create_app(state), host, port, cert, key, on_stop=state.stop)
         server.start()
+    except TLSFileError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     if not cfg.setup.password_hash:
         click.echo("no setup password is set: every sign-in is refused; run gate setup passwd", err=True)
-    click.echo(f"setup page at https://{host}:{server.port}/setup/ (certificate SHA-256 {fingerprint(cert)})")
+    if is_ca(cert):
+        click.echo(f"{cert} says CA:TRUE (made by an older version): run gate setup cert --renew", err=True)
+    where = setup_urls(f"[{host}]:{server.port}" if ":" in host else f"{host}:{server.port}")
+    click.echo(f"setup page at {', '.join(where) or f'port {server.port} (no network address yet)'} "
+               f"(certificate SHA-256 {fingerprint(cert)})")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop.set())
@@ -114,14 +126,23 @@ def passwd(config_path: Path) -> None:
               help="Put it beside this configuration's device key (default: /etc/gate/gate.toml's).")
 @click.option("--dir", "key_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Put it in this folder instead (provision.sh: the device key's folder).")
-def cert(config_path: Path | None, key_dir: Path | None) -> None:
+@click.option("--renew", is_flag=True, help="Replace it with a new key and certificate (a new fingerprint).")
+def cert(config_path: Path | None, key_dir: Path | None, renew: bool) -> None:
     """Make the setup page's certificate beside the device key (if missing); print its fingerprint."""
-    from gate.tls import ensure_certificate, fingerprint
+    from gate.tls import TLSFileError, ensure_certificate, fingerprint, is_ca, make_certificate, \
+        server_context
 
     if key_dir is None:
         key_dir = load_config_or_fail(config_path or DEFAULT_CONFIG).device.key.parent
     try:
-        path, _ = ensure_certificate(key_dir)
+        path, key = make_certificate(key_dir) if renew else ensure_certificate(key_dir)
     except OSError as exc:
         fail(f"cannot make the setup page's certificate in {key_dir}: {exc.strerror or exc}")
-    click.echo(f"setup page certificate {path}: SHA-256 {fingerprint(path)}")
+    try:
+        server_context(path, key)
+    except TLSFileError as exc:
+        fail(str(exc))
+    click.echo(f"setup page certificate {path}: SHA-256 {fingerprint(path)}"
+               + (" (new: check this fingerprint in the browser)" if renew else ""))
+    if is_ca(path):
+        click.echo(f"{path} says CA:TRUE (made by an older version): run gate setup cert --renew", err=True)

@@ -360,6 +360,9 @@ class TrustStore:
                 raise  # a locked, unreadable or read-only file is not a damaged one: nothing is moved
             self._rebuild(exc)
         self._load_files()
+        if self.state_path is not None:
+            with self._lock:
+                _fold_wal(self._db)
 
     def _open_db(self) -> None:
         """Open (creating when new) the state database and read what is in force from it."""
@@ -596,5 +599,13 @@ class _Transaction:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
             self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            if exc_type is None:
+                _fold_wal(self._db)
         finally:
             self._lock.release()
+
+
+def _fold_wal(db: sqlite3.Connection) -> None:
+    """Fold the write-ahead log back into the cache and empty it: lists change rarely, and the card
+    the cache shares with the record store is small (a busy reader only leaves the log for later)."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

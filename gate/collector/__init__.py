@@ -2,10 +2,13 @@
 
 `create_app` builds the WSGI application; `gate collector serve` runs it under waitress.
 Modules: `app` (the WSGI app and one alias per collector), `api` (the device API views),
-`ingest` (storing records, raw SQL), `records` (checking a RECORD), `models` (the tables),
-`partitions` (PostgreSQL month partitions), `tracing` (contact tracing), `devices`, `users`,
-`roles`, `audit`, `lists` (the signed lists directory), `alerts` (alert log and webhook),
-`server` (waitress), `testing` (a throw-away PostgreSQL for tests), `settings`, `django_db`.
+`ingest` (storing records, raw SQL), `records` (checking a RECORD, the plausible window),
+`models` (the tables), `partitions` (PostgreSQL month partitions), `tracing` (contact tracing),
+`devices`, `users`, `roles`, `audit`, `clients` (the client address through trusted proxies),
+`lists` (the signed lists directory), `alerts` (alert log and webhook), `server` (waitress),
+`runtime` (lists, clock and limits of the collector serving a request), `settings`,
+`django_db` (the one way to choose a database). The throw-away PostgreSQL of the tests is
+tests/postgreskit.py.
 """
 
 MAX_RECORDS = 2000

@@ -1,6 +1,7 @@
 """Passing alerts on to people: a JSON-lines log and an optional webhook for paging.
 
-Each new alert (a record first seen on ``POST /v1/alerts``) becomes one line in the alert log::
+Each new alert (a record first held as an alert, whether it came on ``POST /v1/alerts`` or only in
+a batch on ``POST /v1/scans``: `gate.collector.ingest`) becomes one line in the alert log::
 
     {"received_at": 1764003600.2, "device_id": "gate-nc-0001", "record": {...RECORD...}}
 

@@ -7,9 +7,12 @@
                             id sent is in exactly one list, echoed as sent. An id already held
                             for another device is rejected with ``id_conflict``.
 ``POST /v1/alerts``         the same batch body (or one bare RECORD, the first version); the
-                            same answer. A newly seen alert is logged and POSTed to the webhook.
+                            same answer. A record newly held as an alert, on either path (a
+                            hold, a refer, a red code), is logged and POSTed to the webhook.
 ``POST /v1/heartbeat``      the gate's health; 200 ``{"ok": true, "server_time": N}``; the
-                            latest per device is kept with its arrival time.
+                            latest per device is kept with its arrival time, replaced only by
+                            one whose signed ``X-Gate-Timestamp`` is newer (a replay is
+                            answered 200 and not stored).
 ``GET /v1/trustlist``       the trust list bytes, ``X-Signature``, ``ETag``; 304 on a match.
 ``GET /v1/statuslist``      ``?since=N``: a delta, the full list or 304 (see `lists`).
 ``GET /v1/bulletin``        ``?since=N``: the bulletin in force or 304; 404 ``no_bulletin``.
@@ -20,8 +23,9 @@
 Status codes and JSON error bodies (``{"error": ...}``):
 
 - 400 ``bad_json`` (with ``"reason"``) / ``bad_batch`` / ``bad_gzip`` / ``bad_query`` /
-  ``unsupported_encoding`` / ``bad_heartbeat``
-- 401 ``unknown_device`` (also: headers missing), ``bad_signature`` (also: timestamp not an
+  ``unsupported_encoding`` / ``bad_heartbeat`` / ``bad_text`` (a heartbeat string that is not
+  valid Unicode; in a batch, such a record is rejected with ``bad_text``)
+- 401 ``unknown_device`` (also: headers missing, or an id outside the gate's id alphabet), ``bad_signature`` (also: timestamp not an
   integer), ``clock`` with ``"server_time": N`` when the signed timestamp is more than
   600 s from the collector's clock (checked after the signature)
 - 403 ``device_disabled`` (a valid signature from a device marked disabled)
@@ -49,16 +53,18 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db import (DatabaseError, IntegrityError, InterfaceError, OperationalError,
+                       connections, transaction)
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from gate import devicesig
-from gate.collector import ingest, runtime
+from gate.collector import django_db, ingest, runtime
 from gate.collector.lists import ListNotFound, ListsDirectory, SignedDocument
 from gate.collector.models import Device, Heartbeat
-from gate.collector.records import (RecordError, RecordRow, check_record, may_hold_nul,
-                                    record_id)
+from gate.collector.records import (RecordError, RecordRow, ScanWindow, check_record,
+                                    has_bad_text, may_hold_bad_text, record_id)
+from gate.ids import is_id
 
 log = logging.getLogger("gate.collector")
 
@@ -83,7 +89,11 @@ class HTTPError(GateError):
 
 
 def _json(status: int, obj: Any, headers: dict[str, str] | None = None) -> HttpResponse:
-    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:  # an id echoed as sent holds a lone surrogate: escape it
+        body = json.dumps(obj, separators=(",", ":")).encode("ascii")
     response = HttpResponse(body, status=status, content_type="application/json")
     for name, value in (headers or {}).items():
         response[name] = value
@@ -115,9 +125,9 @@ class DatabaseUnavailableMiddleware:
 
 
 class ContentLengthMiddleware:
-    """Every complete answer carries Content-Length (as before Django), except 304 and 204; a HEAD
-    answer carries the GET's length and no body (waitress sends whatever body it is given, which a
-    client on a kept-alive connection would then read as the start of its next answer)."""
+    """Every complete answer carries Content-Length (as before Django), except 304 and 204; a
+    HEAD answer carries the GET answer's Content-Length and no body (waitress sends what the
+    application gives, and a body after a HEAD answer corrupts the next answer on the connection)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -128,7 +138,10 @@ class ContentLengthMiddleware:
                 and not response.has_header("Content-Length")):
             response["Content-Length"] = str(len(response.content))
         if request.method == "HEAD" and not response.streaming:
+            length = response.get("Content-Length")
             response.content = b""
+            if length is not None:
+                response["Content-Length"] = length
         return response
 
 
@@ -265,7 +278,7 @@ def authenticate(request: HttpRequest, limit: int = MAX_BODY_BYTES) -> tuple[str
     """The signing device's id and the raw body; HTTPError for every refusal (module docstring)."""
     device_id = request.META.get("HTTP_X_GATE_DEVICE", "")
     device = (Device.objects.filter(pk=device_id).values_list("public_key", "enabled").first()
-              if device_id else None)
+              if is_id(device_id) else None)
     if device is None:
         raise HTTPError(401, "unknown_device")
     public_key_b64, enabled = device
@@ -296,12 +309,13 @@ def authenticate(request: HttpRequest, limit: int = MAX_BODY_BYTES) -> tuple[str
 # --- uploads -------------------------------------------------------------------------------------
 
 def _store(device_id: str, records: list[Any], alerts: bool,
-           nul_possible: bool = True) -> tuple[dict[str, Any], list[Any]]:
+           text_possible: bool = True) -> tuple[dict[str, Any], list[Any]]:
     """Check and store `records`; the answer and, for alerts, the records newly alerted."""
     rt = runtime.current()
     if len(records) > MAX_RECORDS:
         raise _too_large()
     received_at = rt.clock()
+    window = ScanWindow.around(received_at, rt.retention_days)
     rows: list[RecordRow] = []
     sent: dict[str, tuple[Any, Any]] = {}  # stored key -> (id as sent, record)
     rejected: list[dict[str, Any]] = []
@@ -313,13 +327,13 @@ def _store(device_id: str, records: list[Any], alerts: bool,
                 continue  # the same id twice in one batch: answered once
             seen.add(rid.lower())
         try:
-            row = check_record(record, device_id, received_at, nul_possible)
+            row = check_record(record, device_id, received_at, text_possible, window)
         except RecordError as exc:
             rejected.append({"id": rid, "error": exc.code})
             continue
         rows.append(row)
         sent[row.id] = (rid, record)
-    stored = ingest.store_records(rows, rt.alias, alerts=alerts)
+    stored = ingest.store_records(rows, django_db.current_alias(), alerts=alerts, window=window)
     answer = {
         "accepted": [sent[r.id][0] for r in rows if r.id in stored.new],
         "duplicates": [sent[r.id][0] for r in rows
@@ -343,7 +357,7 @@ def post_scans(request: HttpRequest) -> HttpResponse:
     if not isinstance(batch, dict) or not isinstance(batch.get("records"), list):
         raise HTTPError(400, "bad_batch")
     answer, _ = _store(device_id, batch["records"], alerts=False,
-                       nul_possible=may_hold_nul(text))
+                       text_possible=may_hold_bad_text(text))
     return _json(200, answer)
 
 
@@ -369,14 +383,45 @@ def post_heartbeat(request: HttpRequest) -> HttpResponse:
         raise HTTPError(400, "bad_heartbeat", reason="not an object")
     if beat.get("device_id", device_id) != device_id:
         raise HTTPError(400, "bad_heartbeat", reason="device_id is not the signing device")
-    if "\\u0000" in json.dumps(beat):
+    text = json.dumps(beat, ensure_ascii=False)
+    if has_bad_text(text):
+        raise HTTPError(400, "bad_text", reason="a string is not valid Unicode (a lone surrogate)")
+    if "\\u0000" in text:
         raise HTTPError(400, "bad_heartbeat", reason="holds U+0000")
     now = runtime.current().clock()
-    Heartbeat.objects.update_or_create(
-        device_id=device_id,
-        defaults={"received_at": datetime.fromtimestamp(now, timezone.utc), "data": beat},
-    )
+    store_heartbeat(device_id, beat, signed_at=signed_timestamp(request), received_at=now)
     return _json(200, {"ok": True, "server_time": int(now)})
+
+
+def signed_timestamp(request: HttpRequest) -> int:
+    """The ``X-Gate-Timestamp`` of a request `authenticate` accepted (so it is an integer)."""
+    return int(request.META["HTTP_X_GATE_TIMESTAMP"])
+
+
+def store_heartbeat(device_id: str, beat: dict[str, Any], signed_at: int,
+                    received_at: float) -> bool:
+    """Keep `beat` as the device's latest heartbeat when it was signed later than the one held.
+
+    False when it is not newer (a replay, or two sent in one second): nothing is changed. The
+    comparison is made by the database in the write itself, so two collector processes taking
+    heartbeats of one gate at once keep the newer.
+    """
+    arrived = datetime.fromtimestamp(received_at, timezone.utc)
+    alias = django_db.current_alias()
+    for _ in range(2):
+        if Heartbeat.objects.filter(device_id=device_id, signed_at__lt=signed_at).update(
+                received_at=arrived, signed_at=signed_at, data=beat):
+            return True
+        if Heartbeat.objects.filter(device_id=device_id).exists():
+            return False
+        try:
+            with transaction.atomic(using=alias):
+                Heartbeat.objects.create(device_id=device_id, received_at=arrived,
+                                         signed_at=signed_at, data=beat)
+            return True
+        except IntegrityError:
+            continue  # another process stored its first heartbeat meanwhile: compare with it
+    return False
 
 
 # --- lists ---------------------------------------------------------------------------------------
@@ -442,7 +487,7 @@ def _newer_than_since(request: HttpRequest, newer: Callable[[ListsDirectory, int
 
 @device_api("GET")
 def healthz(request: HttpRequest) -> HttpResponse:
-    with connections[runtime.current().alias].cursor() as cur:
+    with connections[django_db.current_alias()].cursor() as cur:
         cur.execute("SELECT 1")
         cur.fetchone()
     return _json(200, {"ok": True})

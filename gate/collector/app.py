@@ -13,6 +13,7 @@ outside a request (count, one record, devices), each run on the app's alias.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import time
 from pathlib import Path
@@ -20,7 +21,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from gate.collector import django_db, runtime
 from gate.collector.alerts import AlertNotifier
+from gate.collector.clients import IPNetwork, parse_networks
 from gate.collector.lists import ListsDirectory
+from gate.collector.records import DEFAULT_RETENTION_DAYS, ScanWindow
 
 StartResponse = Callable[..., Any]
 
@@ -124,12 +127,15 @@ class CollectorApp:
     """The WSGI callable of one collector; build it with `create_app`."""
 
     def __init__(self, alias: str, lists: ListsDirectory, notifier: AlertNotifier,
-                 clock: Callable[[], float] = time.time, directive_key: Path | None = None) -> None:
+                 clock: Callable[[], float] = time.time, directive_key: Path | None = None,
+                 retention_days: int = DEFAULT_RETENTION_DAYS,
+                 trusted_proxies: tuple[IPNetwork, ...] = ()) -> None:
         from django.contrib.staticfiles.handlers import StaticFilesHandler
         from django.core.wsgi import get_wsgi_application
 
         self.alias = alias
-        self.runtime = runtime.Runtime(alias, lists, notifier, clock, directive_key)
+        self.runtime = runtime.Runtime(lists, notifier, clock, directive_key,
+                                       retention_days, tuple(trusted_proxies))
         runtime.set_fallback(self.runtime)
         self.db = Store(alias)
         self._handler = StaticFilesHandler(get_wsgi_application())
@@ -152,9 +158,9 @@ class CollectorApp:
         body = ctx.run(self._handler, environ, start_response)
         return _InContext(ctx, body)
 
-    def _enter(self) -> None:
-        django_db._current.set(self.alias)
-        runtime._current.set(self.runtime)
+    def _enter(self) -> None:  # in the request's own copied context, thrown away with it
+        django_db.select(self.alias)
+        runtime.select(self.runtime)
 
     def close(self) -> None:
         """Finish pending webhook posts and close this thread's database connection."""
@@ -165,16 +171,15 @@ class CollectorApp:
 class _Activation:
     def __init__(self, app: CollectorApp) -> None:
         self.app = app
-        self._tokens: list[Any] = []
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> CollectorApp:
-        self._tokens = [django_db._current.set(self.app.alias),
-                        runtime._current.set(self.app.runtime)]
+        self._stack.enter_context(django_db.activate(self.app.alias))
+        self._stack.enter_context(runtime.using(self.app.runtime))
         return self.app
 
     def __exit__(self, *exc: object) -> None:
-        django_db._current.reset(self._tokens[0])
-        runtime._current.reset(self._tokens[1])
+        self._stack.close()
 
 
 def create_app(
@@ -184,16 +189,25 @@ def create_app(
     webhook_url: str | None = None,
     clock: Callable[[], float] = time.time,
     directive_key: str | Path | None = None,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+    trusted_proxies: Iterable[str] = (),
 ) -> CollectorApp:
     """The collector over the database at `db_url` (created or migrated) and lists in `lists_dir`.
 
     `alert_log`: a JSON-lines file new alerts are appended to; `webhook_url`: where new alerts are
     POSTed; `clock`: unix time now (injected by tests); `directive_key`: the collector's directive
-    key file (signs bulletins and venue cards in the console). ValueError for an unsupported URL.
+    key file (signs bulletins and venue cards in the console); `retention_days`: how old a
+    record's ``scanned_at`` may be (older ones are refused, upload.md); `trusted_proxies`: CIDR
+    texts of the reverse proxies whose ``X-Forwarded-For`` names the client. ValueError for an
+    unsupported URL or a bad network.
     """
+    if retention_days < 1:
+        raise ValueError("retention_days must be at least 1")
+    proxies = parse_networks(trusted_proxies)
+    alias = django_db.database_alias(db_url)  # sets Django up: models may be imported after it
     from gate.collector import partitions
 
-    alias = django_db.database_alias(db_url)
-    partitions.ensure_ahead(alias)
+    partitions.ensure_ahead(alias, ScanWindow.around(clock(), retention_days))
     return CollectorApp(alias, ListsDirectory(lists_dir), AlertNotifier(alert_log, webhook_url),
-                        clock, Path(directive_key) if directive_key is not None else None)
+                        clock, Path(directive_key) if directive_key is not None else None,
+                        retention_days, proxies)

@@ -16,12 +16,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from gate.collector import clients, runtime
 from gate.collector.models import AuditEntry
 
 
 def client_address(request: HttpRequest) -> str:
-    """The peer address (waitress clears untrusted proxy headers, so REMOTE_ADDR is the peer)."""
-    return str(request.META.get("REMOTE_ADDR", ""))[:100]
+    """The client's address: the peer, or through ``serve --trusted-proxy`` the right-most
+    ``X-Forwarded-For`` address that is not a trusted proxy (`gate.collector.clients`)."""
+    return clients.client_address(request.META, runtime.current().trusted_proxies)
 
 
 def audit(request: HttpRequest, action: str, what: dict[str, Any],

@@ -1,6 +1,7 @@
 """The registry of gates allowed to upload (console.md, Devices), for the commands and the console.
 
-`add_device` refuses an id that exists unless `replace`, and a public key already registered
+`add_device` refuses an id outside the gate's id alphabet (`gate.ids`), an id that exists unless
+`replace`, and a public key already registered
 to another device; `set_enabled` enables or disables; `device_summary` is one object of
 ``gate collector devices --json``: ``id``, ``enabled``, ``last_heartbeat_at``, ``online`` (a
 heartbeat within `ONLINE_WINDOW_S`), and the latest heartbeat's fields (upload.md). All work
@@ -19,6 +20,7 @@ from gate.collector.django_db import current_alias
 from gate.collector.models import Device, Heartbeat
 from gate.collector.tracing import iso
 from gate.errors import GateError
+from gate.ids import id_problem
 
 ONLINE_WINDOW_S = 600
 
@@ -32,8 +34,9 @@ def add_device(device_id: str, public_key_b64: str, replace: bool = False) -> st
 
     A new device is enabled; replacing a key keeps the device's enabled state.
     """
-    if not device_id or len(device_id) > 200:
-        raise DeviceError("a device id is 1 to 200 characters")
+    problem = id_problem(device_id)
+    if problem is not None:
+        raise DeviceError(problem)
     with transaction.atomic(using=current_alias()):
         holder = (Device.objects.filter(public_key=public_key_b64)
                   .exclude(pk=device_id).values_list("pk", flat=True).first())

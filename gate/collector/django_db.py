@@ -3,7 +3,8 @@
 Django has one settings object per process, but tests (and a benchmark) run several collectors
 with different databases in one process. So each collector gets its own database **alias**,
 added at run time (`database_alias`), and `CollectorRouter` sends every ORM query to the alias
-made current with `activate` (a context variable). `gate.collector.app.CollectorApp` activates
+made current with `activate` (a context variable): the one way the collector chooses a database
+(its `Runtime` holds none). `gate.collector.app.CollectorApp` activates
 its alias around each request it serves, so the device API, the console, sessions and sign-in all
 use that collector's database. Code outside a request (the CLI, tests) wraps its work in
 ``with activate(alias):`` or passes ``using=alias``.
@@ -70,10 +71,16 @@ def current_alias() -> str:
     return _current.get()
 
 
+def select(alias: str) -> contextvars.Token[str]:
+    """Send the ORM's queries to `alias` in this context until reset (a request's copied
+    context, thrown away with it); elsewhere use `activate`."""
+    return _current.set(alias)
+
+
 @contextmanager
 def activate(alias: str) -> Iterator[str]:
     """Send the ORM's queries to `alias` inside the block."""
-    token = _current.set(alias)
+    token = select(alias)
     try:
         yield alias
     finally:

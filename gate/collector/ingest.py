@@ -2,15 +2,19 @@
 
 `store_records(rows, alias)` inserts in one transaction and answers which ids were new and which
 were already held for another device (``id_conflict``); the rest were duplicates from the same
-device. `store_alerts(rows, alias)` does the same and marks the records alerts, answering also
-which alerts are new (to be logged and paged).
+device. Being an alert is a property of the record (upload.md, Alerts): every row that is one
+(`RecordRow.is_alert`, the vocabulary's rule), or that its gate sent as one (``alerts=True``,
+``POST /v1/alerts``), gets its `Alert` row in the same transaction, whichever request brought it
+and whether the record is new or a duplicate; the `Alert` row's primary key makes each record an
+alert once, so `Stored.new_alerts` (to be logged and paged) names each alert exactly once.
 
 SQLite: ``collector_record.id`` is the primary key; inside one BEGIN IMMEDIATE transaction (so no
 other writer can come between) the ids already held are read by key, and the new rows inserted
 with one executemany on the raw connection. PostgreSQL: records are partitioned by month (`partitions`), so the id's
 uniqueness lives in ``collector_record_id``; one statement inserts a whole batch into both
-tables, sent as one JSON array parameter (one array of the 14 columns per row, encoded by orjson,
-parsed once by the server) instead of 14 arrays psycopg would adapt one value at a time. The
+tables, sent as one JSON array parameter (one array of the columns per row, encoded by orjson,
+parsed once by the server) instead of one array per column that psycopg would adapt one value at
+a time; the columns are listed once, `RECORD_COLUMNS`. The
 statement first assumes every id is new (plain inserts); only a batch holding an id already held
 goes back to a savepoint and through ``ON CONFLICT DO NOTHING`` (see `_insert_new`).
 """
@@ -18,7 +22,9 @@ goes back to a savepoint and through ``ON CONFLICT DO NOTHING`` (see `_insert_ne
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
@@ -27,7 +33,7 @@ import orjson
 from django.db import connections, transaction
 
 from gate.collector import partitions
-from gate.collector.records import RecordRow
+from gate.collector.records import RecordRow, ScanWindow
 
 
 @dataclass
@@ -51,11 +57,46 @@ def sqlite_unix(ts: float) -> str:
     return moment.replace(tzinfo=None).isoformat(" ")
 
 
-_SQLITE_INSERT = (
-    "INSERT INTO collector_record (id, device_id, venue_id, venue_type, scanned_at, received_at,"
-    " decision, reasons, issuer, sub, code_status, temperature_c, is_alert, record)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+# The columns of ``collector_record`` that ingest writes, once: their order is the order of every
+# statement below and of every row's values (`RecordRow` has one attribute per column, of the
+# same name), and each says how PostgreSQL reads it from a batch's JSON array (element ``{i}``).
+# The table itself is defined once, by the `Record` model (see tests/collector/test_ingest.py).
+RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "e->>{i}"),
+    ("device_id", "e->>{i}"),
+    ("venue_id", "e->>{i}"),
+    ("venue_type", "e->>{i}"),
+    ("scanned_at", "(e->>{i})::timestamptz"),
+    ("received_at", "to_timestamp((e->>{i})::float8)"),
+    ("decision", "e->>{i}"),
+    ("reasons", "e->>{i}"),
+    ("issuer", "e->>{i}"),
+    ("sub", "e->>{i}"),
+    ("code_status", "e->>{i}"),
+    ("temperature_c", "(e->>{i})::float8"),
+    ("is_alert", "(e->>{i})::boolean"),
+    ("record", "e->{i}"),
 )
+_NAMES = tuple(name for name, _ in RECORD_COLUMNS)
+_COLUMN_LIST = ", ".join(_NAMES)
+_values = operator.attrgetter(*_NAMES)  # a RecordRow's values in column order, as one tuple
+_SCANNED_AT, _RECEIVED_AT, _IS_ALERT, _RECORD = (_NAMES.index(n) for n in
+                                                 ("scanned_at", "received_at", "is_alert", "record"))
+
+_SQLITE_INSERT = (
+    f"INSERT INTO collector_record ({_COLUMN_LIST})"
+    f" VALUES ({', '.join('?' * len(_NAMES))}) ON CONFLICT (id) DO NOTHING"
+)
+
+
+def _sqlite_values(row: RecordRow, alerts: bool, received: str) -> list[Any]:
+    """`row`'s values as SQLite stores them: Django's time texts, the record as JSON text."""
+    values = list(_values(row))
+    values[_SCANNED_AT] = sqlite_time(row.scanned_at)
+    values[_RECEIVED_AT] = received
+    values[_IS_ALERT] = row.is_alert or alerts
+    values[_RECORD] = row.record_json
+    return values
 
 
 def _store_sqlite(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored:
@@ -81,45 +122,34 @@ def _store_sqlite(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored
                     continue
                 if row.received_at not in received:
                     received[row.received_at] = sqlite_unix(row.received_at)
-                params.append((
-                    row.id, row.device_id, row.venue_id, row.venue_type,
-                    sqlite_time(row.scanned_at), received[row.received_at], row.decision,
-                    row.reasons, row.issuer, row.sub, row.code_status, row.temperature_c,
-                    row.is_alert or alerts, row.record_json,
-                ))
+                params.append(_sqlite_values(row, alerts, received[row.received_at]))
                 stored.new.add(row.id)
             cur.executemany(_SQLITE_INSERT, params)
-            if alerts:
-                for row in rows:
-                    if row.id in stored.conflicts:
-                        continue
-                    cur.execute(
-                        "INSERT INTO collector_alert (record_id, received_at, ack_note)"
-                        " VALUES (?, ?, '') ON CONFLICT (record_id) DO NOTHING",
-                        (row.id, sqlite_unix(row.received_at)),
-                    )
-                    if cur.rowcount == 1:
-                        stored.new_alerts.add(row.id)
-                        if row.id not in stored.new:
-                            cur.execute("UPDATE collector_record SET is_alert = 1 WHERE id = ?",
-                                        (row.id,))
+            for row in rows:
+                if row.id in stored.conflicts or not (alerts or row.is_alert):
+                    continue
+                cur.execute(
+                    "INSERT INTO collector_alert (record_id, received_at, ack_note)"
+                    " VALUES (?, ?, '') ON CONFLICT (record_id) DO NOTHING",
+                    (row.id, sqlite_unix(row.received_at)),
+                )
+                if cur.rowcount == 1:
+                    stored.new_alerts.add(row.id)
+                    if row.id not in stored.new:
+                        cur.execute("UPDATE collector_record SET is_alert = 1 WHERE id = ?",
+                                    (row.id,))
         finally:
             cur.close()
     return stored
 
 
-_PG_BATCH = """
-WITH batch AS (
-    SELECT e->>0 AS id, e->>1 AS device_id, e->>2 AS venue_id, e->>3 AS venue_type,
-        (e->>4)::timestamptz AS scanned_at, to_timestamp((e->>5)::float8) AS received_at,
-        e->>6 AS decision, e->>7 AS reasons, e->>8 AS issuer, e->>9 AS sub,
-        e->>10 AS code_status, (e->>11)::float8 AS temperature_c, (e->>12)::boolean AS is_alert,
-        e->13 AS record
-    FROM jsonb_array_elements(%s::jsonb) AS e
-)"""
+_PG_BATCH = (
+    "\nWITH batch AS (\n    SELECT "
+    + ", ".join(f"{how.format(i=i)} AS {name}" for i, (name, how) in enumerate(RECORD_COLUMNS))
+    + "\n    FROM jsonb_array_elements(%s::jsonb) AS e\n)"
+)
 
-_PG_RECORD_COLUMNS = """id, device_id, venue_id, venue_type, scanned_at, received_at,
-    decision, reasons, issuer, sub, code_status, temperature_c, is_alert, record"""
+_PG_RECORD_COLUMNS = _COLUMN_LIST
 
 # The usual batch: every id new. Plain inserts, no ON CONFLICT: a speculative insertion costs an
 # extra index probe and an extra WAL record per row. If any id is already held (by this batch's
@@ -145,17 +175,15 @@ RETURNING id
 
 
 def _rows_json(rows: Sequence[RecordRow], alerts: bool) -> str:
-    """The rows as one JSON array of 14-column arrays, encoded in one call.
+    """The rows as one JSON array of arrays (one value per `RECORD_COLUMNS`), encoded in one call.
 
     orjson encodes a batch about four times faster than the standard library (the encoding was
     a fifth of the insert's time); integers too large for it fall back to the standard library.
     """
-    table = [
-        (r.id, r.device_id, r.venue_id, r.venue_type, r.scanned_at, r.received_at, r.decision,
-         r.reasons, r.issuer, r.sub, r.code_status, r.temperature_c, r.is_alert or alerts,
-         r.record)
-        for r in rows
-    ]
+    if alerts:
+        table = [(*v[:_IS_ALERT], True, *v[_IS_ALERT + 1:]) for v in map(_values, rows)]
+    else:
+        table = list(map(_values, rows))
     try:
         return orjson.dumps(table).decode("utf-8")
     except orjson.JSONEncodeError:
@@ -165,10 +193,11 @@ def _rows_json(rows: Sequence[RecordRow], alerts: bool) -> str:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool) -> Stored:
+def _store_postgres(rows: Sequence[RecordRow], alias: str, alerts: bool,
+                    window: ScanWindow) -> Stored:
     import psycopg  # only a PostgreSQL collector needs libpq
 
-    partitions.ensure_for(alias, (row.scanned_at for row in rows))
+    partitions.ensure_for(alias, (row.scanned_at for row in rows), window)
     conn = connections[alias]
     with transaction.atomic(using=alias):
         conn.ensure_connection()
@@ -211,7 +240,8 @@ def _insert_postgres(cur: Any, rows: Sequence[RecordRow], alerts: bool) -> Store
         cur.execute("SELECT id FROM collector_record_id WHERE id = ANY(%s) AND device_id <> %s",
                     (old, rows[0].device_id))
         stored.conflicts = {r[0] for r in cur.fetchall()}
-    keep = [row.id for row in rows if row.id not in stored.conflicts] if alerts else []
+    keep = [row.id for row in rows
+            if row.id not in stored.conflicts and (alerts or row.is_alert)]
     if keep:
         cur.execute(
             "INSERT INTO collector_alert (record_id, received_at, ack_note)"
@@ -226,13 +256,20 @@ def _insert_postgres(cur: Any, rows: Sequence[RecordRow], alerts: bool) -> Store
     return stored
 
 
-def store_records(rows: Sequence[RecordRow], alias: str, alerts: bool = False) -> Stored:
+def store_records(rows: Sequence[RecordRow], alias: str, alerts: bool = False,
+                  window: ScanWindow | None = None) -> Stored:
     """Store `rows` (all from one device) at `alias` in one transaction; see `Stored`.
 
-    `alerts`: the rows came as alerts; they are marked so and get an `Alert` row each.
+    Every row that is an alert gets an `Alert` row (once, whichever call brings it first);
+    `alerts`: the rows came as alerts (``POST /v1/alerts``), so each of them is one.
+    `window`: the plausible ``scanned_at`` (default: this machine's clock and the default
+    retention); a row outside it is refused with `partitions.PartitionRefused` before anything
+    is stored (the device API rejects such records first, with ``bad_scanned_at``).
     """
     if not rows:
         return Stored()
+    window = window or ScanWindow.around(time.time())
     if connections[alias].vendor == "postgresql":
-        return _store_postgres(rows, alias, alerts)
+        return _store_postgres(rows, alias, alerts, window)
+    partitions.ensure_for(alias, (row.scanned_at for row in rows), window)
     return _store_sqlite(rows, alias, alerts)

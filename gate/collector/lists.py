@@ -113,6 +113,23 @@ class ListsDirectory:
             self._full_version_cache = (key, version)
         return version
 
+    def trust_version(self) -> int | None:
+        """The version of the trust list this collector serves; None when it serves none."""
+        try:
+            doc = self.trustlist()
+            version = json.loads(doc.body)["version"]
+        except (ListNotFound, ValueError, KeyError, TypeError):
+            return None
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+    def status_version(self) -> int | None:
+        """The newest status list version this collector serves (full list or delta), or None."""
+        versions = [v for _, v in self.deltas()]
+        full = self.full_status_version()
+        if full is not None:
+            versions.append(full)
+        return max(versions, default=None)
+
     def deltas(self) -> list[tuple[int, int]]:
         """(base, version) of every delta on disk."""
         try:

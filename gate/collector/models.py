@@ -4,22 +4,23 @@ What the console (and anything else) can rely on:
 
 - `Device`: ``device_id`` (primary key), ``public_key`` (base64 SPKI DER, unique), ``enabled``,
   ``added_at``. Its latest heartbeat is ``device.heartbeat`` (`Heartbeat`, may be missing):
-  ``received_at`` (collector time, aware datetime) and ``data`` (the heartbeat body of
+  ``received_at`` (collector time, aware datetime), ``signed_at`` and ``data`` (the heartbeat body of
   upload.md as sent). `gate.collector.devices.device_summary` gives the ``devices --json`` object
   (with ``online``).
 - `Record`: one scan, stored once. Columns for search: ``device_id``, ``venue_id``,
   ``venue_type``, ``scanned_at`` (aware datetime, UTC), ``received_at``, ``decision``,
   ``reasons`` (the decision reasons as text " a b c ": filter with
   ``reasons__contains=" reason "``), ``issuer``, ``sub`` (the code's ``iss``/``sub``, "" when
-  the code had none), ``code_status``, ``temperature_c``, ``is_alert`` (it came through
-  /v1/alerts, or its decision/status makes it one), ``record`` (the JSON as received). Indexes:
+  the code had none), ``code_status``, ``temperature_c``, ``is_alert`` (its decision/status
+  makes it one, or it came through /v1/alerts), ``record`` (the JSON as received). Indexes:
   (issuer, sub, scanned_at), (venue_id, scanned_at), (scanned_at) and the key (each index
   costs ingest speed: search other columns, e.g. a gate, within a time range). On PostgreSQL the table is partitioned by month of
   ``scanned_at``: always bound searches by time so they prune. Rows are written by
   `gate.collector.ingest` (raw SQL); never write records through the ORM.
-- `Alert`: one per record first seen as an alert (``record`` is the `Record`; no database
-  constraint, since PostgreSQL's partitioned records have no single-column key), ``received_at``,
-  and the acknowledgement: ``acknowledged_by`` (a user), ``acknowledged_at``, ``ack_note``.
+- `Alert`: one per record that is an alert, made when the collector first holds it as one
+  (whichever request brought it), or when a record paged by choice is acknowledged (no database
+  constraint on ``record``, since PostgreSQL's partitioned records have no single-column key);
+  ``received_at`` and the acknowledgement: ``acknowledged_by`` (a user), ``acknowledged_at``, ``ack_note``.
   Use `Alert.acknowledge` and audit it.
 - `AuditEntry`: append-only (``save`` of an existing row and ``delete`` raise). Write it with
   `gate.collector.audit.audit`.
@@ -53,11 +54,13 @@ class Device(models.Model):
 
 
 class Heartbeat(models.Model):
-    """The latest heartbeat of one device (upload.md, Heartbeat) and when it arrived."""
+    """The latest heartbeat of one device (upload.md, Heartbeat), when it arrived, and its signed
+    ``X-Gate-Timestamp`` (``signed_at``, unix seconds): only a newer one replaces it."""
 
     device = models.OneToOneField(Device, on_delete=models.CASCADE, primary_key=True,
                                   related_name="heartbeat")
     received_at = models.DateTimeField()
+    signed_at = models.BigIntegerField(default=0)
     data = models.JSONField()
 
     class Meta:
@@ -97,7 +100,7 @@ class Record(models.Model):
 
 
 class Alert(models.Model):
-    """A record that arrived as an alert, and who acknowledged it."""
+    """A record that is an alert (or a paged record acknowledged), and who acknowledged it."""
 
     record = models.OneToOneField(Record, on_delete=models.DO_NOTHING, db_constraint=False,
                                   primary_key=True, related_name="alert")

@@ -3,8 +3,12 @@
 A partition holds one calendar month (UTC) of ``scanned_at`` and is named
 ``collector_record_yYYYYmMM``. `ensure_for` makes the partitions a batch needs before it is
 inserted (a set of known months is kept per database alias, so the usual batch costs nothing);
-`ensure_ahead` makes this month's and the next ones (run when the collector starts);
-`drop_before` is retention: whole months before a date go at once, with their ids and alerts.
+it refuses (`PartitionRefused`) any month outside the collector's plausible window
+(`gate.collector.records.ScanWindow`: its retention before its clock to one day after it), so no
+value a gate sends can make partitions without bound (every partition is a lock a query over
+the table takes). `ensure_ahead` makes the window's newest months (run when the collector
+starts); `drop_before` is retention: whole months before a date go at once, with their ids and
+alerts; `drop_after` removes months after a date (partitions a collector made before windows).
 Partitions are created under an advisory lock, so several collector processes can start or
 meet a new month together. SQLite has no partitions: these do nothing there.
 """
@@ -13,13 +17,22 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Callable, Iterable
 
 from django.db import connections, transaction
 
+from gate.collector.models import Alert, Record
+from gate.collector.records import FUTURE_ALLOWANCE, ScanWindow
+from gate.errors import GateError
+
 _LOCK_KEY = 847002
+_DROP_CHUNK = 64
 _known: dict[str, set[str]] = {}
 _lock = threading.Lock()
+
+
+class PartitionRefused(GateError, ValueError):
+    """A month outside the plausible window was asked for: no partition is made."""
 
 
 def _next_month(year: int, month: int) -> tuple[int, int]:
@@ -44,11 +57,17 @@ def _create(alias: str, months: set[str]) -> None:
             )
 
 
-def ensure_for(alias: str, scanned_at: Iterable[str]) -> None:
-    """Make the month partitions for these canonical ``scanned_at`` texts (PostgreSQL only)."""
+def ensure_for(alias: str, scanned_at: Iterable[str], window: ScanWindow) -> None:
+    """Make the month partitions for these canonical ``scanned_at`` texts (or ``YYYY-MM``
+    months) on PostgreSQL; PartitionRefused, making none, when one lies outside `window`."""
+    months = {text[:7] for text in scanned_at}
+    first, last = window.earliest[:7], window.latest[:7]
+    outside = sorted(m for m in months if not first <= m <= last)
+    if outside:
+        raise PartitionRefused(f"month {outside[0]} lies outside the plausible window "
+                               f"{first} .. {last}")
     if connections[alias].vendor != "postgresql":
         return
-    months = {text[:7] for text in scanned_at}
     with _lock:
         missing = months - _known.setdefault(alias, set())
     if not missing:
@@ -58,15 +77,12 @@ def ensure_for(alias: str, scanned_at: Iterable[str]) -> None:
         _known[alias] |= missing
 
 
-def ensure_ahead(alias: str, months: int = 2, now: datetime | None = None) -> None:
-    """Make this month's partition and the next `months` ones."""
-    moment = now or datetime.now(timezone.utc)
-    year, month = moment.year, moment.month
-    wanted = []
-    for _ in range(months + 1):
-        wanted.append(f"{year:04d}-{month:02d}")
-        year, month = _next_month(year, month)
-    ensure_for(alias, wanted)
+def ensure_ahead(alias: str, window: ScanWindow) -> None:
+    """Make the partitions of the collector's month and of the window's newest time (the next
+    month on a month's last day), so records of the coming day need no DDL."""
+    today = (datetime.fromisoformat(window.latest.replace("Z", "+00:00"))
+             - FUTURE_ALLOWANCE)
+    ensure_for(alias, [window.latest[:7], f"{today.year:04d}-{today.month:02d}"], window)
 
 
 def existing(alias: str) -> list[str]:
@@ -87,24 +103,50 @@ def drop_before(alias: str, cutoff: datetime) -> list[str]:
     """
     cutoff = cutoff.astimezone(timezone.utc)
     if connections[alias].vendor != "postgresql":
-        from gate.collector.models import Alert, Record
-
         with transaction.atomic(using=alias):
             old = Record.objects.using(alias).filter(scanned_at__lt=cutoff)
             Alert.objects.using(alias).filter(record__in=old.values("id")).delete()
             old.delete()
         return []
     limit = partition_name(cutoff.year, cutoff.month)
-    dropped = []
-    with transaction.atomic(using=alias), connections[alias].cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-        for name in existing(alias):
-            if name < limit:
-                cur.execute(f"DELETE FROM collector_alert WHERE record_id IN"
-                            f" (SELECT id FROM {name})")
-                cur.execute(f"DELETE FROM collector_record_id WHERE id IN (SELECT id FROM {name})")
-                cur.execute(f"DROP TABLE {name}")
-                dropped.append(name)
-    with _lock:
-        _known.pop(alias, None)
+    return _drop(alias, lambda name: name < limit)
+
+
+def drop_after(alias: str, cutoff: datetime) -> list[str]:
+    """Drop every month partition wholly after `cutoff` (with its ids and alerts); the names.
+
+    For months a collector made before it refused implausible times (a gate naming the year
+    9999): no record can arrive there any more. On SQLite the records are deleted by time.
+    """
+    cutoff = cutoff.astimezone(timezone.utc)
+    if connections[alias].vendor != "postgresql":
+        with transaction.atomic(using=alias):
+            late = Record.objects.using(alias).filter(scanned_at__gt=cutoff)
+            Alert.objects.using(alias).filter(record__in=late.values("id")).delete()
+            late.delete()
+        return []
+    limit = partition_name(cutoff.year, cutoff.month)
+    return _drop(alias, lambda name: name > limit)
+
+
+def _drop(alias: str, doomed: Callable[[str], bool]) -> list[str]:
+    """Drop the partitions `doomed` names, `_DROP_CHUNK` to a transaction: each dropped table
+    holds a lock until its transaction ends, and thousands at once exhaust the lock table."""
+    names = [name for name in existing(alias) if doomed(name)]
+    dropped: list[str] = []
+    try:
+        for start in range(0, len(names), _DROP_CHUNK):
+            chunk = names[start:start + _DROP_CHUNK]
+            with transaction.atomic(using=alias), connections[alias].cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                for name in chunk:
+                    cur.execute(f"DELETE FROM collector_alert WHERE record_id IN"
+                                f" (SELECT id FROM {name})")
+                    cur.execute(f"DELETE FROM collector_record_id WHERE id IN"
+                                f" (SELECT id FROM {name})")
+                    cur.execute(f"DROP TABLE IF EXISTS {name}")
+            dropped += chunk
+    finally:
+        with _lock:
+            _known.pop(alias, None)
     return dropped

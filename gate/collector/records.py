@@ -9,9 +9,16 @@ kept (new keys may be added to the format). Refusals use a fixed vocabulary, sen
 - ``missing_field:<name>``     a required key is absent
 - ``bad_type:<name>``          a key has the wrong JSON type
 - ``bad_decision``             ``decision`` is not one of `DECISIONS`
-- ``bad_scanned_at``           ``scanned_at`` is not an ISO 8601 time with a UTC offset or ``Z``
+- ``bad_scanned_at``           ``scanned_at`` is not an ISO 8601 time with a UTC offset or ``Z``,
+                               or lies outside the plausible window (`ScanWindow`: older than the
+                               collector's retention or more than a day after its clock)
+- ``bad_device_id``            ``device_id`` is outside the gate's id alphabet (`gate.ids`)
 - ``device_mismatch``          ``device_id`` is not the device that signed the request
 - ``nul_character``            a string holds U+0000, which PostgreSQL cannot store
+- ``too_long:<name>``          a searchable column's text is longer than its column
+                               (`MAX_LENGTHS`, the `Record` model's ``max_length``)
+- ``bad_text``                 a string (or key) is not valid Unicode: a lone UTF-16 surrogate
+                               (``"\\ud800"``), which neither database can store
 
 A checked record becomes a `RecordRow`: the columns of ``collector_record`` (see `models`) with
 ``scanned_at`` in UTC text ``YYYY-MM-DDTHH:MM:SS.fffZ`` and ``received_at`` in unix seconds;
@@ -23,14 +30,40 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from gate.errors import GateError
+from gate.ids import is_id
 from gate.vocabulary import DECISIONS, is_alert
 
+DEFAULT_RETENTION_DAYS = 400
+FUTURE_ALLOWANCE = timedelta(days=1)
 
 
+@dataclass(frozen=True, slots=True)
+class ScanWindow:
+    """The plausible ``scanned_at`` of a record this collector stores (upload.md): from its
+    retention (``serve --retention-days``) before its clock to one day after it.
+
+    `earliest` and `latest` are canonical UTC texts (``YYYY-MM-DDTHH:MM:SS.fffZ``), which sort as
+    the times they name; no record, and no partition (`gate.collector.partitions`), lies outside.
+    """
+
+    earliest: str
+    latest: str
+
+    @classmethod
+    def around(cls, now: float, retention_days: int = DEFAULT_RETENTION_DAYS) -> "ScanWindow":
+        """The window of a collector whose clock reads `now` (unix seconds)."""
+        moment = datetime.fromtimestamp(now, timezone.utc)
+        return cls(canonical_time(moment - timedelta(days=retention_days)),
+                   canonical_time(moment + FUTURE_ALLOWANCE))
+
+    def holds(self, scanned_at: str) -> bool:
+        """True when the canonical time `scanned_at` lies inside the window."""
+        return self.earliest <= scanned_at <= self.latest
 
 class RecordRow(NamedTuple):
     """One scan record ready to store: the searchable columns plus the record's JSON text."""
@@ -59,6 +92,13 @@ class RecordRow(NamedTuple):
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 _CANONICAL_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+# the text columns of ``collector_record`` a gate's values go to, and their lengths (PostgreSQL
+# refuses a longer one; tests/collector/test_records.py holds these to the model's max_length)
+MAX_LENGTHS: dict[str, int] = {"venue_id": 200, "venue_type": 100, "issuer": 100, "sub": 200,
+                               "code_status": 20}
 
 _STR = (str,)
 _NUMBER = (int, float)
@@ -130,16 +170,24 @@ def canonical_time(moment: datetime) -> str:
             f"{m.second:02d}.{m.microsecond // 1000:03d}Z")
 
 
-def may_hold_nul(body: bytes) -> bool:
-    """False when the JSON text `body` cannot hold U+0000 (its only spelling is an escape)."""
-    return b"\\u0000" in body
+def may_hold_bad_text(body: bytes) -> bool:
+    """False when the JSON text `body` (valid UTF-8) can hold neither U+0000 nor a UTF-16
+    surrogate: the only spelling of either is an escape (``\\u0000``, ``\\ud800``)."""
+    return b"\\u0000" in body or _SURROGATE_ESCAPE.search(body) is not None
+
+
+def has_bad_text(text: str) -> bool:
+    """True when `text` holds a lone UTF-16 surrogate (not valid Unicode: it has no UTF-8)."""
+    return _SURROGATE.search(text) is not None
 
 
 def check_record(record: Any, device_id: str, received_at: float,
-                 nul_possible: bool = True) -> RecordRow:
+                 text_possible: bool = True, window: ScanWindow | None = None) -> RecordRow:
     """The row to store for `record` sent by `device_id`, or RecordError saying what is wrong.
 
-    `nul_possible=False` skips the search for U+0000 (the caller saw the body holds none).
+    `text_possible=False` skips the search for U+0000 and surrogates (the caller saw the body
+    can hold neither: `may_hold_bad_text`). `window`: the plausible ``scanned_at``
+    (`ScanWindow`); the device API always gives its own.
     """
     if not isinstance(record, dict):
         raise RecordError("not_an_object")
@@ -162,17 +210,36 @@ def check_record(record: Any, device_id: str, received_at: float,
     if not all(isinstance(r, str) for r in record["decision_reasons"]):
         raise RecordError("bad_type:decision_reasons")
     temperature = record["temperature_c"]
-    if temperature is not None and not math.isfinite(temperature):
-        raise RecordError("bad_type:temperature_c")
+    if temperature is not None:
+        try:
+            temperature = float(temperature)  # an integer too large for a float overflows
+        except OverflowError:
+            raise RecordError("bad_type:temperature_c") from None
+        if not math.isfinite(temperature):
+            raise RecordError("bad_type:temperature_c")
     if record["decision"] not in DECISIONS:
         raise RecordError("bad_decision")
+    if text_possible:
+        text = _ENCODER.encode(record)
+        if has_bad_text(text):
+            raise RecordError("bad_text")
+        if "\\u0000" in text:
+            raise RecordError("nul_character")
+    if not is_id(record["device_id"]):
+        raise RecordError("bad_device_id")
     if record["device_id"] != device_id:
         raise RecordError("device_mismatch")
     scanned_at = normalise_scanned_at(record["scanned_at"])
-    if nul_possible and "\\u0000" in _ENCODER.encode(record):
-        raise RecordError("nul_character")
+    if window is not None and not window.holds(scanned_at):
+        raise RecordError("bad_scanned_at")
     code = record["code"]
     status = code.get("status")
+    columns = {"venue_id": record["venue_id"], "venue_type": record["venue_type"],
+               "issuer": _text(code.get("issuer")),
+               "sub": _text(code.get("sub")), "code_status": _text(status)}
+    for name, text in columns.items():
+        if len(text) > MAX_LENGTHS[name]:
+            raise RecordError(f"too_long:{name}")
     return RecordRow(
         id=rid.lower(),
         device_id=device_id,
@@ -186,7 +253,7 @@ def check_record(record: Any, device_id: str, received_at: float,
         issuer=_text(code.get("issuer")),
         sub=_text(code.get("sub")).lower(),
         code_status=_text(status),
-        temperature_c=None if temperature is None else float(temperature),
+        temperature_c=temperature,
         is_alert=is_alert(record["decision"], status if isinstance(status, str) else None),
     )
 

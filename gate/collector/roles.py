@@ -6,7 +6,8 @@ request that may not see the view:
 
 - anonymous: 401 ``{"error": "login_required"}`` for a JSON request (`wants_json`), else a
   redirect to the login page (``settings.LOGIN_URL`` with ``?next=``);
-- signed in below `role`: 403 (``{"error": "forbidden", "role_needed": role}`` for JSON).
+- signed in below `role`: 403 (``{"error": "forbidden", "role_needed": role}`` for JSON;
+  else the answer of the urlconf's 403 handler to `PermissionDenied(role)`: the console's page).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any, Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.core.handlers.exception import response_for_exception
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 ROLES: tuple[str, ...] = ("viewer", "tracer", "admin")
 
@@ -69,7 +72,8 @@ def require_role(role: str) -> Callable[[Callable[..., HttpResponse]], Callable[
             if not has_role(user, role):
                 if wants_json(request):
                     return JsonResponse({"error": "forbidden", "role_needed": role}, status=403)
-                return HttpResponseForbidden(f"This page needs the {role} role.")
+                # the urlconf's 403 handler answers (the console's page inside its frame)
+                return response_for_exception(request, PermissionDenied(role))
             return view(request, *args, **kwargs)
 
         guarded.required_role = role  # type: ignore[attr-defined]

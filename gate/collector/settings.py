@@ -95,6 +95,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 3600
 CSRF_COOKIE_SAMESITE = "Lax"
+if _CONSOLE:  # a refused form answered inside the console's frame
+    CSRF_FAILURE_VIEW = "gate.collector.console.views.errors.csrf_failure"
 
 # The device API reads and caps its own bodies (413 with a JSON body); Django must not refuse first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None

@@ -11,7 +11,9 @@ For one subject (the code's ``iss`` and ``sub``; any issuer when none is given):
   to the window outside [start, end]. Each contact record is listed once, with its nearest
   visit (the earlier visit on a tie); contacts sorted by (``scanned_at``, ``record_id``).
 
-`trace` answers with console.md's JSON object; `gate collector trace --json` and the console's
+`trace` answers with console.md's JSON object (with ``details=True``, as the console asks, each
+contact also carries ``seconds_apart``, ``device_id``, and the ``decision`` and ``code_status`` of
+its record; `people` groups the contacts by person); `gate collector trace --json` and the console's
 tracing page both call it. Times in the output are UTC ``YYYY-MM-DDTHH:MM:SS.fffZ``.
 The queries use the indexes (issuer, sub, scanned_at) and (venue_id, scanned_at) and are bounded
 by time, so PostgreSQL prunes month partitions.
@@ -60,8 +62,11 @@ def default_range(now: datetime | None = None) -> tuple[datetime, datetime]:
 
 
 def trace(sub: str, issuer: str | None = None, start: datetime | None = None,
-          end: datetime | None = None, window_min: float = DEFAULT_WINDOW_MIN) -> dict[str, Any]:
-    """The visits and contacts of the subject (`issuer`, `sub`) as console.md's JSON object."""
+          end: datetime | None = None, window_min: float = DEFAULT_WINDOW_MIN,
+          details: bool = False) -> dict[str, Any]:
+    """The visits and contacts of the subject (`issuer`, `sub`) as console.md's JSON object;
+    `details` adds each contact's ``seconds_apart``, ``device_id``, ``decision`` and
+    ``code_status``."""
     if window_min < 0:
         raise ValueError("the window must be zero or more minutes")
     default_start, default_end = default_range()
@@ -85,7 +90,8 @@ def trace(sub: str, issuer: str | None = None, start: datetime | None = None,
             near |= Q(venue_id=venue, scanned_at__gte=low, scanned_at__lte=high)
     candidates = (
         Record.objects.filter(near).exclude(subject).exclude(sub="")
-        .values("id", "issuer", "sub", "venue_id", "scanned_at")
+        .values("id", "issuer", "sub", "venue_id", "scanned_at", "device_id", "decision",
+                "code_status")
     ) if by_venue else []
 
     contacts = []
@@ -96,12 +102,16 @@ def trace(sub: str, issuer: str | None = None, start: datetime | None = None,
         apart = abs((row["scanned_at"] - nearest[0]).total_seconds())
         if apart > window.total_seconds():
             continue
-        contacts.append({
+        contact = {
             "issuer": row["issuer"], "sub": row["sub"], "record_id": row["id"],
             "venue_id": row["venue_id"], "scanned_at": iso(row["scanned_at"]),
             "visit_record_id": nearest[1], "minutes_apart": round(apart / 60.0, 3),
             "_t": row["scanned_at"],
-        })
+        }
+        if details:
+            contact.update(seconds_apart=round(apart, 3), device_id=row["device_id"],
+                           decision=row["decision"], code_status=row["code_status"])
+        contacts.append(contact)
     contacts.sort(key=lambda c: (c["_t"], c["record_id"]))
     for contact in contacts:
         del contact["_t"]
@@ -112,6 +122,33 @@ def trace(sub: str, issuer: str | None = None, start: datetime | None = None,
                    for v in visits],
         "contacts": contacts,
     }
+
+
+def people(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contacts of a `trace` result as people: one entry per (issuer, sub) with their contact
+    records (in time order), the nearest they came to a visit (``seconds_apart``), the most
+    serious decision among their records (gate.vocabulary's order: an alert first) and their
+    latest code status. People sorted by their first contact."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for contact in result["contacts"]:
+        key = (contact["issuer"], contact["sub"])
+        person = found.setdefault(key, {"issuer": contact["issuer"], "sub": contact["sub"],
+                                        "records": [], "seconds_apart": None})
+        person["records"].append(contact)
+        apart = contact.get("seconds_apart", contact["minutes_apart"] * 60.0)
+        if person["seconds_apart"] is None or apart < person["seconds_apart"]:
+            person["seconds_apart"] = apart
+    for person in found.values():
+        decisions = [c.get("decision", "") for c in person["records"]]
+        person["decision"] = max(decisions, key=_gravity) if decisions else ""
+        person["code_status"] = person["records"][-1].get("code_status", "")
+        person["venues"] = sorted({c["venue_id"] for c in person["records"]})
+    return list(found.values())
+
+
+def _gravity(decision: str) -> int:
+    """How serious a decision is, for showing a person by their worst record."""
+    return {"hold": 5, "refer": 4, "deny": 3, "manual": 2, "recheck": 1}.get(decision, 0)
 
 
 def _merged(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

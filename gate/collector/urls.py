@@ -20,8 +20,13 @@ urlpatterns = [
     path("status", api.root),
 ]
 
-if importlib.util.find_spec("gate.collector.console.urls") is not None:
-    urlpatterns.append(path("console/", include("gate.collector.console.urls")))
-
 handler404 = "gate.collector.api.not_found"
 handler500 = "gate.collector.api.server_error"
+
+if importlib.util.find_spec("gate.collector.console.urls") is not None:
+    urlpatterns.append(path("console/", include("gate.collector.console.urls")))
+    # the console's pages answer refusals inside its frame; everything else as the API does
+    handler400 = "gate.collector.console.views.errors.bad_request"
+    handler403 = "gate.collector.console.views.errors.forbidden"
+    handler404 = "gate.collector.console.views.errors.not_found"
+    handler500 = "gate.collector.console.views.errors.server_error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from gate.checkresult import CheckResult
@@ -17,10 +18,12 @@ def _utc(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def bulletin_results(cfg: Config, trust_list: TrustList | None, now: float | None = None) -> list[CheckResult]:
-    """CheckResults for the bulletins kept in `cfg`'s trust folder, verified under `trust_list`."""
+def bulletin_results(cfg: Config, trust_list: TrustList | None, now: float | None = None,
+                     state_dir: Path | None = None) -> list[CheckResult]:
+    """CheckResults for the bulletins kept in the gate's state folder `state_dir` and offered in
+    `cfg`'s trust folder, verified under `trust_list`; each file refused is one WARN line."""
     now = time.time() if now is None else now
-    book = BulletinBook(cfg.trust.dir, writable=False)
+    book = BulletinBook(cfg.trust.dir, state_dir=state_dir, writable=False)
     book.load(trust_list, now)
     summary = book.summary(now)
     results = [CheckResult("bulletin.refused", "WARN", f"{line}: not in force") for line in summary["problems"]]

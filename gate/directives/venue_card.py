@@ -10,7 +10,6 @@ characters, 8192 bytes inflated, shallow CBOR) through gate.codes.base45's and g
 from __future__ import annotations
 
 import os
-import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,10 +24,10 @@ from gate.codes import keys as keylib
 from gate.codes.trust import TrustList
 from gate.config import VENUE_TYPES
 from gate.errors import GateError
+from gate.ids import is_id
 
 MAX_VALIDITY_S = 30 * 86400
 CARD_ID_BYTES = 8
-_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # reason code -> (English, Chinese): the one line the screen shows for a card it will not apply.
 REFUSALS: dict[str, tuple[str, str]] = {
@@ -114,7 +113,7 @@ def _claims(payload: bytes) -> VenueCard:
         raise CardRefused("card_malformed", "issued_at and expires_at must be unsigned integers")
     if not issued_at < expires_at <= issued_at + MAX_VALIDITY_S:
         raise CardRefused("card_malformed", "validity must be positive and at most 30 days")
-    if not isinstance(venue_id, str) or not _ID.fullmatch(venue_id):
+    if not is_id(venue_id):
         raise CardRefused("card_malformed", "venue id must be 1-64 letters, digits or ._-")
     if venue_type not in VENUE_TYPES:
         raise CardRefused("card_malformed", f"unknown venue type {venue_type!r}")

@@ -1,11 +1,12 @@
-"""A process's view of the bulletins in its trust folder, kept current without a restart.
+"""A process's view of its gate's bulletins, kept current without a restart.
 
-The kiosk and the sync process each hold one. Only sync writes the files (`BulletinBook.accept`);
-the kiosk sees what sync wrote, and both see the trust list in force change, through `refresh`,
-which is cheap enough to call on every scan: it compares the files' stat (inode, size, mtime) and
-the trust list's version with what was loaded, and re-reads and re-verifies only on a change.
+The kiosk and the sync process each hold one. Only sync writes (`BulletinBook.accept`: the copy
+in the trust folder, then the state in the state folder); the kiosk sees what sync wrote, and
+both see the trust list in force change, through `refresh`, which is cheap enough to call on
+every scan: it compares the files' stat (inode, size, mtime) and the trust list's version with
+what was loaded, and re-reads and re-verifies only on a change.
 
-Sync writes a bulletin as two files (`.sig` first, then the body). A reader that comes between the
+Sync writes the copy as two files (`.sig` first, then the body). A reader that comes between the
 two sees a pair that does not verify; so when only the files changed (not the trust list) and the
 new pair is refused, the bulletins loaded before stay in force and the files are read again on the
 next refresh: a scan is never decided without a bulletin that is in force because of a write in
@@ -21,20 +22,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gate.codes.trust import TrustList
+from gate.codes.trust import TrustList, TrustStore
 from gate.directives.book import BULLETIN_FILE, PREVIOUS_FILE, SIG_SUFFIX, BulletinBook
+from gate.directives.bulletin_state import state_file
 
 log = logging.getLogger("gate.directives")
 
 WATCHED: tuple[str, ...] = (BULLETIN_FILE, BULLETIN_FILE + SIG_SUFFIX, PREVIOUS_FILE, PREVIOUS_FILE + SIG_SUFFIX)
 
 
-def _files_stamp(folder: Path) -> tuple[Any, ...]:
-    """What changes when any of the bulletin files is written, replaced or removed."""
+def _files_stamp(folder: Path, state: Path | None) -> tuple[Any, ...]:
+    """What changes when any of the bulletin files or the state is written, replaced or removed."""
     stamp = []
-    for name in WATCHED:
+    for path in [folder / name for name in WATCHED] + ([state] if state is not None else []):
         try:
-            st = os.stat(folder / name)
+            st = os.stat(path)
             stamp.append((st.st_ino, st.st_size, st.st_mtime_ns))
         except OSError:
             stamp.append(None)
@@ -50,12 +52,17 @@ def _trust_stamp(trust_list: TrustList | None, now: float) -> tuple[Any, ...] | 
 
 
 class BulletinWatch:
-    """A `BulletinBook` for one trust folder, re-loaded when its files or the trust list change."""
+    """A `BulletinBook` for one gate, re-loaded when its files, its state or the trust list change.
 
-    def __init__(self, trust_dir: Path, *, writable: bool = False) -> None:
+    `state_dir` is the gate's state folder (`gate.directives.bulletin_state`); `for_trust` finds
+    it beside a trust store's state database.
+    """
+
+    def __init__(self, trust_dir: Path, *, state_dir: Path | None = None, writable: bool = False) -> None:
         self.trust_dir = Path(trust_dir)
+        self.state_dir = Path(state_dir) if state_dir is not None else None
         self.writable = writable
-        self.book = BulletinBook(self.trust_dir, writable=writable)
+        self.book = BulletinBook(self.trust_dir, state_dir=self.state_dir, writable=writable)
         self._files: tuple[Any, ...] | None = None
         self._trust: tuple[Any, ...] | None = None
         self._loaded = False
@@ -63,10 +70,11 @@ class BulletinWatch:
 
     def refresh(self, trust_list: TrustList | None, now: float) -> BulletinBook:
         """The book, re-read first when the bulletin files or the trust list in force changed."""
-        files, trust = _files_stamp(self.trust_dir), _trust_stamp(trust_list, now)
+        files = _files_stamp(self.trust_dir, state_file(self.state_dir))
+        trust = _trust_stamp(trust_list, now)
         if self._loaded and files == self._files and trust == self._trust:
             return self.book
-        candidate = BulletinBook(self.trust_dir, writable=self.writable)
+        candidate = BulletinBook(self.trust_dir, state_dir=self.state_dir, writable=self.writable)
         candidate.load(trust_list, now)
         trust_changed = not self._loaded or trust != self._trust
         if candidate.problems and not trust_changed and not self.book.problems:
@@ -81,6 +89,21 @@ class BulletinWatch:
         self.book, self._files, self._trust, self._loaded = candidate, files, trust, True
         self._reported = list(candidate.problems)
         return self.book
+
+    def follows(self, trust: TrustStore) -> bool:
+        """True when this watch is of the gate whose trust store is `trust` (same trust folder,
+        same state folder): after a reload moved either, a new watch is due."""
+        state = trust.state_path
+        return (self.trust_dir == Path(trust.trust_dir)
+                and self.state_dir == (state.parent if state is not None else None))
+
+    @classmethod
+    def for_trust(cls, trust: TrustStore, *, writable: bool = False) -> "BulletinWatch":
+        """The watch of the gate whose trust store is `trust` (a `TrustStore`): its trust folder,
+        and its state folder beside the trust state database (in memory when it has none)."""
+        state = trust.state_path
+        return cls(trust.trust_dir, state_dir=state.parent if state is not None else None,
+                   writable=writable)
 
     def accept(self, data: bytes, sig: str | bytes, trust_list: TrustList | None, now: float) -> bool:
         """`BulletinBook.accept` on the current book (sync's side); BulletinError, changing nothing, if refused."""

@@ -89,7 +89,7 @@ class AplayPlayer:
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return SpeakerError(f"{self.aplay} -l failed: {exc}")
             if b"card " not in listed.stdout:
-                return SpeakerError("no sound card found (aplay -l lists none): voice prompts off")
+                return SpeakerError("no sound card found (aplay -l lists none)")
         why = self.prompts.available()
         if why is not None:
             return SpeakerError(why, fault="voice_unavailable")
@@ -193,7 +193,7 @@ class Speaker:
         if player is not None:
             problem = player.problem()
             if problem is not None:
-                self._set_fault(problem)
+                self._set_fault(problem, at_start=True)
 
     @property
     def fitted(self) -> bool:
@@ -291,9 +291,11 @@ class Speaker:
                     self._busy = False
                     self._cond.notify_all()
 
-    def _set_fault(self, error: SpeakerError) -> None:
+    def _set_fault(self, error: SpeakerError, *, at_start: bool = False) -> None:
+        # A card missing at start is a state the gate reports (the fault), said once as a warning;
+        # a speaker that fails while the gate runs is an error.
         if self.fault is None:
-            log.error("speaker: %s", error)
+            log.log(logging.WARNING if at_start else logging.ERROR, "speaker: %s", error)
         self.fault, self.problem = error.fault, str(error)
 
 

@@ -27,6 +27,7 @@ from gate.kiosk.fault_board import FaultBoard
 from gate.kiosk.housekeeping import STATUS_EVERY_S, Housekeeping
 from gate.kiosk.live_view import LiveView
 from gate.kiosk.screen import DECISION_SHOWN_S, Display, ScreenPublisher, ScreenState
+from gate.kiosk.service_mode import LEASE_S, ServiceMode
 from gate.kiosk.stats import KioskStats
 from gate.kiosk.venue_cards import VenueCards, used_cards_path
 from gate.pipeline import Pipeline, ScanOutcome
@@ -71,7 +72,9 @@ class Kiosk:
             now=pipeline.gate_now, used_path=used_cards_path(pipeline.state_folder()),
             apply=self.apply_settings, can_apply=lambda: self.reloader is not None,
             skew=float(pipeline.config.trust.skew_s))
-        pipeline.attendant_button = self.cards.press  # while a card waits, the button confirms it
+        self.service = ServiceMode()  # the technician's service mode (spec/setup.md): no scan decided
+        # while a card waits the button confirms it; in service mode a press overrides nothing
+        pipeline.attendant_button = lambda: self.cards.press() or self.service.on
         self.realtime = False  # footage: play at the footage's own speed (a person is watching)
         self.until_t: float | None = None  # footage: stop after this many seconds of it
         self._ready = False
@@ -172,6 +175,10 @@ class Kiosk:
                     self._venue_card(text)  # never a person's scan: no record, no relay
                     shown = True
                     continue
+                if self.service.on:  # out of service: no decision, no record, no relay
+                    self.stats.out_of_service += 1
+                    log.info("service mode: a code was shown and not decided")
+                    continue
                 outcome = self._scan(text, arrived)
                 if outcome is not None:
                     outcomes.append(outcome)
@@ -239,6 +246,35 @@ class Kiosk:
         if done is None or done.generation < generation or not done.ok:
             raise ConfigError("written but not put in force: " + (done.errors[0] if done and done.errors else "reload refused"))
 
+    # -- service mode -----------------------------------------------------------------------
+
+    def start_service(self, lease_s: float = LEASE_S) -> dict[str, Any]:
+        """Take the gate out of service (or renew the lease) for `lease_s` seconds: the scan in
+        hand is finished first; then the screen says so and no scan is decided. Its state."""
+        with self.deciding:  # the scan in hand is finished first
+            started = self.service.start(lease_s)
+        if started:
+            self._service_changed(True, "turned on from the setup page")
+        return self.service.state().to_json()
+
+    def end_service(self, why: str) -> dict[str, Any]:
+        """Put the gate back in service now, saying why (in the logs); its state."""
+        if self.service.end(why):
+            self._service_changed(False, why)
+        return self.service.state().to_json()
+
+    def _service_changed(self, on: bool, why: str) -> None:
+        if on:
+            self.board.set("in_service_mode", "out of service: the technician is working on the gate")
+        else:
+            self.board.clear("in_service_mode")
+        log.warning("service mode %s: %s", "on" if on else "off", why)
+        self.pipeline.idle()  # lights out: no decision's light stays on
+        self.screen.release()
+        self.refresh_faults()
+        self._shown_idle = self.idle_state()
+        self.screen.show(self._shown_idle)
+
     # -- around the loop --------------------------------------------------------------------
 
     def camera_state(self, state: SourceState, detail: str) -> None:
@@ -261,9 +297,12 @@ class Kiosk:
             self.reloader.apply_pending(self)  # between two scans, never during one
 
     def tick(self, processing: bool) -> None:
-        """Between frames: cards and reloads, systemd's watchdog, and now and then the periodic
-        work (time floor, the store's idle check, the fault banner, STATUS= and the gauges)."""
+        """Between frames: cards and reloads, service mode's end, systemd's watchdog, and now and
+        then the periodic work (time floor, the store's idle check, the fault banner, STATUS= and
+        the gauges)."""
         self._between_scans()
+        if self.service.expired():
+            self._service_changed(False, "its time ran out")
         mono = time.monotonic()
         self.housekeeping.watchdog(processing, mono)
         if self.housekeeping.status_due(mono):

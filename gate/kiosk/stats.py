@@ -17,6 +17,7 @@ class KioskStats:
     decoder_errors: int = 0
     scan_errors: int = 0
     venue_cards: int = 0
+    out_of_service: int = 0  # codes shown in service mode: not decided, not recorded
     decisions: Counter = field(default_factory=Counter)
     frame_to_decision_ms: deque = field(default_factory=lambda: deque(maxlen=10_000))
     measure_ms: deque = field(default_factory=lambda: deque(maxlen=10_000))
@@ -35,6 +36,8 @@ class KioskStats:
         }
         if self.venue_cards:
             out["venue_cards"] = self.venue_cards
+        if self.out_of_service:
+            out["out_of_service"] = self.out_of_service
         if times:
             out["frame_to_decision_ms"] = {
                 "median": round(statistics.median(times), 2),

@@ -4,6 +4,8 @@
   the parameters stored in the hash itself) in `[setup] password_hash`.
 - Five wrong passwords in a row lock sign-in for five minutes for the whole gate, whoever tries;
   the count and the lock are kept in a small file so a restart of the service does not reset them.
+  Each attempt is counted, under one lock, before its password is checked (`Lockout.attempt`),
+  so guesses sent at once cannot all pass the count during the slow hash: at most five are checked.
 - A session is a random token in an HttpOnly, Secure, SameSite=Strict cookie, with its own CSRF
   token; it ends after 30 minutes without a request.
 """
@@ -79,6 +81,22 @@ class Lockout:
         """Seconds sign-in stays locked (0 when it is not)."""
         with self._lock:
             return max(0.0, self._read()["locked_until"] - self.clock())
+
+    def attempt(self) -> float:
+        """Count one sign-in attempt before its password is checked, atomically with the check of
+        the lock. Returns 0 when the attempt may go on to the password check, else the seconds
+        sign-in stays locked. An attempt counts as wrong until `succeeded()` says otherwise;
+        the fifth one in a row starts the lock (the ones already counted are still checked)."""
+        with self._lock:
+            state = self._read()
+            left = state["locked_until"] - self.clock()
+            if left > 0:
+                return left
+            state["failures"] += 1
+            if state["failures"] >= MAX_FAILURES:
+                state = {"failures": 0, "locked_until": self.clock() + LOCKOUT_S}
+            self._write(state)
+            return 0.0
 
     def failed(self) -> float:
         """Count a wrong password; returns the seconds of the lock it started (0 if none)."""

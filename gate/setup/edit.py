@@ -48,13 +48,14 @@ def public_config(path: str | Path) -> dict[str, Any]:
 
 
 def field_list(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the page's form shows: each editable key, its kind, its choices and its value."""
+    """What the page's form shows: each editable key, its kind, its choices, its value, and whether
+    it is written in hexadecimal (an I2C address: 0x5A)."""
     out = []
     for dotted in editable_keys():
         section, _, key = dotted.partition(".")
         spec = SCHEMA[section][key]
         out.append({"key": dotted, "kind": spec.kind, "choices": list(spec.choices),
-                    "value": config.get(section, {}).get(key)})
+                    "hex": spec.hex, "value": config.get(section, {}).get(key)})
     return out
 
 
@@ -65,6 +66,7 @@ class ConfigEditor:
         self.path = Path(path)
         self.audit_path = Path(audit_path) if audit_path is not None else None
         self._lock = threading.Lock()
+        self._log_lock = threading.Lock()
 
     def apply(self, settings: dict[str, Any], address: str) -> EditResult:
         """Check `settings` ("section.key" -> value) and write them if the whole file stays valid."""
@@ -93,13 +95,22 @@ class ConfigEditor:
             return EditResult([], result.changed)
 
     def _audit(self, changed: dict[str, tuple[Any, Any]], address: str) -> None:
-        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         for dotted, (before, after) in changed.items():
-            entry = {"at": at, "who": WHO, "address": address, "file": str(self.path), "key": dotted,
-                     "from": _plain(before), "to": _plain(after)}
-            log.info("%s: %s from %s changed %s from %s to %s", at, WHO, address, dotted,
-                     json.dumps(entry["from"], ensure_ascii=False), json.dumps(entry["to"], ensure_ascii=False))
-            if self.audit_path is not None:
+            self.record(dotted, before, after, address)
+
+    def record(self, key: str, before: Any, after: Any, address: str, why: str = "") -> None:
+        """One entry of the change log (the journal and changes.jsonl): who, when, from where,
+        which key from what to what, and why when there is more to say (service mode's end)."""
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        entry = {"at": at, "who": WHO, "address": address, "file": str(self.path), "key": key,
+                 "from": _plain(before), "to": _plain(after)}
+        if why:
+            entry["why"] = why
+        log.info("%s: %s from %s changed %s from %s to %s%s", at, WHO, address, key,
+                 json.dumps(entry["from"], ensure_ascii=False), json.dumps(entry["to"], ensure_ascii=False),
+                 f" ({why})" if why else "")
+        if self.audit_path is not None:
+            with self._log_lock:
                 self.audit_path.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.audit_path, "a", encoding="utf-8") as f:
                     f.write(json.dumps(entry, ensure_ascii=False) + "\n")

@@ -5,7 +5,7 @@
 - `retry`: a transient failure tried twice more inside the round;
 - `backoff`: when the next round may start after one that stopped;
 - `lists`: trust list, status list and bulletin, when due;
-- `uploader`: alerts in one request, then batches oldest first;
+- `uploader`: every pending alert first, then batches oldest first;
 - `heartbeat`: the gate's health, at the end of every round (its faults: gate.state.faults_now);
 - `retention`: old delivered records go;
 - `settings`: what a Syncer is told, from the configuration; `syncer`: the parts put together, one round; `loop`: rounds forever beside the kiosk;

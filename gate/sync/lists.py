@@ -53,7 +53,7 @@ class ListFetcher:
         self._monotonic = monotonic
         self._clock = clock
         if bulletins is None and trust is not None:
-            bulletins = BulletinWatch(trust.trust_dir, writable=True)
+            bulletins = BulletinWatch.for_trust(trust, writable=True)
         self.bulletins = bulletins
         self._next_at: float | None = None  # None: never fetched by this process
 

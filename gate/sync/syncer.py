@@ -1,7 +1,7 @@
 """The Syncer: one gate's parts of sync put together, and one round in the spec's order.
 
 A round (upload.md "Order of a sync round"): the lists when they are due (`ListFetcher`),
-pending alerts in one request, batches oldest first (`Uploader`), retention, then the heartbeat,
+every pending alert, then batches oldest first (`Uploader`), retention, then the heartbeat,
 delivered or not (`Heartbeat`). Transient failures are tried again inside the round (`Retrier`);
 a round that still stops schedules the next one (`Backoff`). 401/403 are written to the store's
 meta (`META_PROBLEM`) so `gate doctor` shows them until a later round runs to its end.

@@ -1,9 +1,9 @@
-"""The uploader: pending alerts in one request, then the queue in batches, oldest first.
+"""The uploader: every pending alert first, then the queue in batches, oldest first.
 
 upload.md:
-- ``POST /v1/alerts`` with ``{"batch_id", "records": [...]}``: every pending alert (up to the
-  batch size) in one request, ahead of the batches. Alerts the collector names are marked sent;
-  they stay queued and go again in a normal batch, where the collector stores them once.
+- ``POST /v1/alerts`` with ``{"batch_id", "records": [...]}``: every pending alert, in requests
+  of up to the batch size, before any batch of the round. Alerts the collector names are marked
+  sent; they stay queued and go again in a normal batch, where the collector stores them once.
 - ``POST /v1/scans``: batches oldest first until the queue is empty, `stop()` or a failure.
   Records are marked delivered only once a 200 names their id (accepted or duplicates);
   rejected ones are marked rejected and never resent.
@@ -57,18 +57,26 @@ class Uploader:
     # --- alerts ---------------------------------------------------------------------------
 
     def send_alerts(self, result: RoundResult) -> None:
-        """Every pending alert (up to the batch size) in one request, halved on 413."""
-        records = [r.to_json() for r in self.store.pending_alerts(self.batch_size)]
-        while records:
-            chunk = records[:self._size]
+        """Every pending alert, oldest first, in requests of up to the batch size (halved on 413).
+
+        Each request's records leave the pending alerts (named by the collector: sent or
+        rejected; a lone one too large: rejected) or the round stops (`Stop`), so the loop ends;
+        an alert the collector's answer names twice over is a protocol fault, never a loop.
+        """
+        tried: set[str] = set()
+        while True:
+            chunk = [r.to_json() for r in self.store.pending_alerts(self._size)]
+            if not chunk:
+                return
+            sent = [r["id"] for r in chunk]
+            if tried.intersection(sent):
+                raise Stop("protocol", "alerts: the collector's answer left alerts pending that it "
+                           "had named; they stay queued")
             named = self._post("/v1/alerts", chunk, "alerts", result=result)
             if named is None:  # too large: sent again smaller, or rejected when alone
-                if len(chunk) == 1:
-                    records = records[1:]
                 continue
-            records = records[len(chunk):]
+            tried.update(sent)
             accepted, duplicates, rejected = named
-            sent = [r["id"] for r in chunk]
             now = self._clock()
             taken = [i for i in sent if i in accepted or i in duplicates]
             if taken:

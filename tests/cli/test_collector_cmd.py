@@ -307,17 +307,114 @@ def test_serve_gives_the_console_the_directive_key_beside_the_lists_folder(tmp_p
         proc.wait(10)
 
 
-def test_serve_says_where_it_looked_for_a_missing_directive_key(tmp_path, db_url):
+def _clean_env(**extra: str) -> dict[str, str]:
+    """A new shell's environment: nothing of the suite's Django set-up (DJANGO_SETTINGS_MODULE) or
+    gate variables leaks into the command."""
     import os
 
-    with socket.socket() as taken:  # a port in use stops serve after its warnings, before serving
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GATE_", "PYTEST"))}
+    return {**env, **extra}
+
+
+def _gate(*args: str, cwd: Path, input: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from gate.cli import main; main()", *args], cwd=cwd,
+                          input=input, capture_output=True, text=True, env=_clean_env(**env), timeout=60)
+
+
+def _serve_until_listening(args: list[str], cwd: Path, **env: str) -> tuple[subprocess.Popen, list[str]]:
+    """Start `gate collector serve ARGS` and read its stderr up to the line giving its address."""
+    proc = subprocess.Popen([sys.executable, "-c", "from gate.cli import main; main()", "collector", "serve",
+                             *args], cwd=cwd, env=_clean_env(**env), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    for line in proc.stderr:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("collector on http://"):
+            return proc, lines
+    proc.wait(10)
+    raise AssertionError("serve ended before listening:\n" + "\n".join(lines))
+
+
+def test_serve_says_where_it_looked_for_a_missing_directive_key(tmp_path, db_url):
+    lists = str(tmp_path / "lists")
+    for env, where in (({}, tmp_path / "directive.key"),
+                       ({"GATE_DIRECTIVE_KEY": str(tmp_path / "elsewhere.key")}, tmp_path / "elsewhere.key")):
+        proc, lines = _serve_until_listening(["--db", db_url, "--port", "0", "--lists", lists], tmp_path, **env)
+        try:
+            assert any(line.startswith(f"warning: no directive key at {where};") for line in lines), lines
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(10)
+
+
+def test_serve_on_port_0_says_the_port_it_took(tmp_path, db_url):
+    proc, lines = _serve_until_listening(["--db", db_url, "--port", "0", "--lists", str(tmp_path)], tmp_path)
+    try:
+        port = int(lines[-1].split("http://127.0.0.1:")[1].split(" ")[0])
+        assert port > 0
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"ok": True}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+
+
+def test_serve_refuses_a_busy_port_in_one_line_before_writing_anything(tmp_path):
+    with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        args = [sys.executable, "-c", "from gate.cli import main; main()", "collector", "serve",
-                "--db", db_url, "--port", str(taken.getsockname()[1]), "--lists", str(tmp_path / "lists")]
-        default = subprocess.run(args, capture_output=True, text=True, timeout=60)
-        env = {**os.environ, "GATE_DIRECTIVE_KEY": str(tmp_path / "elsewhere.key")}
-        told = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
-    assert default.returncode == 1 and "cannot listen" in default.stderr
-    assert f"warning: no directive key at {tmp_path / 'directive.key'};" in default.stderr
-    assert f"warning: no directive key at {tmp_path / 'elsewhere.key'};" in told.stderr
+        port = taken.getsockname()[1]
+        done = _gate("collector", "serve", "--port", str(port), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"cannot listen on 127.0.0.1:{port}: Address already in use."
+    assert "Traceback" not in done.stdout + done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no collector.db, no collector.secret
+
+
+def test_a_busy_port_leaves_an_existing_collector_untouched(tmp_path):
+    db = tmp_path / "collector.db"
+    assert _gate("collector", "add-user", "ana", "--role", "admin", cwd=tmp_path,
+                 input="a long enough pass phrase\n").returncode == 0
+    before = db.read_bytes()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = _gate("collector", "serve", "--port", str(taken.getsockname()[1]), cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert db.read_bytes() == before and not (tmp_path / "collector.secret").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ("devices", "--json"),
+    ("set-role", "nobody", "viewer"),
+    ("trace", "--sub", "ab"),
+])
+def test_management_commands_configure_django_themselves_in_a_fresh_process(tmp_path, args):
+    """No DJANGO_SETTINGS_MODULE in the environment (as in a new shell): the command still runs."""
+    done = _gate("collector", *args, cwd=tmp_path)
+    assert "Traceback" not in done.stderr and "ImproperlyConfigured" not in done.stderr, done.stderr
+    assert done.returncode in (0, 2), done.stderr
+    assert (tmp_path / "collector.db").is_file()
+
+
+def test_any_command_added_to_the_group_finds_django_configured_before_it_imports_a_model(tmp_path):
+    probe = (
+        "import click\n"
+        "from gate.cli import main\n"
+        "from gate.cli.collector_cmd import collector\n"
+        "@collector.command('probe')\n"
+        "def probe():\n"
+        "    from gate.collector.audit import audit_command  # the models, imported by a new command\n"
+        "    click.echo(audit_command.__module__)\n"
+        "main(['collector', 'probe'], prog_name='gate')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                          env=_clean_env(), timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "gate.collector.audit", done.stderr
+
+
+def test_loading_the_collector_commands_imports_no_model():
+    loaded = subprocess.run([sys.executable, "-c", "import sys, gate.cli.collector_cmd; "
+                             "print(sorted(m for m in sys.modules if m.startswith('gate.collector.')))"],
+                            capture_output=True, text=True, env=_clean_env(), timeout=60)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "gate.collector.models" not in loaded.stdout and "gate.collector.audit" not in loaded.stdout

@@ -56,6 +56,10 @@ def test_demo_console_syncs_the_footages_records_and_serves_them_to_the_printed_
     assert printed and int(printed.group(2)) == seen["synced"] > 0
     assert re.search(r"sign in as demo-admin with password \S{12,}", result.output)
     assert "gate-demo-0001" in seen["fleet"]
+    row = seen["fleet"][seen["fleet"].index('<tr data-device="gate-demo-0001"'):]
+    row = row[:row.index("</tr>")]
+    assert "360102-012-north-gate" in row and "data-fault" not in row  # its venue; the kiosk runs
+    assert re.findall(r'<td class="num">(\d+)', row)[1:3] == ["1", "1"]  # its trust and status lists
     assert len(re.findall(r'<tr data-record="', seen["records"])) == seen["synced"]
     assert {a["decision"] for a in seen["alerts"]} >= {"hold", "refer"}
     assert seen["anonymous"].status_code == 302

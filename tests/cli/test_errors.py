@@ -35,3 +35,28 @@ def test_the_collector_and_config_commands_fail_the_same_way():
 
     assert collector_cmd.fail is fail and not hasattr(collector_cmd, "_fail")
     assert config_cmd.fail is fail and not hasattr(config_cmd, "_fail")
+
+
+@pytest.mark.parametrize("args, says", [
+    (["collector", "add-user", "ana", "--role", "boss"],
+     "gate collector add-user: Invalid value for '--role': 'boss' is not one of 'viewer', 'tracer', 'admin' "
+     "(see gate collector add-user --help)."),
+    (["collector", "trace"], "gate collector trace: Missing option '--sub' (see gate collector trace --help)."),
+    (["collector", "bogus"], "gate collector: No such command 'bogus' (see gate collector --help)."),
+    (["--bogus"], "gate: No such option '--bogus' (see gate --help)."),
+    (["keys", "new"], "gate keys new: Missing argument '{anchor|device|directive|issuer}'. Choose from: anchor, "
+                      "device, directive, issuer (see gate keys new --help)."),
+])
+def test_a_usage_error_is_one_line_naming_the_command_and_exit_2(args, says):
+    from gate.cli import main
+
+    result = CliRunner().invoke(main, args, prog_name="gate")
+    assert result.exit_code == 2
+    assert result.stderr == says + "\n" and result.stdout == ""
+
+
+def test_a_group_given_nothing_still_shows_its_help():
+    from gate.cli import main
+
+    result = CliRunner().invoke(main, ["collector"], prog_name="gate")
+    assert "add-user" in result.output and "Usage: gate collector" in result.output

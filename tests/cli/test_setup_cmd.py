@@ -82,7 +82,7 @@ def test_cert_prints_the_fingerprint_and_keeps_an_existing_certificate(gate_file
 
 def test_doctor_shows_the_setup_pages_certificate_fingerprint(gate_file):
     CliRunner().invoke(main, ["setup", "cert", "--config", str(gate_file)])
-    from gate.health import check_setup
+    from gate.setup.check import check_setup
 
     [line] = check_setup(load_config(gate_file))
     assert line.level == "WARN" and "no password set" in line.message  # the page refuses every sign-in
@@ -96,3 +96,77 @@ def test_doctor_runs_the_setup_check(gate_file):
     result = CliRunner().invoke(main, ["doctor", "--config", str(gate_file), "--json"])
     names = [c["name"] for c in json.loads(result.output)["checks"]]
     assert "setup" in names
+
+
+def serve_once(gate_file: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """`gate setup serve` as systemd starts it, expected to stop by itself (a refusal)."""
+    return subprocess.run([sys.executable, "-m", "gate.cli", "setup", "serve", "--config", str(gate_file),
+                           "--state-dir", str(tmp_path / "state"), "--listen", "127.0.0.1:0"],
+                          capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "GATE_RUNTIME_DIR": str(tmp_path / "run")})
+
+
+@pytest.mark.parametrize("damage, says", [
+    ("fifo-key", "is not a regular file"),
+    ("garbage-cert", "is not a PEM certificate"),
+    ("garbage-key", "is not an unencrypted PEM private key"),
+    ("other-key", "does not belong to its certificate"),
+])
+def test_serve_refuses_a_bad_certificate_or_key_in_one_line_before_listening(gate_file, tmp_path, damage, says):
+    from gate.tls import ensure_certificate, make_certificate
+
+    cert, key = ensure_certificate(gate_file.parent / "keys", hostname="localhost")
+    if damage == "fifo-key":
+        key.unlink()
+        os.mkfifo(key)  # a FIFO would hang a start that opens it
+    elif damage == "garbage-cert":
+        cert.write_text("garbage\n")
+    elif damage == "garbage-key":
+        key.write_text("-----BEGIN PRIVATE KEY-----\ngarbage\n-----END PRIVATE KEY-----\n")
+    else:
+        key.write_bytes(make_certificate(tmp_path / "other", hostname="x")[1].read_bytes())
+    done = serve_once(gate_file, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr and done.stdout == ""
+    assert len([line for line in done.stderr.splitlines() if line.strip()]) == 1, done.stderr
+
+
+def test_cert_renew_replaces_an_old_ca_certificate_which_the_doctor_warns_of(gate_file, tmp_path):
+    from gate.setup.check import check_setup
+    from gate.tls import is_ca
+    from tests.test_tls import old_ca_certificate
+
+    cert, _ = old_ca_certificate(gate_file.parent / "keys")
+    old = fingerprint(cert)
+    [line] = check_setup(load_config(gate_file))
+    assert line.level == "WARN" and "CA:TRUE" in line.message and "gate setup cert --renew" in line.message
+    kept = CliRunner().invoke(main, ["setup", "cert", "--config", str(gate_file)])
+    assert old in kept.output and "--renew" in kept.output and fingerprint(cert) == old
+    renewed = CliRunner().invoke(main, ["setup", "cert", "--config", str(gate_file), "--renew"])
+    assert renewed.exit_code == 0, renewed.output
+    assert not is_ca(cert) and fingerprint(cert) != old and fingerprint(cert) in renewed.output
+    CliRunner().invoke(main, ["setup", "passwd", "--config", str(gate_file)], input="a long passphrase\n")
+    [line] = check_setup(load_config(gate_file))
+    assert line.level == "OK" and fingerprint(cert) in line.message
+
+
+def test_the_doctor_gives_the_page_at_each_network_address_of_the_gate(gate_file):
+    from gate.setup.check import check_setup, setup_urls
+
+    addresses = lambda: ["127.0.0.1", "192.168.1.23", "10.0.0.7", "::1", "fe80::1%eth0", "2001:db8::5"]  # noqa: E731
+    assert setup_urls("0.0.0.0:8443", addresses) == ["https://192.168.1.23:8443/setup/", "https://10.0.0.7:8443/setup/"]
+    assert setup_urls("[::]:8443", addresses) == ["https://192.168.1.23:8443/setup/", "https://10.0.0.7:8443/setup/",
+                                                  "https://[2001:db8::5]:8443/setup/"]
+    assert setup_urls("192.168.1.23:9443", addresses) == ["https://192.168.1.23:9443/setup/"]
+    CliRunner().invoke(main, ["setup", "cert", "--config", str(gate_file)])
+    CliRunner().invoke(main, ["setup", "passwd", "--config", str(gate_file)], input="a long passphrase\n")
+    gate_file.write_text(gate_file.read_text().replace('listen = "127.0.0.1:8443"', 'listen = "0.0.0.0:8443"'))
+    [line] = check_setup(load_config(gate_file), addresses)
+    assert line.message.startswith("setup page at https://192.168.1.23:8443/setup/, https://10.0.0.7:8443/setup/,")
+    assert "0.0.0.0" not in line.message
+
+
+def test_the_doctor_finds_this_machines_own_addresses():
+    from gate.setup.check import local_addresses
+
+    assert "127.0.0.1" in local_addresses()  # iproute2's `ip -j addr` on this machine

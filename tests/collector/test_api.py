@@ -76,9 +76,10 @@ def test_a_scan_time_of_year_1_at_plus_14_is_rejected_with_its_reason(any_collec
                              "rejected": [{"id": bad["id"], "error": "bad_scanned_at"}]}
 
 
-def test_a_scan_in_year_1_utc_is_stored_in_its_own_month(any_collector, make_record):
+def test_a_scan_in_year_1_utc_is_rejected_as_implausible(any_collector, make_record):
     old = make_record(scanned_at="0001-01-01T00:00:00Z")
-    assert any_collector.upload([old]).json()["accepted"] == [old["id"]]
+    assert any_collector.upload([old]).json()["rejected"] == [
+        {"id": old["id"], "error": "bad_scanned_at"}]
 
 
 # --- alerts: a batch or one bare RECORD, stored once ---------------------------------------------
@@ -144,7 +145,8 @@ def heartbeat(**overrides) -> dict:
 
 
 def test_the_latest_heartbeat_is_kept_with_its_arrival_time(any_collector):
-    answer = any_collector.post_json("/v1/heartbeat", heartbeat(queue_depth=12))
+    answer = any_collector.post_json("/v1/heartbeat", heartbeat(queue_depth=12),
+                                     timestamp=int(time.time()) - 1)
     assert answer.status_code == 200
     body = answer.json()
     assert body["ok"] is True and abs(body["server_time"] - time.time()) < 60
@@ -200,7 +202,7 @@ def test_the_bulletin_is_served_signed_and_304_when_not_newer(collector_server, 
 # --- the database away ---------------------------------------------------------------------------
 
 def test_a_database_that_goes_away_is_503_with_retry_after(collector_factory, make_record):
-    from gate.collector.testing import PostgresUnavailable, TemporaryPostgres
+    from tests.postgreskit import PostgresUnavailable, TemporaryPostgres
 
     try:
         own = TemporaryPostgres().start()
@@ -229,3 +231,129 @@ def test_a_record_holding_u0000_is_rejected_and_the_rest_stored(any_collector, m
     alert = make_record(decision="hold", rules_version="r\x00")
     assert any_collector.post_json("/v1/alerts", alert).json()["rejected"] == [
         {"id": alert["id"], "error": "nul_character"}]
+
+
+# --- text that is not Unicode, ids outside the alphabet, implausible times (upload.md) ----------
+
+LONE = "\ud800"  # a lone UTF-16 surrogate: json.dumps sends it as the escape \ud800
+
+
+@pytest.mark.parametrize("where", ["venue_id", "rules_version", "code.sub", "reasons", "key"])
+def test_a_record_holding_a_lone_surrogate_is_rejected_as_bad_text(any_collector, make_record,
+                                                                   where):
+    bad = make_record()
+    if where == "code.sub":
+        bad["code"] = dict(bad["code"], sub="ab" + LONE)
+    elif where == "reasons":
+        bad["decision_reasons"] = ["green", LONE]
+    elif where == "key":
+        bad["extra" + LONE] = 1
+    else:
+        bad[where] = "x" + LONE
+    good = make_record(venue_type="家" + "\U0001F3E0")  # a real pair is valid text, kept as sent
+    for path in ("/v1/scans", "/v1/alerts"):
+        answer = any_collector.post_json(path, batch([bad, good]))
+        assert answer.status_code == 200
+        assert answer.json()["rejected"] == [{"id": bad["id"], "error": "bad_text"}]
+    assert any_collector.stored_count() == 1
+    assert any_collector.stored_record(good["id"]) == good
+
+
+def test_an_id_holding_a_lone_surrogate_is_rejected_and_echoed_as_sent(any_collector,
+                                                                      make_record):
+    bad = make_record(id="0192f8a4-7c1e-7d2a-9b3e-1f2a3b4c5d6" + LONE)
+    answer = any_collector.upload([bad])
+    assert answer.status_code == 200
+    assert answer.json()["rejected"] == [{"id": bad["id"], "error": "bad_id"}]
+
+
+def test_a_heartbeat_holding_a_lone_surrogate_is_400_bad_text_and_not_stored(any_collector):
+    answer = any_collector.post_json("/v1/heartbeat", heartbeat(software_version="0.2" + LONE))
+    assert answer.status_code == 400 and answer.json()["error"] == "bad_text"
+    assert any_collector.latest_heartbeat() is None
+
+
+@pytest.mark.parametrize("device_id", ["a/b", "../etc", "..", ".", "x" * 65, "gate 1",
+                                       "\x1b[31mred", "闸机"])
+def test_a_request_naming_a_device_id_outside_the_alphabet_is_401_unknown_device(
+        collector_server, device_id):
+    key = Ed25519PrivateKey.generate()
+    path = "/v1/heartbeat"
+    body = json.dumps(heartbeat(device_id=device_id)).encode()
+    headers = devicesig.sign_headers(key, "gate-test-0001", "POST", path, body, int(time.time()))
+    headers["X-Gate-Device"] = device_id.encode("utf-8").decode("latin-1")
+    headers["Content-Type"] = "application/json"
+    answer = collector_server.session.post(collector_server.url + path, data=body,
+                                           headers=headers, timeout=10)
+    if answer.status_code == 400:  # a control character: the HTTP server refuses the header
+        assert device_id.isprintable() is False and "gate-collector" in answer.headers["Server"]
+    else:
+        assert (answer.status_code, answer.json()) == (401, {"error": "unknown_device"})
+
+
+def _at(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(seconds))
+
+
+def test_scanned_at_outside_the_plausible_window_is_rejected(collector_factory, make_record,
+                                                             request):
+    now = time.time()
+    collector = collector_factory(retention_days=30)
+    day = 86400
+    inside = [make_record(scanned_at=_at(now - 30 * day + 60)),
+              make_record(scanned_at=_at(now + day - 60))]
+    outside = [make_record(scanned_at=_at(now - 30 * day - 60)),
+               make_record(scanned_at=_at(now + day + 60)),
+               make_record(scanned_at="9999-12-31T23:59:59.999Z"),
+               make_record(scanned_at="0001-01-01T00:00:00.000Z")]
+    answer = collector.upload(inside + outside).json()
+    assert answer["accepted"] == [r["id"] for r in inside]
+    assert answer["rejected"] == [{"id": r["id"], "error": "bad_scanned_at"} for r in outside]
+
+
+def test_one_batch_naming_2000_months_makes_no_partition(collector_factory, make_record,
+                                                        postgres_db_url):
+    from gate.collector import partitions
+
+    collector = collector_factory(postgres_db_url)
+    before = partitions.existing(collector.app.alias)
+    months = [f"{2030 + i // 12:04d}-{i % 12 + 1:02d}-15T00:00:00.000Z" for i in range(1000)]
+    months += [f"{1000 + i // 12:04d}-{i % 12 + 1:02d}-15T00:00:00.000Z" for i in range(1000)]
+    flood = [make_record(scanned_at=t) for t in months]
+    answer = collector.upload(flood)
+    assert answer.status_code == 200
+    assert [r["error"] for r in answer.json()["rejected"]] == ["bad_scanned_at"] * 2000
+    assert partitions.existing(collector.app.alias) == before
+    assert len(before) <= 2  # this month and the next (on a month's last day)
+    with collector.app.activate():
+        assert collector.db.count_records() == 0
+    # the alerts page still answers
+    assert collector.upload([make_record()]).json()["accepted"]
+
+
+# --- a heartbeat is kept only when its signed time is newer ----------------------------------
+
+def test_a_replayed_older_heartbeat_is_answered_200_and_not_stored(any_collector):
+    now = int(time.time())
+    newer = heartbeat(queue_depth=1)
+    assert any_collector.post_json("/v1/heartbeat", newer, timestamp=now).status_code == 200
+    for stale in (now - 5, now):  # an older one, and one signed in the same second
+        answer = any_collector.post_json("/v1/heartbeat", heartbeat(queue_depth=99),
+                                         timestamp=stale)
+        assert answer.status_code == 200 and answer.json()["ok"] is True
+    assert any_collector.latest_heartbeat()[1] == newer
+    with any_collector.app.activate():
+        assert Heartbeat.objects.get().signed_at == now
+    later = heartbeat(queue_depth=2)
+    assert any_collector.post_json("/v1/heartbeat", later, timestamp=now + 1).status_code == 200
+    assert any_collector.latest_heartbeat()[1] == later
+
+
+def test_text_longer_than_its_column_is_rejected_not_a_500(any_collector, make_record):
+    long_issuer = make_record()
+    long_issuer["code"] = dict(long_issuer["code"], issuer="I" * 5000)
+    long_type = make_record(venue_type="t" * 5000, temperature_c=10 ** 400)
+    answer = any_collector.upload([long_issuer, long_type])
+    assert answer.status_code == 200
+    assert answer.json()["rejected"] == [{"id": long_issuer["id"], "error": "too_long:issuer"},
+                                         {"id": long_type["id"], "error": "bad_type:temperature_c"}]

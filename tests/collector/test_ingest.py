@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gate.collector import django_db, ingest
 from gate.collector.models import Alert, Record
-from gate.collector.records import check_record
+from gate.collector.records import RecordRow, check_record
 from tests.collectorkit import new_record
 
 
@@ -73,6 +73,34 @@ def test_an_alert_batch_with_a_held_id_marks_each_alert_once(alias_both):
     assert Alert.objects.count() == 5
 
 
+def test_an_urgent_record_in_an_ordinary_batch_is_an_alert_once_whichever_path_brings_it(
+        alias_both):
+    red = {**new_record()["code"], "status": "red"}
+    urgent = [new_record("gate-a", decision="hold", decision_reasons=["code_valid", "red"], code=red),
+              new_record("gate-a", decision="refer"),
+              new_record("gate-a", decision="deny", code=red)]
+    plain = make(3)
+    stored = ingest.store_records(rows(plain + urgent), alias_both)  # /v1/scans, no alert request
+    assert stored.new_alerts == {r["id"] for r in urgent}
+    assert set(Alert.objects.values_list("record_id", flat=True)) == {r["id"] for r in urgent}
+    assert set(Record.objects.filter(is_alert=True).values_list("id", flat=True)) == {
+        r["id"] for r in urgent}
+    # the same records again, in a batch and as alerts: stored once, each an alert once
+    assert ingest.store_records(rows(plain + urgent), alias_both).new_alerts == set()
+    again = ingest.store_records(rows(urgent), alias_both, alerts=True)
+    assert again.new == set() and again.new_alerts == set()
+    assert Alert.objects.count() == 3 and Record.objects.count() == 6
+
+
+def test_an_urgent_record_from_another_device_is_no_alert_of_this_one(alias_both):
+    held = make(1, device_id="gate-b")
+    ingest.store_records(rows(held, "gate-b"), alias_both)
+    stolen = [dict(held[0], device_id="gate-a", decision="hold")]
+    stored = ingest.store_records(rows(stolen), alias_both)
+    assert stored.conflicts == {held[0]["id"]} and stored.new_alerts == set()
+    assert not Alert.objects.exists()
+
+
 def test_two_devices_racing_with_the_same_ids_store_each_id_once(alias_both):
     """Many writers on their own connections (as several collector processes would be)."""
     shared = make(200)
@@ -97,3 +125,28 @@ def test_two_devices_racing_with_the_same_ids_store_each_id_once(alias_both):
         device = "gate-a" if n % 2 == 0 else "gate-b"
         # an id the other device holds is a conflict, never a duplicate
         assert answer.conflicts == {i for i in ids if holder[i] != device}
+
+
+def test_ingest_writes_exactly_the_columns_of_the_one_record_model():
+    model = [f.column for f in Record._meta.concrete_fields]
+    assert [name for name, _ in ingest.RECORD_COLUMNS] == model
+    assert set(model) <= set(RecordRow._fields)
+
+
+def test_the_table_in_the_database_is_the_models_on_both_databases(alias_both):
+    from django.db import connections
+
+    connection = connections[alias_both]
+    with connection.cursor() as cur:
+        found = connection.introspection.get_table_description(cur, "collector_record")
+    by_name = {c.name: c for c in found}
+    fields = Record._meta.concrete_fields
+    assert list(by_name) == [f.column for f in fields]
+    assert [by_name[f.column].null_ok for f in fields] == [f.null for f in fields]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT column_name, collation_name FROM information_schema.columns"
+                        " WHERE table_name = 'collector_record' AND collation_name = 'C'")
+            assert {r[0] for r in cur.fetchall()} == {"id", "device_id", "venue_id", "issuer", "sub"}
+            cur.execute("SELECT relkind FROM pg_class WHERE relname = 'collector_record'")
+            assert cur.fetchone()[0] == "p"  # partitioned

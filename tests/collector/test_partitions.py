@@ -8,7 +8,7 @@ import pytest
 
 from gate.collector import django_db, ingest, partitions
 from gate.collector.models import Record
-from gate.collector.records import check_record
+from gate.collector.records import ScanWindow, check_record
 from tests.collectorkit import new_record
 
 
@@ -63,3 +63,52 @@ def test_sqlite_retention_deletes_by_time(tmp_path):
         store(alias, "2026-07-05T00:00:00.000Z", "2026-09-05T00:00:00.000Z")
         assert partitions.drop_before(alias, datetime(2026, 9, 1, tzinfo=timezone.utc)) == []
         assert Record.objects.count() == 1
+
+
+def _window(earliest: str, latest: str) -> ScanWindow:
+    return ScanWindow(earliest, latest)
+
+
+@pytest.mark.parametrize("month", ["0001-01", "2024-12", "2027-02", "9999-12"])
+def test_no_partition_is_made_for_a_month_outside_the_window(pg_alias, month):
+    before = partitions.existing(pg_alias)
+    window = _window("2025-01-10T00:00:00.000Z", "2027-01-20T00:00:00.000Z")
+    with pytest.raises(partitions.PartitionRefused, match=month):
+        partitions.ensure_for(pg_alias, ["2026-05", month], window)
+    assert partitions.existing(pg_alias) == before  # not even the month inside it
+
+
+def test_storing_refuses_a_row_outside_the_window_before_anything_is_stored(pg_alias):
+    far = new_record(scanned_at="2999-01-01T00:00:00.000Z")
+    near = new_record()
+    rows = [check_record(r, r["device_id"], 0.0) for r in (near, far)]
+    with pytest.raises(partitions.PartitionRefused):
+        ingest.store_records(rows, pg_alias)
+    assert Record.objects.count() == 0
+    assert "collector_record_y2999m01" not in partitions.existing(pg_alias)
+
+
+def test_ensure_ahead_makes_only_months_inside_the_window(pg_alias):
+    window = ScanWindow.around(datetime(2026, 12, 31, 12, tzinfo=timezone.utc).timestamp())
+    partitions.ensure_ahead(pg_alias, window)
+    assert {"collector_record_y2026m12", "collector_record_y2027m01"} <= set(
+        partitions.existing(pg_alias))
+    assert "collector_record_y2027m02" not in partitions.existing(pg_alias)
+
+
+def test_drop_before_and_drop_after_clear_a_flood_of_partitions_that_exists(pg_alias):
+    """Months a collector made before it had a window (the flood of issue 20): thousands of
+    partitions at once would exhaust PostgreSQL's lock table in one transaction."""
+    flood = {f"{1100 + i // 12:04d}-{i % 12 + 1:02d}" for i in range(100)}
+    flood |= {f"{3000 + i // 12:04d}-{i % 12 + 1:02d}" for i in range(100)}
+    partitions._create(pg_alias, flood)  # as the collector did before it refused them
+    kept = store(pg_alias, "2026-09-05T00:00:00.000Z")[0]
+    assert len(partitions.existing(pg_alias)) >= 201
+    dropped = partitions.drop_before(pg_alias, datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert len(dropped) == 100
+    dropped = partitions.drop_after(pg_alias, datetime(2027, 12, 31, tzinfo=timezone.utc))
+    assert len(dropped) == 100
+    assert all("y2026" in n or "y2027" in n for n in partitions.existing(pg_alias))
+    assert list(Record.objects.values_list("id", flat=True)) == [kept["id"]]
+    # the alerts page's query over the whole table answers
+    assert Record.objects.filter(scanned_at__gte=datetime(2026, 1, 1, tzinfo=timezone.utc)).count() == 1

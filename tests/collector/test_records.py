@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 
-from gate.collector.records import RecordError, check_record, normalise_scanned_at
+from gate.collector.records import (MAX_LENGTHS, RecordError, ScanWindow, check_record,
+                                    may_hold_bad_text, normalise_scanned_at)
 
 DEVICE = "gate-test-0001"
 
@@ -92,3 +94,57 @@ def test_scan_times_are_normalised_to_utc(text, normal):
 def test_a_scan_time_without_zone_or_not_a_time_is_refused(text):
     with pytest.raises(RecordError, match="bad_scanned_at"):
         normalise_scanned_at(text)
+
+
+@pytest.mark.parametrize("where", ["venue_type", "rules_version", "temperature_state"])
+def test_a_lone_surrogate_anywhere_is_refused_as_bad_text(make_record, where):
+    with pytest.raises(RecordError, match="bad_text"):
+        check(make_record(**{where: "a\udc00"}))
+    assert check(make_record(**{where: "a\U0001F600"}))  # a surrogate pair is a character
+
+
+def test_the_body_is_searched_for_bad_text_only_when_it_can_hold_some():
+    assert may_hold_bad_text(b'{"a": "\\ud800"}') and may_hold_bad_text(b'{"a": "\\u0000"}')
+    assert may_hold_bad_text(b'{"a": "\\uDFFF"}')
+    assert not may_hold_bad_text('{"a": "\\u00e9 闸"}'.encode())
+
+
+def test_a_device_id_outside_the_alphabet_is_refused(make_record):
+    with pytest.raises(RecordError, match="bad_device_id"):
+        check_record(make_record(device_id="a/b"), "a/b", 0.0)
+
+
+def test_the_plausible_window_runs_from_the_retention_to_a_day_ahead(make_record):
+    now = datetime(2026, 12, 7, 12, tzinfo=timezone.utc).timestamp()
+    window = ScanWindow.around(now, retention_days=10)
+    assert window == ScanWindow("2026-11-27T12:00:00.000Z", "2026-12-08T12:00:00.000Z")
+    for inside in ("2026-11-27T12:00:00.000Z", "2026-12-08T20:00:00+08:00"):
+        assert check_record(make_record(scanned_at=inside), DEVICE, now, window=window)
+    for outside in ("2026-11-27T11:59:59.999Z", "2026-12-08T12:00:00.001Z", "0001-01-01T00:00:00Z"):
+        with pytest.raises(RecordError, match="bad_scanned_at"):
+            check_record(make_record(scanned_at=outside), DEVICE, now, window=window)
+
+
+def test_a_temperature_too_large_for_a_float_is_refused_not_raised(make_record):
+    with pytest.raises(RecordError, match="bad_type:temperature_c"):
+        check(make_record(temperature_c=10 ** 400))
+    assert check(make_record(temperature_c=37)).temperature_c == 37.0
+
+
+@pytest.mark.parametrize("field, value", [
+    ("venue_id", "v" * 201), ("venue_type", "v" * 101), ("issuer", "i" * 101), ("sub", "s" * 201), ("code_status", "c" * 21)])
+def test_text_longer_than_its_column_is_refused(make_record, field, value):
+    record = make_record(**({field: value} if field.startswith("venue") else {}))
+    if not field.startswith("venue"):
+        record["code"] = dict(record["code"], **{field if field != "code_status" else "status": value})
+    with pytest.raises(RecordError, match=f"too_long:{field}"):
+        check(record)
+
+
+def test_the_column_lengths_are_the_models():
+    from gate.collector import django_db
+
+    django_db.setup()
+    from gate.collector.models import Record
+
+    assert MAX_LENGTHS == {name: Record._meta.get_field(name).max_length for name in MAX_LENGTHS}

@@ -57,9 +57,10 @@ def pipeline(config, clock):
 
 
 @pytest.fixture
-def sync_book(dpki) -> BulletinBook:
-    """The sync process's side: it accepts fetched bulletins into the same trust folder."""
-    return BulletinBook(dpki.trust_dir)
+def sync_book(dpki, config) -> BulletinBook:
+    """The sync process's side: it accepts fetched bulletins into the gate's state folder (beside
+    the record store), with a copy in the trust folder."""
+    return BulletinBook(dpki.trust_dir, state_dir=config.store.path.parent)
 
 
 def publish(book: BulletinBook, key, trust_list, **kwargs) -> None:
@@ -221,3 +222,25 @@ def test_the_kiosks_idle_screen_follows_the_bulletin_into_force_with_no_restart(
     assert idle[0] is None
     assert idle[-1] == {"version": 2, "effective_at": NOW + 1, "note": "itinerary checks off"}
     assert idle.count(idle[-1]) == 1  # shown once when it came into force, not re-sent with every frame
+
+
+def test_an_older_bulletin_put_back_in_the_trust_folder_is_not_applied_after_a_restart(
+        pipeline, dpki, sync_book, directive_key, trust_list, config, clock):
+    publish(sync_book, directive_key, trust_list, version=3, settings=[
+        {"scope": {}, "set": {"venue.itinerary_check": True}}])
+    old = (dpki.trust_dir / BULLETIN_FILE).read_bytes(), (dpki.trust_dir / "bulletin.json.sig").read_text()
+    publish(sync_book, directive_key, trust_list, version=5, settings=ITINERARY_OFF)
+    pipeline.close()
+    (dpki.trust_dir / BULLETIN_FILE).write_bytes(old[0])
+    (dpki.trust_dir / "bulletin.json.sig").write_text(old[1])
+    again = open_pipeline(config, simulated_io=True, thermometer=SimulatedThermometer(36.5),
+                          persist_floor=False, clock=clock, body_options={"timer": False})
+    try:
+        outcome = again.scan(risky(dpki), NORMAL)
+        assert (outcome.decision.decision, outcome.record.bulletin_version) == ("allow", 5)
+        summary = again.bulletin_summary()
+        assert summary["in_force"]["version"] == 5
+        assert summary["problems"] == [f"{dpki.trust_dir / BULLETIN_FILE}: version 3 is older than "
+                                       "version 5 accepted (rollback refused)"]
+    finally:
+        again.close()

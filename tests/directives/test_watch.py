@@ -72,3 +72,22 @@ def test_a_bulletin_stops_being_in_force_when_its_directive_keys_validity_ends(d
     assert watch.refresh(trust_list, NOW).in_force(NOW).version == 1
     after = NOW + 10**6 + 1  # the test key's not_after has passed
     assert watch.refresh(trust_list, after).in_force(after) is None
+
+
+def test_a_running_kiosk_follows_the_state_sync_keeps_and_ignores_an_older_file_put_back(
+        dpki, directive_key, trust_list, tmp_path):
+    state = tmp_path / "state"
+    sync = BulletinWatch(dpki.trust_dir, state_dir=state, writable=True)
+    kiosk = BulletinWatch(dpki.trust_dir, state_dir=state)
+    three = bulletin_bytes(version=3)
+    sync.accept(three, sign(directive_key, three), trust_list, NOW)
+    assert kiosk.refresh(trust_list, NOW).in_force(NOW).version == 3
+    five = bulletin_bytes(version=5)
+    sync.accept(five, sign(directive_key, five), trust_list, NOW)
+    assert kiosk.refresh(trust_list, NOW).in_force(NOW).version == 5
+    (dpki.trust_dir / BULLETIN_FILE).write_bytes(three)
+    (dpki.trust_dir / (BULLETIN_FILE + ".sig")).write_text(sign(directive_key, three))
+    assert kiosk.refresh(trust_list, NOW).in_force(NOW).version == 5
+    assert sync.refresh(trust_list, NOW).version == 5
+    fresh = BulletinWatch(dpki.trust_dir, state_dir=state).refresh(trust_list, NOW)  # a new process
+    assert fresh.in_force(NOW).version == 5 and "rollback refused" in fresh.problems[0]

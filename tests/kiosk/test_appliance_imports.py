@@ -1,5 +1,5 @@
 """The appliance's code path (`gate run` on a camera) imports no test or demo code: not the
-synthetic footage maker, not the collector's test kit, not the demo."""
+synthetic footage maker, not the demo."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_IN_THE_APPLIANCE = ("gate.vision.synthetic", "gate.collector.testing", "gate.demo")
+NOT_IN_THE_APPLIANCE = ("gate.vision.synthetic", "gate.demo")
 
 PROBE = """
 import json, sys

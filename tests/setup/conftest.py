@@ -46,7 +46,7 @@ def kiosk(gate_file: Path, runtime: Path) -> Iterator[RunningGate]:
 def setup_server(gate_file: Path, runtime: Path, tmp_path: Path) -> Iterator[tuple[str, Path, SetupState]]:
     cert, key = ensure_certificate(gate_file.parent / "keys", hostname="localhost")
     state = SetupState(config_path=gate_file, state_dir=tmp_path / "setup-state", kiosk=KioskClient(runtime))
-    server = SetupServer(create_app(state), "127.0.0.1", 0, cert, key, on_stop=state.stopping.set).start()
+    server = SetupServer(create_app(state), "127.0.0.1", 0, cert, key, on_stop=state.stop).start()
     yield f"https://127.0.0.1:{server.port}", cert, state
     server.stop()
 

@@ -115,7 +115,7 @@ class RunningGate:
     _handled_cond: threading.Condition = field(default_factory=threading.Condition)
 
     @classmethod
-    def start(cls, config_path: Path) -> "RunningGate":
+    def start(cls, config_path: Path, display: Any = None) -> "RunningGate":
         from gate.reload import attach
 
         config = load_config(config_path)
@@ -125,7 +125,7 @@ class RunningGate:
         pipeline = open_pipeline(config, simulated_io=True, thermometer=thermometer, persist_floor=False,
                                  clock=lambda: NOW)
         source = FedSource()
-        kiosk = Kiosk(pipeline, source)
+        kiosk = Kiosk(pipeline, source, display=display)
         gate = cls(config_path, kiosk, source, bus)
         kiosk.on_outcome = gate.outcomes.append
         handle_frame = kiosk.handle_frame
@@ -195,3 +195,27 @@ class SetupClient:
         headers = {"X-CSRF-Token": self.csrf} if csrf and self.csrf else {}
         return self.http.post(self.base + path, json=body if body is not None else {}, headers=headers,
                               timeout=30, **kw)
+
+
+class Screen:
+    """The gate's screen as the kiosk drives it (gate.display.DisplayApp, the real one), read back
+    as what it shows: the panel's state, the fault lines and whether the gate is shut."""
+
+    def __init__(self) -> None:
+        from gate.display.app import DisplayApp
+
+        self.app = DisplayApp()
+
+    def publish(self, state: dict[str, Any]) -> None:
+        self.app.publish(state)
+
+    def publish_frame(self, jpeg: bytes) -> None:
+        self.app.publish_frame(jpeg)
+
+    def lines(self) -> list[str]:
+        """Each fault line as the screen writes it: "中文 · English"."""
+        return [f"{f['zh']} · {f['en']}" for f in self.app.snapshot()["fault_lines"]]
+
+    @property
+    def shut(self) -> bool:
+        return bool(self.app.snapshot()["gate_shut"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import requests
@@ -82,6 +83,41 @@ def test_four_wrong_passwords_then_the_right_one_starts_the_count_again(client):
         client.login("wrong")
     assert client.login().status_code == 200
     assert [client.login("wrong").status_code for _ in range(4)] == [401] * 4
+
+
+def test_forty_guesses_sent_at_once_get_at_most_five_password_checks(setup_server, monkeypatch):
+    """The attempt is counted before the slow hash, under one lock: concurrent guesses cannot all
+    pass the count while the first ones are still being checked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gate.setup.api import signin
+    from gate.setup.auth import MAX_FAILURES
+
+    checks = []
+    real = signin.password_matches
+
+    def slow_check(stored: str, password: str) -> bool:
+        checks.append(password)
+        threading.Event().wait(0.2)  # a real gate's Argon2 takes this long: the window of the race
+        return real(stored, password)
+
+    monkeypatch.setattr(signin, "password_matches", slow_check)
+    base, cert, _ = setup_server
+    start = threading.Barrier(40)
+
+    def guess(n: int) -> int:
+        client = SetupClient(base, cert)
+        start.wait()
+        try:
+            return client.login(f"guess {n}").status_code
+        finally:
+            client.http.close()
+
+    with ThreadPoolExecutor(40) as pool:
+        answers = list(pool.map(guess, range(40)))
+    assert len(checks) <= MAX_FAILURES
+    assert answers.count(401) == len(checks) and answers.count(429) == 40 - len(checks)
+    assert SetupClient(base, cert).login(PASSWORD).status_code == 429  # and the lock is in force
 
 
 def test_a_session_ends_after_30_minutes_idle():

@@ -51,6 +51,8 @@ def test_a_technician_signs_in_sets_the_venue_sees_the_camera_and_calibrates(set
         with phone_page(browser, cert) as page:
             page.goto(base + "/setup/")
             page.wait_for_selector("#login-form")
+            for section in ("#app", "#settings", "#camera", "#thermo", "#service", "#tests", "#doctor", "#logout"):
+                assert not page.locator(section).is_visible(), f"{section} shows before sign-in"
             shot(page, "signin")
             page.fill("#password", "wrong password")
             page.click("#login-form button")
@@ -63,6 +65,9 @@ def test_a_technician_signs_in_sets_the_venue_sees_the_camera_and_calibrates(set
             select = page.locator("#f-venue\\.type")
             select.wait_for()
             assert select.input_value() == "residential"
+            # an I2C address as written on the part, booleans in words (issue 20)
+            assert page.locator("#f-temperature\\.i2c_address").input_value() == "0x5A"
+            assert page.locator("#f-temperature\\.required option").all_text_contents() == ["是 · yes", "否 · no"]
             select.select_option("metro")
             page.click("#save")
             page.wait_for_function("document.getElementById('config-result').textContent.includes('Saved and in force')")

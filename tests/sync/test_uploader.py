@@ -1,6 +1,11 @@
-"""The uploader: pending alerts in one request ahead of the batches, oldest first, 413 halving."""
+"""The uploader: every pending alert ahead of the batches, oldest first, 413 halving; and with the
+real collector, every urgent record an alert there exactly once, over a clean or a faulty link."""
 
 from __future__ import annotations
+
+import json
+
+import pytest
 
 from gate.sync import TOO_LARGE_ERROR
 from tests.synckit import collector_holds_each_once, make_records, proxy_for
@@ -139,3 +144,70 @@ def test_the_collector_keeps_the_bulletin_version_each_record_was_decided_under(
     ids = gate.add(records)
     assert gate.syncer(collector.url).round().uploaded == 2
     assert [collector.stored_record(i)["bulletin_version"] for i in ids] == [0, 12]
+
+
+# --- a day's backlog of urgent records (issue 19: 200 of 250 became alerts) -------------------
+
+@pytest.mark.parametrize("fail_rate, drop_rate", [(0.0, 0.0), (0.2, 0.1)],
+                         ids=["clean link", "20% failed, 10% answers dropped"])
+def test_every_urgent_record_of_a_long_offline_day_is_an_alert_exactly_once(
+        collector_factory, gate, proxies, tmp_path, fail_rate, drop_rate):
+    alert_log = tmp_path / "alerts.jsonl"
+    collector = collector_factory(alert_log=alert_log)
+    records = make_records(1500, alert_every=6)  # 250 holds among 1,500 scans
+    gate.store.commit_many(records)
+    ids = [r.id for r in records]
+    urgent = {r.id for r in records if r.decision == "hold"}
+    assert len(urgent) == 250
+    proxy = proxy_for(proxies, collector, fail_rate=fail_rate, drop_rate=drop_rate, seed=19)
+    syncer = gate.syncer(proxy.url, batch_size=200)
+    for _ in range(60):
+        result = syncer.round()
+        if result.ok and result.remaining == 0:
+            break
+    assert result.ok and result.remaining == 0
+    assert collector_holds_each_once(collector, ids)
+    assert collector.alert_ids() == urgent  # shown on the alerts page: all 250, nothing else
+    paged = [json.loads(line)["record"]["id"] for line in alert_log.read_text().splitlines()]
+    assert sorted(paged) == sorted(urgent)  # logged and paged once each
+    if not fail_rate:  # a clean link: every alert went on /v1/alerts before the first batch
+        posts = _posts(proxy)
+        first_batch = posts.index("/v1/scans")
+        assert set(posts[first_batch:]) == {"/v1/scans", "/v1/heartbeat"}
+        assert posts[:first_batch] == ["/v1/alerts"] * 2  # 200 and 50
+        assert all(proxy.sends[i] == 2 for i in urgent)
+    else:  # the link did fail both ways, and alerts went again after answers were lost
+        assert {"flaky", "cut"} <= {action for _, _, action in proxy.seen}
+        assert max(proxy.sends[i] for i in urgent) > 2
+
+
+def test_an_alert_whose_answer_was_lost_goes_again_and_is_paged_once(collector_factory, gate,
+                                                                     proxies, tmp_path):
+    alert_log = tmp_path / "alerts.jsonl"
+    collector = collector_factory(alert_log=alert_log)
+    ids = gate.add(make_records(6, alert_every=3))
+    # the first alert request reaches the collector but its answer is cut; the retries fail
+    proxy = proxy_for(proxies, collector, retry_after="",
+                      plans={"/v1/alerts": {1: "cut", 2: "503", 3: "503"}})
+    syncer = gate.syncer(proxy.url)
+    first = syncer.round()
+    assert first.stopped_by is not None and first.alerts_sent == 0
+    assert collector.alert_ids() == {ids[2], ids[5]}  # stored, though the gate does not know
+    second = syncer.round()
+    assert second.ok and second.alerts_sent == 2 and second.remaining == 0
+    assert proxy.sends[ids[2]] == 5  # three alert requests in round 1, one in round 2, one batch
+    assert collector_holds_each_once(collector, ids)
+    paged = [json.loads(line)["record"]["id"] for line in alert_log.read_text().splitlines()]
+    assert paged == [ids[2], ids[5]]
+
+
+def test_all_pending_alerts_go_before_any_batch_in_requests_of_the_batch_size(
+        collector_factory, gate, proxies):
+    collector = collector_factory()
+    ids = gate.add(make_records(12, alert_every=2))  # 6 alerts, batch size 4: 4 then 2
+    proxy = proxy_for(proxies, collector)
+    result = gate.syncer(proxy.url, batch_size=4).round()
+    assert result.ok and result.alerts_sent == 6 and result.uploaded == 12
+    assert _posts(proxy) == ["/v1/alerts", "/v1/alerts", "/v1/scans", "/v1/scans", "/v1/scans",
+                             "/v1/heartbeat"]
+    assert collector.alert_ids() == set(ids[1::2])

@@ -13,7 +13,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gate.config import VENUE_TYPES
+from gate.collector.console.words import SETTING_NAMES, venue_type_text
+from gate.config import SCHEMA, VENUE_TYPES, ConfigError, check_value
 
 ENTRIES = 4  # settings entries on the page (an untouched entry is left out)
 _LIST_SPLIT = re.compile(r"[\s,，;；]+")
@@ -38,17 +39,37 @@ class SettingForm(forms.Form):
     """One entry of a bulletin's `settings`: which gates, and what it sets for them."""
 
     venue_types = forms.MultipleChoiceField(label=_("Venue types"), required=False,
-                                            choices=[(t, t) for t in VENUE_TYPES],
+                                            choices=lambda: [(t, venue_type_text(t)) for t in VENUE_TYPES],
                                             widget=forms.CheckboxSelectMultiple)
     venue_id_prefixes = forms.CharField(label=_("Venue id prefixes"), required=False, max_length=2000,
                                         widget=forms.TextInput(attrs={"placeholder": "3601"}))
     device_ids = forms.CharField(label=_("Gate ids"), required=False, max_length=5000)
-    itinerary_check = forms.ChoiceField(label="venue.itinerary_check", choices=ON_OFF, required=False)
-    strict_clock = forms.ChoiceField(label="venue.strict_clock", choices=ON_OFF, required=False)
-    fever_c = forms.CharField(label="temperature.fever_c", required=False, max_length=20,
+    itinerary_check = forms.ChoiceField(label=SETTING_NAMES["venue.itinerary_check"],
+                                        choices=ON_OFF, required=False)
+    strict_clock = forms.ChoiceField(label=SETTING_NAMES["venue.strict_clock"], choices=ON_OFF,
+                                     required=False)
+    fever_c = forms.CharField(label=SETTING_NAMES["temperature.fever_c"], required=False,
+                              max_length=20,
                               widget=forms.TextInput(attrs={"placeholder": "37.3", "size": 6}))
-    temperature_required = forms.ChoiceField(label="temperature.required", choices=ON_OFF,
-                                             required=False)
+    temperature_required = forms.ChoiceField(label=SETTING_NAMES["temperature.required"],
+                                             choices=ON_OFF, required=False)
+    KEYS = {"itinerary_check": "venue.itinerary_check", "strict_clock": "venue.strict_clock",
+            "fever_c": "temperature.fever_c", "temperature_required": "temperature.required"}
+
+    def clean_fever_c(self) -> str:
+        """The fever threshold refused here in the page's language when a gate would refuse it
+        (the range is the gates' own, config.SCHEMA; the gates' check runs again on publishing)."""
+        text = (self.cleaned_data.get("fever_c") or "").strip()
+        if not text:
+            return text
+        spec = SCHEMA["temperature"]["fever_c"]
+        try:
+            check_value("temperature.fever_c", float(text))
+        except (ValueError, ConfigError):
+            raise forms.ValidationError(
+                _("A gate takes a fever threshold from %(low)s to %(high)s °C.")
+                % {"low": spec.low, "high": spec.high}) from None
+        return text
 
     def entry(self) -> dict[str, Any] | None:
         """The entry as the bulletin writes it, or None when nothing of it was filled in."""
@@ -84,7 +105,8 @@ def setting_forms(data: Any = None) -> list[SettingForm]:
 class VenueCardForm(forms.Form):
     venue_id = forms.CharField(label=_("Venue id"), max_length=200,
                                widget=forms.TextInput(attrs={"placeholder": "360102-012-north-gate"}))
-    venue_type = forms.ChoiceField(label=_("Venue type"), choices=[(t, t) for t in VENUE_TYPES])
+    venue_type = forms.ChoiceField(label=_("Venue type"),
+                                   choices=lambda: [(t, venue_type_text(t)) for t in VENUE_TYPES])
     community_codes = forms.CharField(label=_("Community codes"), required=False, max_length=2000)
     device_ids = forms.CharField(label=_("Gate ids (empty: any gate)"), required=False,
                                  max_length=2000)

@@ -1,4 +1,5 @@
-"""The console's own tables: failed sign-ins (for the throttle) and each officer's paging choice.
+"""The console's own tables: sign-in attempt counters (for the throttle) and each officer's paging
+choice.
 
 Both live in the collector's database, so several collector processes behind a load balancer
 share one throttle and one choice per person.
@@ -11,17 +12,19 @@ from django.db import models
 from django.utils import timezone
 
 
-class SignInFailure(models.Model):
-    """One refused sign-in: which account name was tried, from which address, when."""
+class SignInCounter(models.Model):
+    """Sign-in attempts counted for one account name (``user:NAME``) or one client address
+    (``address:ADDR``) in a window that began at ``window_start`` (unix seconds).
 
-    at = models.DateTimeField(default=timezone.now)
-    username = models.CharField(max_length=150)
-    address = models.CharField(max_length=100)
+    Written only by `gate.collector.console.throttle` in one atomic statement per attempt.
+    """
+
+    name = models.CharField(max_length=200, primary_key=True)
+    window_start = models.FloatField(db_index=True)
+    attempts = models.IntegerField()
 
     class Meta:
-        db_table = "console_signin_failure"
-        indexes = [models.Index(fields=["username", "at"], name="signin_user_time"),
-                   models.Index(fields=["address", "at"], name="signin_address_time")]
+        db_table = "console_signin_counter"
 
 
 class Paging(models.Model):

@@ -1,9 +1,10 @@
 """What the duty officer is paged for: the alerts (venue-rules.md, Alerts) and, when the officer
 chose so, yellow codes and itinerary marks that arrived in ordinary batches.
 
-An `Alert` row exists for every record first seen as an alert. A paged batch record has none
-until it is acknowledged; acknowledging it creates one (received when the record was), so who
-and when are kept the same way for both.
+An `Alert` row exists for every record that is an alert (`gate.collector.ingest`: a hold, a
+refer or a red code, whether it came on ``/v1/alerts`` or only in a batch). A paged batch record
+has none until it is acknowledged; acknowledging it creates one (received when the record was),
+so who and when are kept the same way for both.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gate.collector.console.models import Paging
 from gate.collector.django_db import current_alias
 from gate.collector.models import Alert, Record
 from gate.errors import GateError
+from gate.vocabulary import ITINERARY_MARK_REASON, PAGED_ON_REQUEST_STATUSES
 
 # batch records are paged for this long after they arrive (bounded: records are partitioned by
 # the month of scanned_at, so the query also bounds scanned_at)
@@ -75,11 +77,16 @@ def set_pages_yellow(user: Any, on: bool) -> None:
 
 
 def batch_marks(now: datetime | None = None) -> Q:
-    """Records that are no alert but carry a yellow code or an itinerary mark, recently received."""
+    """Records that are no alert but carry a yellow code or an itinerary mark, recently received.
+
+    The rule is the vocabulary's (`gate.vocabulary.paged_on_request`), read from its tables:
+    a status of `PAGED_ON_REQUEST_STATUSES`, the code's ``itinerary_risk``, or the reason
+    `ITINERARY_MARK_REASON` (``reasons`` is stored space-delimited, spaces at both ends).
+    """
     now = now or timezone.now()
     since = now - PAGE_BATCH_FOR
-    marked = Q(code_status="yellow") | Q(reasons__contains=" itinerary_risk ") \
-        | Q(record__code__itinerary_risk=True)
+    marked = Q(code_status__in=PAGED_ON_REQUEST_STATUSES) \
+        | Q(reasons__contains=f" {ITINERARY_MARK_REASON} ") | Q(record__code__itinerary_risk=True)
     return Q(is_alert=False, received_at__gte=since, scanned_at__gte=since - timedelta(days=30)) \
         & marked
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from gate.collector.console.forms import RECORD_SORTS
 from gate.collector.models import Record
 
 PAGE_SIZE = 50
@@ -22,7 +23,8 @@ RECORD_COLUMNS: tuple[str, ...] = (
 
 
 def records(criteria: dict[str, Any]) -> QuerySet[Record]:
-    """The records matching a cleaned `RecordSearchForm`, newest first (always bounded by time)."""
+    """The records matching a cleaned `RecordSearchForm` (always bounded by time), newest first
+    or in the order of its `sort` (a column of `RECORD_SORTS`, ``-`` before it for descending)."""
     query = Record.objects.filter(scanned_at__gte=criteria["start"], scanned_at__lte=criteria["end"])
     if criteria.get("venue"):
         query = query.filter(venue_id=criteria["venue"])
@@ -36,13 +38,26 @@ def records(criteria: dict[str, Any]) -> QuerySet[Record]:
         query = query.filter(issuer=criteria["issuer"])
     if criteria.get("sub"):
         query = query.filter(sub=criteria["sub"])
-    return query.order_by("-scanned_at", "-id")
+    return query.order_by(*ordering(criteria.get("sort") or "-scanned_at"))
+
+
+def ordering(sort: str) -> tuple[str, ...]:
+    """The ORM ordering of a `?sort=` value (its first column reversed for ``-column``)."""
+    descending = sort.startswith("-")
+    columns = RECORD_SORTS[sort.lstrip("-")]
+    if not descending:
+        return columns
+    first = columns[0]
+    flipped = first[1:] if first.startswith("-") else "-" + first
+    rest = tuple(c[1:] if c.startswith("-") else "-" + c for c in columns[1:]) \
+        if sort.lstrip("-") == "scanned_at" else columns[1:]
+    return (flipped, *rest)
 
 
 def described(criteria: dict[str, Any]) -> dict[str, Any]:
     """The criteria as the audit log keeps them (times in ISO 8601, empty ones left out)."""
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-            for k, v in criteria.items() if v not in ("", None)}
+            for k, v in criteria.items() if v not in ("", None) and k != "sort"}
 
 
 def record_row(record: Record) -> list[Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext as _, gettext_lazy
 
 from gate.vocabulary import DECISION_WORDS, REASON_MEANINGS, REASON_MEANINGS_ZH, UnknownSaying, saying
 
@@ -42,3 +42,58 @@ def reason_meaning(reason: str) -> str:
     """What a reason code means (the vocabulary's meaning) in the page's language, or the code itself
     when unknown."""
     return (REASON_MEANINGS_ZH if chinese() else REASON_MEANINGS).get(reason, reason)
+
+
+# --- the console's own nouns in the page's language (the catalogue: console/locale) -------------
+
+_ROLES = {"viewer": gettext_lazy("duty officer (viewer)"), "tracer": gettext_lazy("tracer"), "admin": gettext_lazy("administrator")}
+_VENUE_TYPES = {"residential": gettext_lazy("residential compound"), "public_place": gettext_lazy("public place"),
+                "metro": gettext_lazy("metro"), "bus_taxi": gettext_lazy("bus or taxi"),
+                "special_place": gettext_lazy("special place")}
+_CODE_STATUSES = {"green": gettext_lazy("green code"), "yellow": gettext_lazy("yellow code"), "red": gettext_lazy("red code")}
+SETTING_NAMES = {"venue.itinerary_check": gettext_lazy("Check itinerary marks"),
+                 "venue.strict_clock": gettext_lazy("Refuse when the gate's clock is not trusted"),
+                 "temperature.fever_c": gettext_lazy("Fever threshold (°C)"),
+                 "temperature.required": gettext_lazy("A temperature is required"),
+                 "venue_types": gettext_lazy("Venue types"), "venue_id_prefixes": gettext_lazy("Venue id prefixes"),
+                 "device_ids": gettext_lazy("Gate ids")}
+
+
+def role_text(role: str | None) -> str:
+    """A role in words ('' for none)."""
+    return str(_ROLES.get(role or "", role or ""))
+
+
+def venue_type_text(venue_type: str | None) -> str:
+    """A venue type (config.md) in words; an unknown one as it came."""
+    return str(_VENUE_TYPES.get(venue_type or "", venue_type or ""))
+
+
+def code_status_text(status: str | None) -> str:
+    """A code's status (green, yellow, red) in words; '' for none."""
+    return str(_CODE_STATUSES.get(status or "", status or ""))
+
+
+def setting_name(key: str) -> str:
+    """A bulletin setting or scope key in words; an unknown one as it came."""
+    return str(SETTING_NAMES.get(key, key))
+
+
+def setting_value_text(value: object) -> str:
+    """A bulletin setting's value in words: on/off for booleans, numbers as they are."""
+    if isinstance(value, bool):
+        return str(gettext_lazy("on") if value else gettext_lazy("off"))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(venue_type_text(str(v)) if v in _VENUE_TYPES else str(v) for v in value)
+    return str(value)
+
+
+def apart_text(seconds: float) -> str:
+    """How far apart two scans were, in minutes and seconds ("4 min 30 s"), never a fraction."""
+    whole = int(round(abs(seconds)))
+    minutes, rest = divmod(whole, 60)
+    if minutes and rest:
+        return _("%(m)d min %(s)d s") % {"m": minutes, "s": rest}
+    if minutes:
+        return _("%(m)d min") % {"m": minutes}
+    return _("%(s)d s") % {"s": rest}

@@ -1,6 +1,8 @@
 // The gate's setup page: sign in, then the settings form, the live camera view, the
 // thermometer and its calibration, the output tests and the doctor's report.
 // Every text is set with textContent, never as HTML.
+// A GET the technician asked for (a button) is marked X-Setup-Asked: it keeps service mode on;
+// the page's timed polling is not marked and does not (spec/setup.md "Service mode").
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -35,8 +37,9 @@ const OPEN_SECTIONS = ["device", "venue", "temperature"];
 
 function text(id, value) { $(id).textContent = value == null ? "—" : String(value); }
 
-async function api(method, path, body) {
+async function api(method, path, body, asked) {
   const headers = { "Accept": "application/json" };
+  if (asked) headers["X-Setup-Asked"] = "1";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
   const answer = await fetch(path, { method, headers, credentials: "same-origin",
@@ -91,6 +94,14 @@ $("logout").addEventListener("click", async () => {
 
 // -- the settings form --------------------------------------------------------------------
 
+// booleans in words (the value sent stays true/false); an I2C address as it is written on the
+// part (0x5A, not 90: TOML reads 0x5A back as the same number)
+const BOOL_WORDS = { true: "是 · yes", false: "否 · no" };
+
+function hex(value) {
+  return "0x" + value.toString(16).toUpperCase().padStart(2, "0");
+}
+
 function inputFor(field) {
   let input;
   if (field.kind === "choice" || field.kind === "bool") {
@@ -99,13 +110,14 @@ function inputFor(field) {
     for (const choice of options) {
       const option = document.createElement("option");
       option.value = choice;
-      option.textContent = choice;
+      option.textContent = field.kind === "bool" ? BOOL_WORDS[choice] : choice;
       input.append(option);
     }
     input.value = String(field.value);
   } else {
     input = document.createElement("input");
-    input.value = field.kind === "codes" ? (field.value || []).join(", ") : String(field.value);
+    input.value = field.kind === "codes" ? (field.value || []).join(", ")
+      : field.hex && Number.isInteger(field.value) ? hex(field.value) : String(field.value);
     if (["int", "float"].includes(field.kind)) input.inputMode = "decimal";
   }
   input.id = "f-" + field.key;
@@ -192,6 +204,7 @@ async function refreshKiosk() {
   const badge = $("kiosk-state");
   badge.className = "badge " + (data.running ? "up" : "down");
   badge.textContent = data.running ? "闸机运行中 · Gate running" : "闸机未运行 · Gate not running";
+  renderService(data.running ? data.service : null);
   if (!data.running) {
     text("view-message", `没有运行中的闸机程序 · ${data.message || "no kiosk is running"}`);
   } else if ($("view-message").textContent) {
@@ -246,6 +259,26 @@ $("calibrate-form").addEventListener("submit", async (event) => {
   }
 });
 
+// -- service mode ------------------------------------------------------------------------------
+
+function renderService(service) {
+  const on = Boolean(service && service.on);
+  const button = $("service-toggle");
+  button.dataset.on = on ? "yes" : "no";
+  button.textContent = on ? "恢复通行 · Put the gate back in service" : "暂停通行，开始维护 · Take the gate out of service";
+  const minutes = on && typeof service.left_s === "number" ? Math.ceil(service.left_s / 60) : null;
+  text("service-state", on ? `维护中，闸机不核验通行 · Out of service: the gate decides no scan (${minutes} min left)`
+    : "正常通行 · In service");
+  $("service-state").className = on ? "error" : "ok";
+}
+
+$("service-toggle").addEventListener("click", async () => {
+  const on = $("service-toggle").dataset.on !== "yes";
+  const { status, data } = await api("POST", "/setup/api/service", { on });
+  if (status === 200) return renderService(data);
+  text("service-state", data.error);
+});
+
 // -- the output tests and the doctor ---------------------------------------------------------
 
 for (const button of document.querySelectorAll("#tests button[data-part]")) {
@@ -254,12 +287,12 @@ for (const button of document.querySelectorAll("#tests button[data-part]")) {
     const out = $("test-result");
     out.className = status === 200 ? "ok" : "error";
     out.textContent = status === 200 ? `完成 · ${data.done}` :
-      status === 409 ? `正在核验通行，请稍后 · ${data.error}` : data.error;
+      status === 409 ? `正在核验通行，请稍后或开启维护模式 · ${data.error}` : data.error;
   });
 }
 
-async function refreshDoctor() {
-  const { status, data } = await api("GET", "/setup/api/doctor");
+async function refreshDoctor(asked) {
+  const { status, data } = await api("GET", "/setup/api/doctor", undefined, asked === true);
   if (status !== 200) return;
   $("doctor-list").replaceChildren(...data.checks.map((check) => {
     const item = document.createElement("li");
@@ -268,7 +301,7 @@ async function refreshDoctor() {
     return item;
   }));
 }
-$("doctor-refresh").addEventListener("click", refreshDoctor);
+$("doctor-refresh").addEventListener("click", () => refreshDoctor(true));
 
 // -- a page opened with a live session picks it up -------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The audit log page (admin): every entry, newest first, filterable; nothing changes it."""
+"""The audit log page (admin): every entry, newest first, in words and local times, filterable by
+the beginning of the action, by user and by day; nothing changes it."""
 
 from __future__ import annotations
 
@@ -30,7 +31,51 @@ def test_nothing_in_the_console_changes_or_deletes_an_entry(console, client_as):
     assert AuditEntry.objects.count() == 1
 
 
-def test_what_is_shown_as_json_and_never_as_markup(console, client_as):
+def test_what_is_shown_as_text_and_never_as_markup(console, client_as):
     audit_command("user.add", {"username": "<b>李</b>"})
     page = client_as("admin").get("/console/audit").content.decode()
-    assert '{&quot;username&quot;: &quot;&lt;b&gt;李&lt;/b&gt;&quot;}' in page
+    assert "&lt;b&gt;李&lt;/b&gt;" in page and "<b>李</b>" not in page
+
+
+def test_the_action_filter_matches_the_beginning_of_an_action(console, client_as):
+    audit_command("bulletin.publish", {"version": 3})
+    audit_command("venue_card.issue", {"venue_id": "v"})
+    page = client_as("admin").get("/console/audit?action=bulletin").content.decode()
+    assert 'data-action="bulletin.publish"' in page and 'data-action="venue_card.issue"' not in page
+
+
+def test_the_log_filters_by_user_and_by_day(console, client_as):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    audit_command("device.add", {"device_id": "g1"})
+    old = audit_command("device.add", {"device_id": "g0"})
+    AuditEntry.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=3))
+    client = client_as("admin", )
+    client.get("/console/fleet")
+    today = timezone.localtime().strftime("%Y-%m-%d")
+    page = client.get(f"/console/audit?day_from={today}&day_to={today}").content.decode()
+    assert ">g1<" in page and ">g0<" not in page
+    by_user = client.get("/console/audit?user=nobody-here").content.decode()
+    assert 'data-action="device.add"' not in by_user
+
+
+def test_what_is_in_words_with_local_times(console, client_as):
+    audit_command("bulletin.publish", {"version": 3, "effective_at": 1764000000,
+                                       "settings": [{"scope": {"venue_types": ["metro"]},
+                                                     "set": {"venue.strict_clock": True}}]})
+    client = client_as("admin")
+    chinese = client.get("/console/audit").content.decode()
+    assert "发布了通告" in chinese and "2025-11-25 00:00:00" in chinese  # 16:00 UTC is 00:00 +08:00
+    assert "地铁" in chinese and "1764000000" not in chinese
+    client.post("/console/i18n/setlang/", {"language": "en"})
+    english = client.get("/console/audit").content.decode()
+    assert "published a bulletin" in english and "metro" in english
+
+
+def test_a_bad_day_or_a_huge_page_is_answered_not_a_500(console, client_as):
+    client = client_as("admin")
+    bad = client.get("/console/audit?day_from=0001-01-01")
+    assert bad.status_code == 400 and "2000-01-01" in bad.content.decode()
+    assert client.get("/console/audit?page=99999999999999999999999").status_code == 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,10 @@ def signer(collector_factory, directive_key, lists_dir, sign_list):
 
 
 def bulletin_form(**fields: Any) -> dict[str, Any]:
-    """The bulletins page's fields: effective time in local time, note, entries s0..s3."""
+    """The bulletins page's fields as the confirmation page sends them again (``confirmed=yes``):
+    effective time in local time, note, entries s0..s3."""
     form = {"effective_at": "2026-12-01T08:00", "note": "itinerary checks off (notice 2026-41)",
-            "action": "publish"}
+            "action": "publish", "confirmed": "yes"}
     form.update(fields)
     return form
 
@@ -198,8 +200,8 @@ def test_the_version_stays_above_what_any_gate_reports(signer, client_as):
 
 
 @pytest.mark.parametrize("fields, why", [
-    ({"s0-fever_c": "42.5"}, "temperature.fever_c"),
-    ({"s0-fever_c": "warm"}, "temperature.fever_c"),
+    ({"s0-fever_c": "42.5"}, "闸机只接受 35.0 至 42.0 °C 的发热阈值"),
+    ({"s0-fever_c": "warm"}, "闸机只接受 35.0 至 42.0 °C 的发热阈值"),
     ({"s0-venue_types": ["metro"]}, "must be a non-empty object"),
     ({"note": "x" * 501, **RESIDENTIAL_OFF}, "at most 500 characters"),
 ])
@@ -241,8 +243,30 @@ def test_the_preview_lists_the_gates_a_bulletin_reaches_and_publishes_nothing(si
     page = answer.content.decode()
     assert sorted(rows(page, "reached")) == ["gate-metro-3601", "gate-res-3601"]
     assert sorted(rows(page, "not-reached")) == ["gate-res-4401", "gate-silent", signer.device_id]
-    assert "venue.itinerary_check = false" in page and "temperature.fever_c = 37.5" in page
+    assert "核验行程标记: 关" in page and "发热阈值（°C）: 37.5" in page  # settings in words
     assert not (lists_dir / "bulletin.json").exists()
+
+
+def test_publishing_asks_first_saying_what_will_happen_and_to_how_many_gates(signer, client_as,
+                                                                            lists_dir):
+    fleet = Fleet(signer)
+    fleet.gate("gate-res-1", "360102-012-north", "residential")
+    fleet.gate("gate-metro-1", "360103-m1", "metro")
+    client = client_as("admin")
+    form = bulletin_form(**RESIDENTIAL_OFF)
+    del form["confirmed"]
+    asked = client.post("/console/bulletins", form)
+    page = asked.content.decode()
+    assert asked.status_code == 200 and 'id="confirm-form"' in page
+    assert "签名并发布第 1 版通告？" in page and "涉及 1 台闸机。" in page
+    assert "住宅小区" in page and "核验行程标记 = 关" in page
+    assert not (lists_dir / "bulletin.json").exists()  # asking publishes nothing
+    assert not AuditEntry.objects.filter(action="bulletin.publish").exists()
+    again = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                            page.split('id="confirm-form"')[1]))
+    again["s0-venue_types"] = ["residential"]
+    done = client.post("/console/bulletins", again)
+    assert done.status_code == 302 and (lists_dir / "bulletin.json").exists()
 
 
 def test_the_page_shows_which_gates_report_the_bulletin_in_force(signer, client_as):
@@ -339,10 +363,14 @@ def test_an_admin_writes_previews_and_publishes_a_bulletin_in_the_browser(signer
     page.wait_for_selector("#preview")
     reached = page.locator("#preview tr.reached")
     assert reached.count() == 1
-    assert signer.device_id in reached.inner_text() and "venue.itinerary_check = false" in reached.inner_text()
+    assert signer.device_id in reached.inner_text() and "Check itinerary marks: off" in reached.inner_text()
     assert "gate-metro-1" in page.locator("#preview tr.not-reached").inner_text()
     assert not (lists_dir / "bulletin.json").exists()  # a preview publishes nothing
     page.click("#publish-button")
+    page.locator("#confirm").wait_for()
+    assert "This concerns 1 gate." in page.locator("#confirm").inner_text()
+    assert not (lists_dir / "bulletin.json").exists()  # asking publishes nothing
+    page.click("#confirm-button")
     page.wait_for_url("**/console/bulletins?published=1")
     assert page.locator("#current-version").inner_text() == "1"
     served = json.loads(signer.request("GET", "/v1/bulletin").content)

@@ -65,8 +65,8 @@ def test_every_gate_shows_its_latest_heartbeat(collector_factory, client_as):
         page = client_as("viewer").get("/console/fleet").content.decode()
     row = page[page.index('data-device="g-a"'):]
     row = row[:row.index("</tr>")]
-    for words in ("在线", "360102-east", "metro", ">12<", "2026-11-30 09:02", "0.3.1", ">7<", ">1043<",
-                  '<td class="num bulletin">4</td>'):
+    for words in ("在线", "360102-east", "地铁", ">12<", "2026-11-30 09:02", "0.3.1", "信任 7", "状态 1043",
+                  '<td class="num bulletin wide">4</td>'):
         assert words in row, words
 
 
@@ -109,18 +109,24 @@ def test_faults_are_shown_with_the_words_of_the_fault_vocabulary(collector_facto
     assert "Camera lost: reconnecting" in english
 
 
-def test_lists_behind_the_newest_in_the_fleet_are_marked(collector_factory, client_as):
+def test_lists_behind_what_this_collector_serves_are_marked(collector_factory, client_as):
+    # the collector serves trust list 7 and status list 1043 (tests/collectorkit.py lists_dir)
     fleet = Fleet(collector_factory)
-    fleet.gate("new")
-    fleet.gate("old")
-    fleet.beat("new", trust_list_version=8, status_list_version=1050)
-    fleet.beat("old", trust_list_version=7, status_list_version=1050)
+    for name in ("current", "old", "liar"):
+        fleet.gate(name)
+    fleet.beat("current", trust_list_version=7, status_list_version=1043)
+    fleet.beat("old", trust_list_version=6, status_list_version=1043)
+    fleet.beat("liar", trust_list_version=999999, status_list_version=999999)
     with fleet.collector.app.activate():
         rows = {r.device_id: r for r in gate_rows()}
-        behind = client_as("viewer").get("/console/fleet?state=behind").content.decode()
+        client = client_as("viewer")
+        behind = client.get("/console/fleet?state=behind").content.decode()
+        shown = client.get("/console/fleet").content.decode()
     assert rows["old"].trust_behind and not rows["old"].status_behind
-    assert not rows["new"].trust_behind
+    assert not rows["current"].trust_behind and not rows["current"].status_behind
+    assert not rows["liar"].trust_behind  # one gate's claim marks nobody else as behind
     assert order(behind) == ["old"]
+    assert "本汇集服务器下发 · 信任列表 7 · 状态列表 1043" in shown and "None" not in shown
 
 
 def test_filters_by_state(collector_factory, client_as):
@@ -133,12 +139,13 @@ def test_filters_by_state(collector_factory, client_as):
         devices.set_enabled("quiet", False)
         client = client_as("viewer")
         shown = {state: order(client.get(f"/console/fleet?state={state}").content.decode())
-                 for state in ("offline", "online", "faults", "backlog", "disabled", "nonsense")}
+                 for state in ("offline", "online", "faults", "backlog", "disabled")}
+        nonsense = client.get("/console/fleet?state=nonsense")
     assert shown["offline"] == ["gate-test-0001", "quiet"]
     assert shown["online"] == ["busy"]
     assert shown["faults"] == shown["backlog"] == ["busy"]
     assert shown["disabled"] == ["quiet"]
-    assert len(shown["nonsense"]) == 3  # an unknown filter shows all
+    assert nonsense.status_code == 400 and 'id="refusal"' in nonsense.content.decode()
 
 
 def test_a_fault_code_the_console_does_not_know_is_shown_as_it_came():
@@ -158,3 +165,59 @@ def test_each_gate_counts_its_scans_and_alerts_of_the_last_day(console, client_a
     assert (rows["gate-test-0001"].scans_24h, rows["gate-test-0001"].alerts_24h) == (3, 1)
     page = client_as("viewer").get("/console/fleet").content.decode()
     assert '<td class="num counts">3 <span class="bad">/ 1</span></td>' in page
+
+
+def test_the_fleet_fits_a_768_pixel_screen_without_breaking_ids(collector_factory, browser_page):
+    from gate.collector import users
+    from tests.collector.console.officekit import sign_in
+
+    fleet = Fleet(collector_factory)
+    names = ["gate-nanchang-honggutan-0001", "gate-nanchang-honggutan-0002", "gate-nc-0003"]
+    for name in names:
+        fleet.gate(name)
+    fleet.beat(names[0], venue_id="360102-012-honggutan-north-gate", queue_depth=212,
+               faults=["camera_lost", "status_list_stale"], trust_list_version=6)
+    fleet.beat(names[1], venue_id="360102-metro-line1-bayi-square", venue_type="metro")
+    with fleet.collector.app.activate():
+        users.add_user("duty", "viewer", "a long enough pass phrase")
+    page = sign_in(browser_page, fleet.collector.url, "duty", width=768, height=1000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    table = page.locator("#fleet")
+    assert page.evaluate("document.querySelector('.fleet-wrap').scrollWidth <= "
+                         "document.querySelector('.fleet-wrap').clientWidth")
+    for name in names:  # each id on one line: never broken inside
+        cell = table.locator(f'tr[data-device="{name}"] td.id').first
+        assert cell.is_visible()
+        lines = page.evaluate("""(cell) => { const r = document.createRange();
+            r.selectNodeContents(cell.firstChild); return new Set([...r.getClientRects()].map(x => x.top)).size; }""",
+                              cell.element_handle())
+        assert lines == 1, name
+    assert "地铁" in table.inner_text() and "摄像头断开" in table.inner_text()
+
+
+def test_ten_thousand_gates_come_in_pages_of_fifty_silent_first(collector_factory, client_as):
+    from gate.collector.models import Device, Heartbeat
+    from django.utils import timezone
+    from datetime import timedelta
+
+    fleet = Fleet(collector_factory)
+    with fleet.collector.app.activate():
+        now = timezone.now()
+        Device.objects.bulk_create([Device(device_id=f"g-{n:05d}", public_key=f"k{n}")
+                                    for n in range(10_000)], batch_size=2000)
+        Heartbeat.objects.bulk_create(
+            [Heartbeat(device_id=f"g-{n:05d}", received_at=now - timedelta(hours=3 if n % 1000 == 7 else 0),
+                       data={"venue_id": f"v-{n % 50}", "queue_depth": n % 3, "faults": []})
+             for n in range(10_000)], batch_size=2000)
+        client = client_as("viewer")
+        first = client.get("/console/fleet").content.decode()
+        rows = order(first)
+        assert len(rows) == 50 and rows[0] == "gate-test-0001"  # never heard from: first
+        assert rows[1:11] == [f"g-{n:05d}" for n in range(7, 10_000, 1000)]  # then the silent ones
+        assert "第 1 页，共 201 页（10001 台闸机）" in first
+        last = client.get("/console/fleet?page=99999999999999999999999").content.decode()
+        assert "第 201 页，共 201 页" in last and len(order(last)) == 1
+        search = order(client.get("/console/fleet?q=g-0999&sort=-id").content.decode())
+        assert search == [f"g-0999{n}" for n in range(9, -1, -1)]
+        backlog = client.get("/console/fleet?state=backlog&sort=queue").content.decode()
+        assert "（6666 台闸机）" in backlog

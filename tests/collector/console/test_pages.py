@@ -80,3 +80,45 @@ def test_the_language_switch_turns_the_page_english(console, browser_page):
     page.click("button[value=en]")
     page.wait_for_function("document.documentElement.lang === 'en'")
     assert page.locator("h1").first.inner_text().startswith("Alerts")
+
+
+def test_a_new_alert_sounds_counts_in_the_title_and_notifies_when_allowed(console, browser_page):
+    page = signed_in(browser_page, console, "viewer", "duty")
+    page.context.grant_permissions(["notifications"], origin=console.url)
+    page.wait_for_function("Number(document.body.dataset.polled || 0) >= 1")
+    assert page.title() == "预警 · 闸机管理平台"  # nothing open
+    sound = page.locator("#sound")
+    assert sound.inner_text() == "声音提醒：关" and sound.get_attribute("aria-pressed") == "false"
+    sound.click()  # the click browsers require before a page may make a sound
+    assert sound.inner_text() == "声音提醒：开"
+    page.locator("#notify").click()
+    page.wait_for_function("document.getElementById('notify').getAttribute('aria-pressed') === 'true'")
+    alert(console, scan(status="red", decision="hold", reasons=["code_valid", "red"]))
+    page.wait_for_function("document.title.startsWith('(1) ')")
+    page.wait_for_function("Number(document.body.dataset.sounded || 0) === 1")
+    page.wait_for_function("Number(document.body.dataset.notified || 0) === 1")
+    page.reload()  # the switch is remembered in this browser
+    assert page.locator("#sound").inner_text() == "声音提醒：开"
+    page.wait_for_function("document.title.startsWith('(1) ')")
+    assert page.evaluate("Number(document.body.dataset.sounded || 0)") == 0  # nothing new: silence
+
+
+def test_without_the_switch_a_new_alert_makes_no_sound(console, browser_page):
+    page = signed_in(browser_page, console, "viewer", "duty")
+    page.wait_for_function("Number(document.body.dataset.polled || 0) >= 1")
+    alert(console, scan(status="red", decision="hold", reasons=["code_valid", "red"]))
+    page.wait_for_function("document.title.startsWith('(1) ')")
+    assert page.evaluate("Number(document.body.dataset.announced || 0)") == 1
+    assert page.evaluate("Number(document.body.dataset.sounded || 0)") == 0
+
+
+def test_a_lost_connection_is_said_on_the_page_and_clears_when_it_returns(console, browser_page):
+    page = signed_in(browser_page, console, "viewer", "duty")
+    page.wait_for_function("Number(document.body.dataset.polled || 0) >= 1")
+    lost = page.locator("#connection-lost")
+    assert not lost.is_visible()
+    page.route("**/console/api/alerts*", lambda route: route.abort())
+    lost.wait_for(state="visible")
+    assert "连接已断开" in lost.inner_text()
+    page.unroute("**/console/api/alerts*")
+    lost.wait_for(state="hidden")

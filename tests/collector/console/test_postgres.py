@@ -57,3 +57,31 @@ def test_fleet_counts_and_csv_export_on_postgresql(pg_console, client_as):
     text = b"".join(answer.streaming_content).decode("utf-8-sig")
     assert len(text.strip().splitlines()) == 3  # the header and both scans
     assert AuditEntry.objects.get(action="records.export").count == 2
+
+
+def test_huge_page_numbers_and_dates_out_of_range_are_answered_on_postgresql(pg_console, client_as):
+    upload(pg_console, [scan(minutes_ago=5)])
+    client = client_as("admin")
+    for path in ("/console/records?venue=&page=99999999999999999999999",
+                 "/console/fleet?page=99999999999999999999999",
+                 "/console/audit?page=99999999999999999999999"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and 'id="page-number"' in answer.content.decode(), path
+    last = client.get("/console/records?venue=&page=99999999999999999999999").content.decode()
+    assert len(re.findall(r'<tr data-record="([^"]+)"', last)) == 1  # the last page, with its row
+    for path in ("/console/records", "/console/records.csv", "/console/trace", "/console/trace.csv"):
+        answer = client.get(f"{path}?sub=00aa&start=0001-01-01&end=0001-01-02")
+        assert answer.status_code == 400 and "2000-01-01" in answer.content.decode(), path
+
+
+def test_the_fleet_filters_sorts_and_pages_on_postgresql(pg_console, client_as):
+    from gate.collector import devices
+    from gate.collector.console.fleet import fleet_page
+
+    for n in range(55):
+        devices.add_device(f"gate-pg-{n:03d}", f"{n:043d}=")
+    first = fleet_page(size=50)
+    assert first.pages == 2 and len(first.rows) == 50 and first.counts["all"] == 56
+    assert fleet_page(page=9, size=50).number == 2
+    by_id = fleet_page(sort="-id", search="gate-pg-05")
+    assert [r.device_id for r in by_id.rows] == [f"gate-pg-05{n}" for n in range(4, -1, -1)]

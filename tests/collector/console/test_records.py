@@ -122,3 +122,45 @@ def test_decisions_and_reasons_are_shown_in_words_with_their_codes(console, clie
     from gate.vocabulary import REASON_MEANINGS_ZH
 
     assert f'title="{escape(REASON_MEANINGS_ZH["expired"])}">expired</abbr>' in chinese  # the meaning in Chinese too
+
+
+def test_columns_sort_both_ways(console, client_as):
+    cool = scan(minutes_ago=10, temperature_c=36.1, venue="v-b")
+    warm = scan(minutes_ago=20, temperature_c=37.0, venue="v-a")
+    mid = scan(minutes_ago=30, temperature_c=36.5, venue="v-c")
+    upload(console, [cool, warm, mid])
+    client = client_as("tracer")
+    by = {sort: ids(client.get(f"/console/records?venue=&sort={sort}").content.decode())
+          for sort in ("temperature", "-temperature", "venue", "-venue", "scanned_at")}
+    assert by["temperature"] == [cool["id"], mid["id"], warm["id"]]
+    assert by["-temperature"] == [warm["id"], mid["id"], cool["id"]]
+    assert by["venue"] == [warm["id"], cool["id"], mid["id"]]
+    assert by["-venue"] == [mid["id"], cool["id"], warm["id"]]
+    assert by["scanned_at"] == [mid["id"], warm["id"], cool["id"]]  # oldest first
+    page = client.get("/console/records?venue=&sort=temperature").content.decode()
+    assert "sort=-temperature" in page  # the current column's heading turns the order round
+
+
+def test_a_records_detail_page_says_everything_in_words_and_is_audited(console, client_as):
+    from tests.collector.console.conftest import alert
+
+    record = scan(status="red", decision="hold", reasons=["code_valid", "red"], venue="v-east",
+                  temperature_c=36.9)
+    alert(console, record)
+    client = client_as("tracer")
+    page = client.get(f"/console/records/{record['id']}").content.decode()
+    for words in ("请原地等候", "健康码当前状态为红码", "红码", "住宅小区", "36.9 °C", "v-east",
+                  "gate-test-0001", "未处置", "溯源此人"):
+        assert words in page, words
+    entry = AuditEntry.objects.get(action="record.view")
+    assert entry.what == {"record_id": record["id"]} and entry.count == 1
+    listed = client.get("/console/records?venue=v-east").content.decode()
+    assert f'/console/records/{record["id"]}' in listed
+    assert client_as("viewer").get(f"/console/records/{record['id']}").status_code == 403
+
+
+def test_the_csv_is_in_local_time_with_its_offset(console, client_as):
+    upload(console, [scan(minutes_ago=5)])
+    answer = client_as("tracer").get("/console/records.csv?venue=")
+    rows = list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode("utf-8-sig"))))
+    assert rows[0]["scanned_at"].endswith("+08:00") and rows[0]["received_at"].endswith("+08:00")

@@ -1,13 +1,15 @@
-"""Template helpers of the console: the signed-in user's role, and local times."""
+"""Template helpers of the console: the signed-in user's role, and things in words of the page's
+language (gate.collector.console.words), and decision colours from the one vocabulary."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import template
 
+from gate.collector.console import words
 from gate.collector.roles import role_of
+from gate.vocabulary import DECISION_WORDS
 
 register = template.Library()
 
@@ -20,38 +22,58 @@ def current_role(context: dict[str, Any]) -> str:
 
 
 @register.filter
-def as_json(value: Any) -> str:
-    """`value` as compact JSON with Chinese left readable (the audit log's "what")."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+def setting_value(value: Any) -> str:
+    """A bulletin setting's value in words (on/off, 37.5)."""
+    return words.setting_value_text(value)
 
 
 @register.filter
-def setting_value(value: Any) -> str:
-    """A bulletin setting's value as config.md writes it (true/false, 37.5)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def setting_name(key: str) -> str:
+    """A bulletin setting's or scope's key in words."""
+    return words.setting_name(key)
 
 
 @register.filter
 def decision_text(decision: str) -> str:
     """A decision's headline in the page's language (gate.vocabulary)."""
-    from gate.collector.console.words import decision_text as text
+    return words.decision_text(decision)
 
-    return text(decision)
+
+@register.filter
+def decision_light(decision: str) -> str:
+    """The colour of the gate's light for a decision (gate.vocabulary): green, yellow or red."""
+    known = DECISION_WORDS.get(decision)
+    return known.signal.light if known else "none"
 
 
 @register.filter
 def deciding_text(record: Any) -> str:
     """What the gate said for a record's decision and deciding reason, in the page's language."""
-    from gate.collector.console.words import deciding_text as text
-
-    return text(record.decision, record.reason_list, getattr(record, "venue_type", None))
+    return words.deciding_text(record.decision, record.reason_list, getattr(record, "venue_type", None))
 
 
 @register.filter
 def reason_meaning(reason: str) -> str:
     """What a reason code means (gate.vocabulary)."""
-    from gate.collector.console.words import reason_meaning as meaning
+    return words.reason_meaning(reason)
 
-    return meaning(reason)
+
+@register.filter
+def role_text(role: str) -> str:
+    return words.role_text(role)
+
+
+@register.filter
+def venue_type_text(venue_type: str) -> str:
+    return words.venue_type_text(venue_type)
+
+
+@register.filter
+def code_status_text(status: str) -> str:
+    return words.code_status_text(status)
+
+
+@register.filter
+def apart(seconds: float) -> str:
+    """Seconds between two scans in minutes and seconds."""
+    return words.apart_text(seconds)

@@ -37,16 +37,15 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["username"]
         address = client_address(request)
-        if throttle.blocked(name, address):
+        if not throttle.attempt(name, address):  # counted before the password is checked
             error = _("Too many failed sign-ins. Wait a quarter of an hour and try again.")
             status = 429
         else:
             user = authenticate(request, username=name, password=form.cleaned_data["password"])
             if user is not None and user.is_active:
-                throttle.succeeded(name)
+                throttle.succeeded(name, address)
                 login(request, user)
                 return HttpResponseRedirect(_next(request))
-            throttle.failed(name, address)
             error = _("Wrong user name or password.")
             status = 401
     elif request.method == "POST":

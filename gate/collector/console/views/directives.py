@@ -12,12 +12,15 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from gate.collector import bulletins, runtime
 from gate.collector.audit import audit
+from gate.collector.console import confirm
+from gate.collector.console.words import setting_name, setting_value_text
 from gate.collector.console.directive_forms import BulletinForm, VenueCardForm, setting_forms, words
 from gate.collector.directive_key import DirectiveKeyState, NoDirectiveKey, directive_key_state
 from gate.collector.roles import require_role
@@ -31,13 +34,15 @@ def key_state() -> DirectiveKeyState:
 
 
 def _page(request: HttpRequest, form: BulletinForm, entries: list[Any], *, error: str = "",
-          preview: list[bulletins.Reached] | None = None, status: int = 200) -> HttpResponse:
+          preview: list[bulletins.Reached] | None = None, status: int = 200,
+          error_detail: str = "") -> HttpResponse:
     rt = runtime.current()
     seen = bulletins.gates()
     current, current_problem = bulletins.in_force(rt.lists)
     have, lacking = bulletins.reports(current.version, seen) if current else ([], [])
     return render(request, "console/bulletins.html", {
         "form": form, "entries": entries, "error": error, "preview": preview,
+        "error_detail": error_detail,
         "reached": sum(1 for r in preview if r.values) if preview is not None else 0,
         "key": key_state(), "current": current, "current_problem": current_problem,
         "current_effective": (datetime.fromtimestamp(current.effective_at, dt_timezone.utc)
@@ -50,6 +55,15 @@ def _entries(forms: list[Any]) -> tuple[list[dict[str, Any]], bool]:
     """The filled-in settings entries, and whether every entry form was valid."""
     valid = all(f.is_valid() for f in forms)
     return ([e for e in (f.entry() for f in forms) if e is not None] if valid else []), valid
+
+
+def _entry_words(entry: dict[str, Any]) -> str:
+    """One settings entry in words: which gates, and what it sets for them."""
+    scope = "; ".join(f"{setting_name(k)}: {setting_value_text(v)}"
+                      for k, v in entry.get("scope", {}).items()) or _("every gate")
+    sets = "; ".join(f"{setting_name(k)} = {setting_value_text(v)}"
+                     for k, v in entry.get("set", {}).items())
+    return f"{scope} → {sets}"
 
 
 @require_role("admin")
@@ -70,24 +84,42 @@ def bulletins_page(request: HttpRequest) -> HttpResponse:
     try:
         parsed = bulletins.settings_of(settings)
     except BulletinError as exc:
-        return _page(request, form, entries, error=_("A gate would refuse this bulletin: %(why)s")
-                     % {"why": exc}, status=400)
-    preview = bulletins.reach(parsed, bulletins.gates())
+        return _page(request, form, entries, error=_("A gate would refuse this bulletin."),
+                     error_detail=str(exc), status=400)
+    seen = bulletins.gates()
+    preview = bulletins.reach(parsed, seen)
     if request.POST.get("action") != "publish":
         return _page(request, form, entries, preview=preview)
     try:
         key = key_state().signing_key()
-        published = bulletins.publish(rt.lists, key, int(rt.clock()), effective_at, note, settings)
     except NoDirectiveKey as exc:
         return _page(request, form, entries, preview=preview, status=409,
-                     error=_("Not published: %(why)s") % {"why": exc})
+                     error=_("Not published: the collector has no usable directive key."),
+                     error_detail=str(exc))
+    if not confirm.confirmed(request):
+        reached = sum(1 for r in preview if r.values)
+        when = timezone.localtime(form.cleaned_data["effective_at"]).strftime("%Y-%m-%d %H:%M")
+        return confirm.ask(
+            request, headline=_("Sign and publish bulletin %(v)s?") % {
+                "v": bulletins.next_version(rt.lists, seen)},
+            lines=[_("Every gate takes it at its next sync and applies it from %(when)s; it "
+                     "stays in force until a later bulletin replaces it.") % {"when": when},
+                   _("%(reached)s of %(all)s registered gates take a setting from it.") % {
+                       "reached": reached, "all": len(preview)}],
+            details=[(_("Entry %(n)s") % {"n": n + 1}, _entry_words(entry), False)
+                     for n, entry in enumerate(settings)]
+            + ([(_("Note"), note, True)] if note else []),
+            gates=reached, button=_("Sign and publish"), section="bulletins",
+            cancel=reverse("console:bulletins"), extra={"action": "publish"})
+    try:
+        published = bulletins.publish(rt.lists, key, int(rt.clock()), effective_at, note, settings)
     except BulletinError as exc:
         return _page(request, form, entries, preview=preview, status=400,
-                     error=_("A gate would refuse this bulletin: %(why)s") % {"why": exc})
+                     error=_("A gate would refuse this bulletin."), error_detail=str(exc))
     except OSError as exc:
         return _page(request, form, entries, preview=preview, status=500,
-                     error=_("Not published: the lists folder cannot be written (%(why)s)")
-                     % {"why": exc.strerror or exc})
+                     error=_("Not published: the lists folder cannot be written."),
+                     error_detail=str(exc.strerror or exc))
     audit(request, "bulletin.publish", {
         "version": published.version, "effective_at": published.effective_at, "note": note,
         "settings": settings, "sha256": hashlib.sha256(published.body).hexdigest(),

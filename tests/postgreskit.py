@@ -1,4 +1,5 @@
-"""A throw-away PostgreSQL server for tests and benchmarks of the collector.
+"""A throw-away PostgreSQL server for tests and benchmarks of the collector (a test kit: never
+imported by the gate or the collector).
 
 `TemporaryPostgres` runs ``initdb`` and ``pg_ctl`` from the installed PostgreSQL binaries
 (Debian: package ``postgresql`` puts them in ``/usr/lib/postgresql/<major>/bin``) into a
