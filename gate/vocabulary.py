@@ -104,6 +104,14 @@ VENUE_TYPE_WORDS: dict[str, VenueTypeWords] = {v.code: v for v in _VENUE_TYPES}
 # The venue types, in the order of the rule tables' columns (gate.policy): the only list of them.
 VENUE_TYPES: tuple[str, ...] = tuple(VENUE_TYPE_WORDS)
 
+# How serious each decision is, least first: a person seen in several records is shown by the worst.
+_GRAVITY: tuple[str, ...] = ("allow", "recheck", "manual", "deny", "refer", "hold")
+
+
+def gravity(decision: str) -> int:
+    """How serious `decision` is (0 for an unknown word, below every known one)."""
+    return _GRAVITY.index(decision) + 1 if decision in _GRAVITY else 0
+
 
 def is_alert(decision: str, code_status: str | None) -> bool:
     """Whether a scan is also sent at once as an alert: a hold, a refer, or a red code."""

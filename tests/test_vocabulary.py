@@ -234,6 +234,13 @@ def test_every_reason_means_something_in_both_languages():
     assert all(text.strip() for text in REASON_MEANINGS_ZH.values())
 
 
+def test_every_decision_has_a_gravity_and_a_hold_is_the_gravest():
+    from gate.vocabulary import gravity
+    assert sorted(DECISIONS, key=gravity)[-1] == "hold" and gravity("allow") < gravity("deny")
+    assert all(gravity(d) > gravity("no-such-decision") for d in DECISIONS)
+    assert len({gravity(d) for d in DECISIONS}) == len(DECISIONS)
+
+
 # --- the vocabulary is the only list ------------------------------------------------------------
 
 
@@ -245,7 +252,10 @@ def _spelled_in(needle: str) -> set[str]:
 
 def test_the_venue_types_and_the_code_statuses_are_listed_once():
     from gate.vocabulary import ALERT_STATUS, CODE_STATUS_NUMBERS, CODE_STATUSES, VENUE_TYPE_WORDS, VENUE_TYPES
-    assert _spelled_in('"special_place"') == {"gate/vocabulary.py"}
+    # The console's catalogue of translated names (keyed by these codes) and the screenshots' sample
+    # rows name venue types too; no other module lists them, the installer included.
+    elsewhere = {"gate/collector/console/words.py", "scripts/console_screenshots.py"}
+    assert _spelled_in('"special_place"') - elsewhere == {"gate/vocabulary.py"}
     assert _spelled_in("special_place)") == set()  # no shell or Python list of them elsewhere
     assert VENUE_TYPES == tuple(VENUE_TYPE_WORDS) and all(VENUE_TYPE_WORDS[v].name_zh for v in VENUE_TYPES)
     assert CODE_STATUS_NUMBERS == {"green": 0, "yellow": 1, "red": 2} and CODE_STATUSES[2] == ALERT_STATUS

@@ -115,11 +115,13 @@ def serve(db_url: str, host: str, port: int, lists_dir: Path, alert_log: Path | 
         click.echo(f"warning: no directive key at {key_path}; the console cannot sign bulletins or "
                    f"venue cards (make one: gate keys new directive --out {key_path})", err=True)
     with sock:
-        _serve_on(sock, db_url, lists_dir, alert_log, webhook_url, key_path, host, threads)
+        _serve_on(sock, db_url, lists_dir, alert_log, webhook_url, key_path, host, threads,
+                  retention_days, trusted_proxies)
 
 
 def _serve_on(sock: socket.socket, db_url: str, lists_dir: Path, alert_log: Path | None,
-              webhook_url: str | None, key_path: Path, host: str, threads: int) -> None:
+              webhook_url: str | None, key_path: Path, host: str, threads: int,
+              retention_days: int, trusted_proxies: tuple[str, ...]) -> None:
     """Configure Django (the settings read the environment `serve` set), build the app, serve."""
     from django.db import DatabaseError
 

@@ -29,6 +29,7 @@ from django.db.models import Q
 
 from gate.collector.models import Record
 from gate.collector.records import canonical_time
+from gate.vocabulary import gravity
 
 DEFAULT_DAYS = 14
 DEFAULT_WINDOW_MIN = 30.0
@@ -140,15 +141,10 @@ def people(result: dict[str, Any]) -> list[dict[str, Any]]:
             person["seconds_apart"] = apart
     for person in found.values():
         decisions = [c.get("decision", "") for c in person["records"]]
-        person["decision"] = max(decisions, key=_gravity) if decisions else ""
+        person["decision"] = max(decisions, key=gravity) if decisions else ""
         person["code_status"] = person["records"][-1].get("code_status", "")
         person["venues"] = sorted({c["venue_id"] for c in person["records"]})
     return list(found.values())
-
-
-def _gravity(decision: str) -> int:
-    """How serious a decision is, for showing a person by their worst record."""
-    return {"hold": 5, "refer": 4, "deny": 3, "manual": 2, "recheck": 1}.get(decision, 0)
 
 
 def _merged(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
