@@ -26,6 +26,7 @@ from typing import Any
 
 from gate.codes.trust import TRUST_FILE, TrustError, TrustStore
 from gate.devicesig import DeviceKeyError, load_device_key
+from gate.credentials.rules import shipped_rule_sets
 from gate.errors import GateError
 from gate.ids import is_id
 from gate.vocabulary import VENUE_TYPES
@@ -156,6 +157,14 @@ class SetupConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialsConfig:
+    """[credentials]: which CertLogic rule set judges an EU DCC or SMART Health Card (credentials.md)."""
+
+    rule_set: str = ""  # empty: the venue type's own (firmware_config/rules/<type>.json)
+    country: str = "CN"  # external.countryCode for the rules
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration of one gate. `source` is the file it was read from, if any."""
 
@@ -169,6 +178,7 @@ class Config:
     collector: CollectorConfig = field(default_factory=CollectorConfig)
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     setup: SetupConfig = field(default_factory=SetupConfig)
+    credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
     source: Path | None = None
 
     @classmethod
@@ -313,6 +323,10 @@ SCHEMA: dict[str, dict[str, _Key]] = {
         "listen": _Key("listen"),
         "password_hash": _Key("hash"),
     },
+    "credentials": {
+        "rule_set": _Key("choice", choices=("", *shipped_rule_sets())),
+        "country": _Key("country"),
+    },
 }
 
 SECTIONS: tuple[str, ...] = tuple(SCHEMA)
@@ -328,6 +342,7 @@ _CLASSES: dict[str, type] = {
     "collector": CollectorConfig,
     "voice": VoiceConfig,
     "setup": SetupConfig,
+    "credentials": CredentialsConfig,
 }
 
 
@@ -374,6 +389,8 @@ def _range_text(spec: _Key, unit: str) -> str:
 def _allowed(spec: _Key) -> str:
     """What may be written for a key, as the end of an error message."""
     kind = spec.kind
+    if kind == "choice" and "" in spec.choices:
+        return 'use "" or one of ' + ", ".join(c for c in spec.choices if c)
     if kind == "choice":
         return "use one of " + ", ".join(spec.choices)
     if kind == "bool":
@@ -398,6 +415,9 @@ def _allowed(spec: _Key) -> str:
         return 'use "ADDRESS:PORT" with a port from 1 to 65535, e.g. "0.0.0.0:8443"'
     if kind == "hash":
         return "set it with gate setup passwd"
+    if kind == "country":
+        return 'use a two-letter country code in capitals, e.g. "CN"'
+
     return "use a non-empty string in quotes"
 
 
@@ -427,6 +447,10 @@ def _convert(spec: _Key, value: Any, base_dir: Path) -> Any:
         return _listen(value)
     if kind == "hash":
         if not isinstance(value, str) or (value and not value.startswith("$argon2")):
+            raise _Refused
+        return value
+    if kind == "country":
+        if not isinstance(value, str) or len(value) != 2 or not (value.isascii() and value.isalpha() and value.isupper()):
             raise _Refused
         return value
     if kind in ("str", "path", "source", "url", "choice"):

@@ -25,7 +25,7 @@ import cbor2
 import cv2
 import numpy as np
 
-from gate.codes import base45, cose
+from gate.codes import base45, cose, dcc, dcc_issue, shc_issue
 from gate.codes import jkm1 as fmt
 from gate.codes import issue as issuelib
 from gate.codes import keys as keylib
@@ -54,6 +54,7 @@ class Person:
     expired: bool = False
     forged: bool = False
     text: str | None = None  # a QR that is not a health code
+    credential: str = ""  # "dcc" or "shc": a visitor showing an EU DCC or a SMART Health Card (issue 22)
 
 
 PEOPLE: tuple[Person, ...] = (
@@ -68,8 +69,10 @@ PEOPLE: tuple[Person, ...] = (
     Person("thermometer gets no reading", "jx", "green", "feng", None, "manual", home=COMMUNITY),
     Person("fever, back after resting", "jx", "green", "wu", 38.4, "refer", home=COMMUNITY),
     Person("a web address, not a code", "", "", "", 36.5, "deny", text="HTTPS://EXAMPLE.COM/PAY?ID=42"),
-    Person("resident, green code", "jx", "green", "qian", 36.4, "allow", home=COMMUNITY),
+    Person("visitor, EU DCC (vaccinated)", "", "", "schneider", 36.4, "allow", credential="dcc"),
+    Person("visitor, SMART Health Card", "", "", "anyperson", 36.6, "allow", credential="shc"),
 )
+SHC_ISSUER = "https://shc.demo.example/issuer"  # the demo SHC issuer (scripts/make-demo-credentials.py)
 
 
 def _issuers(keys_dir: Path) -> dict[str, issuelib.Issuer]:
@@ -79,11 +82,14 @@ def _issuers(keys_dir: Path) -> dict[str, issuelib.Issuer]:
     }
 
 
-def code_for(person: Person, issuers: dict[str, issuelib.Issuer], start: int, cache: dict[str, str]) -> str:
+def code_for(person: Person, issuers: dict[str, issuelib.Issuer], start: int, cache: dict[str, str],
+             keys_dir: Path | None = None) -> str:
     """The QR text a person shows; the same person shows the same code when they come back."""
     if person.text is not None:
         return person.text
     key = f"{person.subject}/{person.status}"
+    if person.credential:
+        return cache.setdefault(key, _credential(person, start, keys_dir or _KEYS_DIR))
     if key in cache:
         return cache[key]
     sub = hashlib.sha256(f"demo/{person.subject}".encode()).digest()[:16]
@@ -97,6 +103,25 @@ def code_for(person: Person, issuers: dict[str, issuelib.Issuer], start: int, ca
         text = _forge(text)
     cache[key] = text
     return text
+
+
+def _credential(person: Person, start: int, keys_dir: Path) -> str:
+    """A demo visitor's EU DCC or SMART Health Card, signed by the demo DSC or SHC issuer key (made by
+    scripts/make-demo-credentials.py, in the demo trust list): vaccinated about two months ago."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(start - 60 * 86400))
+    if person.credential == "dcc":
+        der = dcc.certificate_der((keys_dir / "dsc-de.demo.pem").read_bytes())
+        hcert = dcc_issue.vaccination("Schneider", "Anna", "1985-06-15", day, uci="URN:UVCI:01:DE:DEMO/GATE#1")
+        return dcc_issue.issue(hcert, keylib.load_private_key(keys_dir / "dsc-de.demo.key"), der,
+                               iss="DE", iat=start - 600, exp=start + 365 * 86400)
+    jwk = json.loads((keys_dir / "shc-issuer.demo.jwks.json").read_text())["keys"][0]
+    earlier = time.strftime("%Y-%m-%d", time.gmtime(start - 81 * 86400))
+    card = shc_issue.immunization_card(SHC_ISSUER, start - 600, "Anyperson", ["John"], "1951-01-20",
+                                       [("208", earlier), ("208", day)])
+    return shc_issue.issue(card, keylib.load_private_key(keys_dir / "shc-issuer.demo.key"), jwk["kid"])
+
+
+_KEYS_DIR = Path(__file__).resolve().parents[1] / "keys" / "demo"
 
 
 def _forge(text: str) -> str:
@@ -115,8 +140,11 @@ def _masked(subject: str) -> str:
 def _phone(text: str, seed: int) -> np.ndarray:
     """A phone showing `text` (the vision corpus's phone), scaled to arm's length in the view."""
     rng = np.random.default_rng(seed)
-    phone, _ = synthetic.phone_face(rng, synthetic.qr_matrix(text), dark=seed % 5 == 3)
-    scale = 300 / phone.shape[0]
+    matrix = synthetic.qr_matrix(text)
+    phone, _ = synthetic.phone_face(rng, matrix, dark=seed % 5 == 3)
+    # held at arm's length; a dense code (a DCC, an SHC) is held closer, at 3 camera pixels a module
+    n = matrix.shape[0]
+    scale = max(300 / phone.shape[0], 3.0 / synthetic.screen_module_px(n))
     return cv2.resize(phone, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
@@ -165,7 +193,7 @@ def make_footage(out_dir: Path, keys_dir: Path, start_epoch: int | None = None, 
     for _ in range(int(GAP_S * FPS)):
         emit(scene)
     for n, person in enumerate(PEOPLE):
-        text = code_for(person, issuers, start, cache)
+        text = code_for(person, issuers, start, cache, keys_dir)
         begin = frame_no / FPS
         frames = int(PERSON_S * FPS)
         phone = _phone(text, seed + n)

@@ -21,6 +21,7 @@ from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
 from gate.codes.formats import verify
 from gate.config import Config
+from gate.credentials.rules import RuleSet, RuleSetError, Verdict, judge, load_rule_set
 from gate.directives.watch import BulletinWatch
 from gate.faults import fault, record_flags
 from gate.hardware.body import GateBody
@@ -102,6 +103,7 @@ class Pipeline:
         self.floor = floor
         self.clock = clock
         self.last: ScanOutcome | None = None
+        self._rule_sets: dict[str, RuleSet] = {}  # credentials.md: loaded on first use, by name
         self._lock = threading.Lock()
         self._raise_floor_to_lists()
         self.attendant_button: Callable[[], bool] | None = None  # takes a press first (a venue card)
@@ -156,7 +158,8 @@ class Pipeline:
                 failure = None
             decision = decide(code, reading.temperature_c, config.venue, config.temperature,
                               last_abnormal, gate_time.now, gate_time.trusted,
-                              status_list_in_force=self.trust.status_in_force)
+                              status_list_in_force=self.trust.status_in_force,
+                              acceptance=self._acceptance(code, config, gate_time.now))
             if "temperature_out_of_range" in decision.reasons:
                 reading = reading.not_a_body()  # not a body temperature: recorded and shown as none
             flags = record_flags(self._faults_now(system))
@@ -182,6 +185,22 @@ class Pipeline:
             outcome = ScanOutcome(code, reading, decision, record, committed, pulsed, gate_time)
             self.last = outcome
             return outcome
+
+    def _acceptance(self, code: VerifyResult, config: Config, now: float) -> Verdict | None:
+        """The venue's CertLogic verdict on a valid credential (credentials.md), None for a code
+        with a colour. The rule set is `[credentials] rule_set` (a bulletin may name another), else
+        the venue type's own; one that cannot be loaded accepts nothing."""
+        if not code.valid or code.payload is None:
+            return None
+        name = config.credentials.rule_set or config.venue.type
+        rule_set = self._rule_sets.get(name)
+        if rule_set is None:
+            try:
+                rule_set = self._rule_sets[name] = load_rule_set(name)
+            except RuleSetError as exc:
+                log.error("credential refused: rule set %s cannot be used: %s", name, exc)
+                return Verdict(accepted=False, rule_id=None)
+        return judge(rule_set, code.payload, str(code.fields.get("cert_type")), now, config.credentials.country)
 
     def record_override(self, overridden: str | None) -> None:
         """The attendant let the last person through: record it before the relay moves.
@@ -343,7 +362,7 @@ class Pipeline:
             venue_type=self.config.venue.type,
             scanned_at=iso_utc_ms(gate_time.now),
             clock_trusted=gate_time.trusted,
-            code=code_summary(code),
+            code=code_summary(code, decision.rule_id),
             temperature_c=reading.temperature_c,
             temperature_state=decision.temperature_state,
             decision=decision.decision,

@@ -18,6 +18,7 @@ from typing import Any
 
 from gate.codes.result import VerifyResult
 from gate.config import TemperatureConfig, VenueConfig
+from gate.credentials.rules import Verdict
 from gate.vocabulary import CODE_STATUSES, DECISION_WORDS, DECISIONS, REASONS, VENUE_TYPES, Signal, is_alert, saying  # noqa: F401
 
 # What a cell of the matrix may hold besides one of the six decisions.
@@ -96,6 +97,7 @@ class Decision:
     forget_abnormal: bool = False
     alert: bool = False
     rules_version: str = ""
+    rule_id: str | None = None  # the acceptance rule that refused a credential (credentials.md)
 
     @property
     def signal(self) -> Signal:
@@ -119,6 +121,7 @@ class Decision:
             "forget_abnormal": self.forget_abnormal,
             "alert": self.alert,
             "rules_version": self.rules_version,
+            "rule_id": self.rule_id,
         }
 
 
@@ -159,6 +162,7 @@ def decide(
     clock_trusted: bool,
     *,
     status_list_in_force: bool,
+    acceptance: Verdict | None = None,
 ) -> Decision:
     """The decision for one scan: the steps of venue-rules.md in order, the first that decides, decides.
 
@@ -166,7 +170,10 @@ def decide(
     remembered an abnormal reading for the code's subject (None: nothing remembered);
     `status_list_in_force` is False while the gate has never applied a good status list (step 7:
     nobody is admitted on the code alone). It has no default: a caller that does not know must
-    not be taken to know.
+    not be taken to know. `acceptance` is the venue's CertLogic verdict on a valid credential that
+    has no colour (an EU DCC or SMART Health Card, credentials.md): accepted, it is treated as
+    green; refused, the scan is `deny` / `credential_not_accepted` naming the rule. A colourless
+    code without a verdict is `status_unknown` (deny).
     """
     if venue.type not in RULES:
         raise ValueError(f"unknown venue type {venue.type!r}; use one of {', '.join(VENUE_TYPES)}")
@@ -174,7 +181,7 @@ def decide(
     state, temperature_reason = classify_temperature(temperature_c, temperature)
     reasons: list[str] = []
 
-    def done(decision: str, remember: bool = False, forget: bool = False) -> Decision:
+    def done(decision: str, remember: bool = False, forget: bool = False, rule_id: str | None = None) -> Decision:
         final = tuple(reasons)
         zh, en = message_for(decision, final, venue.type)
         return Decision(
@@ -187,6 +194,7 @@ def decide(
             forget_abnormal=forget,
             alert=is_alert(decision, code.status if code.valid else None),
             rules_version=rules_version(venue.type),
+            rule_id=rule_id,
         )
 
     # step 0
@@ -200,18 +208,26 @@ def decide(
         reasons += ["code_invalid", code.reason]
         return done(cells["code_invalid"] if cells["code_invalid"] != ADMIT else "deny")
     reasons.append("code_valid")
-    if code.status not in CODE_STATUSES:
+    status = code.status
+    if status is None and acceptance is not None:  # a credential: its acceptance rules stand for a colour
+        if not acceptance.accepted:
+            reasons.append("credential_not_accepted")
+            return done("deny", rule_id=acceptance.rule_id)
+        reasons.append("credential_accepted")
+        status = "green"
+    elif status not in CODE_STATUSES:
         reasons.append("status_unknown")
         return done("deny")
-    reasons.append(code.status)
+    else:
+        reasons.append(status)
 
     # steps 2 and 3: a status with its own row of the matrix (red, yellow)
-    if code.status in cells:
-        cell = cells[code.status]
+    if status in cells:
+        cell = cells[status]
         if cell == HOME_CHECK:
             cell, why = _home_check(code, venue)
             reasons.append(why)
-        elif cell == ADMIT and code.status == "yellow":
+        elif cell == ADMIT and status == "yellow":
             reasons.append("yellow_admitted")
         if cell != ADMIT:
             return done(cell)

@@ -23,6 +23,16 @@ from gate.vocabulary import DECISIONS, is_alert  # noqa: F401  (is_alert: re-exp
 
 
 _CODE_KEYS: tuple[str, ...] = ("valid", "reason", "issuer", "sub", "cti", "status", "itinerary_risk")
+# A credential's additions (credentials.md), present only for an EU DCC or SMART Health Card: its
+# format, its certificate type, and the acceptance rule that refused it. A JKM1 record has none.
+_CREDENTIAL_KEYS: tuple[str, ...] = ("format", "cert_type", "rule_id")
+
+
+def _code_object(code: Any) -> dict[str, Any]:
+    """The RECORD's `code` object: its keys, and a credential's additions when present."""
+    out = {key: code.get(key) for key in _CODE_KEYS}
+    out.update({key: code[key] for key in _CREDENTIAL_KEYS if code.get(key) is not None})
+    return out
 
 # --- UUIDv7 (RFC 9562 §5.7) ---------------------------------------------------------------
 
@@ -122,9 +132,13 @@ def subject_key(issuer: str | None, sub: str | None) -> str | None:
     return f"{issuer}:{sub}"
 
 
-def code_summary(result: VerifyResult) -> dict[str, Any]:
-    """The `code` object of a RECORD from a verification result: no name, no home, no dates."""
-    return {
+def code_summary(result: VerifyResult, rule_id: str | None = None) -> dict[str, Any]:
+    """The `code` object of a RECORD from a verification result: no name, no home, no dates.
+
+    A credential (credentials.md) adds its `format` and `cert_type`, and `rule_id` when one of
+    the venue's acceptance rules refused it.
+    """
+    out = {
         "valid": result.valid,
         "reason": result.reason,
         "issuer": result.issuer,
@@ -133,6 +147,12 @@ def code_summary(result: VerifyResult) -> dict[str, Any]:
         "status": result.status,
         "itinerary_risk": bool(result.itinerary_risk),
     }
+    if result.format not in (None, "JKM1"):  # JKM1's record stays as upload.md writes it
+        out["format"] = result.format
+        out["cert_type"] = result.fields.get("cert_type")
+    if rule_id is not None:
+        out["rule_id"] = rule_id
+    return out
 
 
 
@@ -196,7 +216,7 @@ class Record:
             "venue_type": self.venue_type,
             "scanned_at": self.scanned_at,
             "clock_trusted": self.clock_trusted,
-            "code": {key: self.code.get(key) for key in _CODE_KEYS},
+            "code": _code_object(self.code),
             "temperature_c": self.temperature_c,
             "temperature_state": self.temperature_state,
             "decision": self.decision,
@@ -230,7 +250,7 @@ class Record:
             venue_type=data["venue_type"],
             scanned_at=data["scanned_at"],
             clock_trusted=data["clock_trusted"],
-            code={key: code[key] for key in _CODE_KEYS},
+            code=_code_object(code),
             temperature_c=data["temperature_c"],
             temperature_state=data["temperature_state"],
             decision=data["decision"],
@@ -263,6 +283,9 @@ def _validate(data: Any) -> None:
     _check(code, "reason", str, "code.")
     for key in ("issuer", "sub", "cti", "status"):
         _check(code, key, (str, type(None)), "code.")
+    for key in _CREDENTIAL_KEYS:
+        if key in code:
+            _check(code, key, (str, type(None)), "code.")
     _check(code, "itinerary_risk", bool, "code.")
     _check(data, "temperature_c", (int, float, type(None)))
     _check(data, "decision_reasons", list)

@@ -144,6 +144,8 @@ VERIFIER_REASONS: tuple[str, ...] = (
     "not_yet_valid",
     "expired",
     "validity_too_long",
+    "key_usage",  # credentials.md: a DSC whose DCC key usage does not cover the certificate's type
+    "revoked",    # credentials.md: the status list's revoked_hashes name this credential
     "bad_input",  # not a code to judge at all: a `now` that is not a finite number (cli.md)
 )
 
@@ -159,6 +161,8 @@ REASON_MEANINGS: dict[str, str] = {
     "green": "the code's effective status is green",
     "yellow": "the code's effective status is yellow",
     "red": "the code's effective status is red",
+    "credential_accepted": "step 1: a DCC or SHC that passes every acceptance rule of the venue: treated as green",
+    "credential_not_accepted": "step 1: a valid DCC or SHC that fails an acceptance rule of the venue (the rule is recorded)",
     "home_matches": "residential yellow: the code's home is one of the venue's community codes",
     "home_mismatch": "residential yellow: the code's home is not served here",
     "home_missing": "residential yellow: the code names no home",
@@ -183,6 +187,7 @@ _VERIFIER_REASONS_ZH: dict[str, str] = {
     "key_revoked": "签名密钥已吊销", "alg_mismatch": "签名算法与密钥不符", "bad_signature": "签名无效",
     "issuer_mismatch": "签发方与密钥不符", "key_expired": "签名密钥已过期", "not_yet_valid": "健康码尚未生效",
     "expired": "健康码已过期", "validity_too_long": "健康码有效期超过密钥允许",
+    "key_usage": "签发证书无权签发此类凭证", "revoked": "凭证已被吊销",
 }
 REASON_MEANINGS_ZH: dict[str, str] = {
     "clock_untrusted": "第0步：闸机时钟不可信且开启了严格时钟",
@@ -194,6 +199,8 @@ REASON_MEANINGS_ZH: dict[str, str] = {
     "green": "健康码当前状态为绿码",
     "yellow": "健康码当前状态为黄码",
     "red": "健康码当前状态为红码",
+    "credential_accepted": "第1步：欧盟数字新冠证书或SMART健康卡符合本场所全部准入规则，视同绿码",
+    "credential_not_accepted": "第1步：有效的欧盟数字新冠证书或SMART健康卡不符合本场所某条准入规则（已记录规则编号）",
     "home_matches": "住宅小区黄码：住址属于本小区",
     "home_mismatch": "住宅小区黄码：住址不属于本小区",
     "home_missing": "住宅小区黄码：健康码未载明住址",
@@ -306,8 +313,13 @@ SAYINGS: dict[tuple[str, str], Saying] = {
     **{("deny", r): _NOT_A_CODE for r in ("not_a_health_code", "malformed", "too_large", "bad_input")},
     **{("deny", r): _NOT_TRUSTED for r in (
         "unsupported_critical_header", "unknown_key", "key_revoked", "alg_mismatch", "bad_signature",
-        "issuer_mismatch",
+        "issuer_mismatch", "key_usage", "revoked",
     )},
+    ("deny", "credential_not_accepted"): Saying(
+        "证书真实有效，但不符合本场所的准入规则，请劝返",
+        "The certificate is genuine but not accepted at this venue: turn the person away",
+        "证书不符合本场所准入要求，禁止通行", "Your certificate is not accepted here",
+    ),
     ("deny", "expired"): Saying(
         "健康码已过期，请在App中刷新健康码后重新扫码", "The code has expired: refresh it in the app and scan again",
         "健康码已过期，" + _REFRESH[0], "Your code has expired. " + _REFRESH[1],

@@ -17,3 +17,5 @@ issued=$(date +%s)
   --issuer "CN-JX=$out/issuer-cn-jx.demo.pem" --issuer "CN-ZJ-SX=$out/issuer-cn-zj-sx.demo.pem"
 "$gate" keys statuslist --anchor "$out/anchor.demo.key" --out "$out/trust/statuslist.json" --version 1 \
   --issued-at "$issued"
+# the other credentials (issue 22): a demo DSC, a demo SHC issuer, the salt; re-signs the trust list
+GATE="$gate" "$(dirname "$gate")/python" scripts/make-demo-credentials.py

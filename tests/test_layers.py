@@ -27,7 +27,7 @@ FLOORS: dict[str, int] = {
     "gate": 0, "vocabulary": 0, "faults": 0, "errors": 0, "clock": 0, "fileio": 0, "devicesig": 0,
     "tls": 0, "checkresult": 0, "metrics": 0, "sdnotify": 0, "webserver": 0, "ids": 0,
     # 1: formats, lists, configuration, the record store, devices
-    "codes": 1, "directives": 1, "config": 1, "configfile": 1, "store": 1, "record": 1, "hardware": 1,
+    "codes": 1, "credentials": 1, "directives": 1, "config": 1, "configfile": 1, "store": 1, "record": 1, "hardware": 1,
     "vision": 1, "voice": 1, "control": 1,
     # 2: one scan, the venue rules, where the state lives and which faults hold
     "pipeline": 2, "policy": 2, "state": 2,

@@ -383,7 +383,7 @@ def test_decision_to_json_has_every_field() -> None:
     assert d.to_json()["reasons"] == ["code_valid", "green", "temperature_normal"]
     assert set(d.to_json()) == {
         "decision", "reasons", "message_zh", "message_en", "temperature_state",
-        "remember_abnormal", "forget_abnormal", "alert", "rules_version",
+        "remember_abnormal", "forget_abnormal", "alert", "rules_version", "rule_id",
     }
 
 

@@ -16,6 +16,7 @@ from gate import policy, vocabulary
 from gate.codes.result import REASONS as VERIFIER_REASONS
 from gate.codes.result import STATUS_NAMES, VerifyResult
 from gate.config import TemperatureConfig, VenueConfig
+from gate.credentials.rules import Verdict
 from gate.hardware.buzzer import PATTERNS
 from gate.hardware.lights import COLOURS
 from gate.vocabulary import DECISIONS, REASONS, UnknownSaying, decision_words, is_alert, saying
@@ -38,7 +39,17 @@ def every_code() -> list[VerifyResult]:
                                                     (False, True)):
         codes.append(VerifyResult(valid=True, reason="ok", status=status, issuer="CN-JX", sub="s", home=home,
                                   itinerary_risk=itinerary))
+    # a credential without a colour (credentials.md), judged by the venue's acceptance rules
+    codes.append(VerifyResult(valid=True, reason="ok", issuer="DCC-DE", sub="s", format="DCC",
+                              fields={"cert_type": "v"}, payload={}))
     return codes
+
+
+def acceptances(code: VerifyResult) -> tuple[Verdict | None, ...]:
+    """The acceptance verdicts a code can come with: for a colourless credential, accepted or not."""
+    if code.valid and code.status is None:
+        return (None, Verdict(accepted=True), Verdict(accepted=False, rule_id="VR-CN-0002"))
+    return (None,)
 
 
 STATUS_OF: dict[int, str | None] = {}  # id(decision) -> the status of the code it was made for
@@ -56,10 +67,11 @@ def every_decision() -> list[tuple[str, policy.Decision]]:
                 for code, reading, last, trusted, lists in itertools.product(
                         every_code(), (None, 36.5, 38.2, 24.0, float("nan")), (None, NOW - 60), (True, False),
                         (True, False)):
-                    decision = policy.decide(code, reading, venue, temperature, last, NOW, trusted,
-                                             status_list_in_force=lists)
-                    out.append((venue_type, decision))
-                    STATUS_OF[id(decision)] = code.status if code.valid else None
+                    for acceptance in acceptances(code):
+                        decision = policy.decide(code, reading, venue, temperature, last, NOW, trusted,
+                                                 status_list_in_force=lists, acceptance=acceptance)
+                        out.append((venue_type, decision))
+                        STATUS_OF[id(decision)] = code.status if code.valid else None
     return out
 
 

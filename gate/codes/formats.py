@@ -163,6 +163,8 @@ class FormatRegistry:
 _BUILTIN: tuple[tuple[str, str], ...] = (
     ("gate.codes.jkm1_verify", "JKM1"),
     ("gate.codes.jkmv1", "JKMV1"),
+    ("gate.codes.dcc", "DCC"),
+    ("gate.codes.shc", "SHC"),
 )
 
 

@@ -106,9 +106,10 @@ def trust_entry(
 
 def make_trust_list(
     version: int, issued_at: int, expires_at: int, entries: Iterable[dict[str, Any]], revoked_kids: Iterable[str] = (),
-    directive_keys: Iterable[dict[str, Any]] = (),
+    directive_keys: Iterable[dict[str, Any]] = (), sections: dict[str, Any] | None = None,
 ) -> bytes:
-    """The bytes of a trust list document (`directive_keys`: entries of `gate.directives.keys.directive_entry`)."""
+    """The bytes of a trust list document (`directive_keys`: entries of `gate.directives.keys.directive_entry`;
+    `sections`: other formats' sections, credentials.md: `dscs`, `shc_issuers`, `pseudonym_salt`)."""
     doc: dict[str, Any] = {
         "version": version,
         "issued_at": issued_at,
@@ -119,19 +120,25 @@ def make_trust_list(
     directive_keys = list(directive_keys)
     if directive_keys:
         doc["directive_keys"] = directive_keys
+    doc.update({name: value for name, value in (sections or {}).items() if value})
     return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def make_status_list(
-    version: int, issued_at: int, entries: Iterable[tuple[str, bytes, int, int]], base_version: int = 0
+    version: int, issued_at: int, entries: Iterable[tuple[str, bytes, int, int]], base_version: int = 0,
+    revoked_hashes: Iterable[bytes] = (),
 ) -> bytes:
-    """The bytes of a status list (full when base_version is 0, else a delta); entries are (iss, sub, status, since)."""
-    doc = {
+    """The bytes of a status list (full when base_version is 0, else a delta); entries are (iss, sub, status, since);
+    `revoked_hashes` the 16-byte hashes of revoked credentials (credentials.md)."""
+    doc: dict[str, Any] = {
         "version": version,
         "base_version": base_version,
         "issued_at": issued_at,
         "entries": [{"iss": iss, "sub": sub.hex(), "status": st, "since": since} for iss, sub, st, since in entries],
     }
+    hashes = [h.hex() for h in revoked_hashes]
+    if hashes:
+        doc["revoked_hashes"] = hashes
     return (json.dumps(doc, separators=(",", ":")) + "\n").encode("utf-8")
 
 

@@ -47,6 +47,9 @@ class VerifyResult:
     status_raised: bool = False
     format: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    # What a credential's acceptance rules read (credentials.md: the hcert, or an SHC normalised to
+    # its shape); never printed or recorded (it holds the person's name).
+    payload: Mapping[str, Any] | None = field(default=None, hash=False, compare=False, repr=False)
 
     @classmethod
     def refused(cls, reason: str, format: str | None = None) -> "VerifyResult":

@@ -22,7 +22,7 @@ from gate.errors import GateError
 
 # The keys a bulletin may set, and nothing else (directives.md).
 ALLOWED_KEYS: tuple[str, ...] = ("venue.itinerary_check", "venue.strict_clock", "temperature.fever_c",
-                                 "temperature.required")
+                                 "temperature.required", "credentials.rule_set")
 SCOPE_KEYS: tuple[str, ...] = ("venue_types", "venue_id_prefixes", "device_ids")
 MAX_NOTE_CHARS = 500
 

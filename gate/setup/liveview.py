@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
+from gate.codes import formats
 from gate.control import KioskClient
 
 WINDOW_S = 5.0
@@ -32,8 +33,15 @@ class FoundCode:
     corners: tuple[tuple[int, int], ...]
     valid: bool
 
+    @property
+    def format(self) -> str | None:
+        """The code format its text is of, by prefix (JKM1, DCC, SHC, JKMV1), None for another text."""
+        fmt = formats.format_of(self.text) if self.valid else None
+        return fmt.name if fmt is not None else None
+
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "corners": [list(c) for c in self.corners], "valid": self.valid}
+        return {"text": self.text, "corners": [list(c) for c in self.corners], "valid": self.valid,
+                "format": self.format}
 
 
 def find_codes(image: np.ndarray) -> list[FoundCode]:
@@ -55,6 +63,8 @@ def outline(image: np.ndarray, codes: list[FoundCode]) -> np.ndarray:
         points = np.array(code.corners, np.int32).reshape(-1, 1, 2)
         cv2.polylines(out, [points], True, colour, 3)
         label = code.text[:TEXT_SHOWN] + ("…" if len(code.text) > TEXT_SHOWN else "") if code.valid else "?"
+        if code.format is not None:
+            label = f"[{code.format}] {label}"
         x, y = code.corners[0]
         y = max(18, y - 8)
         cv2.putText(out, label.encode("ascii", "replace").decode(), (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5,

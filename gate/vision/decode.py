@@ -37,6 +37,21 @@ from gate.codes import formats
 log = logging.getLogger(__name__)
 
 _QR = zxingcpp.BarcodeFormat.QRCode
+# The SMART Health Cards specification allows QR versions up to 22 (credentials.md): a card in a
+# bigger symbol is not a well-made card, and its text is not reported (where the decoder tells
+# the version: zxing-cpp does, libzbar does not).
+SHC_PREFIX = "shc:/"
+SHC_MAX_QR_VERSION = 22
+
+
+def _oversized_card(b: zxingcpp.Barcode) -> bool:
+    """A SMART Health Card read from a QR symbol above version 22."""
+    if not b.text.startswith(SHC_PREFIX):
+        return False
+    try:
+        return int(b.extra.get("Version", 0)) > SHC_MAX_QR_VERSION
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 @dataclass
@@ -53,6 +68,7 @@ class DecodeStats:
     rejected_implausible: int = 0
     rejected_unknown_format: int = 0  # texts only a rescue pass found, of no known format
     rejected_conflict: int = 0
+    rejected_qr_version: int = 0  # SMART Health Cards in a symbol above version 22
     by_pass: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
@@ -149,7 +165,7 @@ def _stretch(gray: np.ndarray) -> np.ndarray:
 # A later pass: (name, function of the region's grey pixels -> texts). Ordered by what each
 # rescued per millisecond on the benchmark's frames (see bench/decode.py).
 def _zx_texts(gray: np.ndarray, binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage) -> list[str]:
-    return [b.text for b in _zxing(gray, binarizer) if b.valid]
+    return [b.text for b in _zxing(gray, binarizer) if b.valid and not _oversized_card(b)]
 
 
 RESCUE_PASSES: tuple[tuple[str, Callable[[np.ndarray], list[str]]], ...] = (
@@ -255,6 +271,7 @@ class QRDecoder:
         self.passes = tuple(passes) if passes is not None else RESCUE_PASSES
         self.clock = clock
         self.stats = DecodeStats()
+        self._refused: set[str] = set()  # this frame's texts refused for their symbol, not their text
 
     def decode(self, image: np.ndarray) -> list[str]:
         """All QR texts in the image (BGR, BGRA or grey, 8-bit), in the order found."""
@@ -265,9 +282,14 @@ class QRDecoder:
 
         found: list[str] = []
         located: list[Box] = []
+        self._refused = set()
         try:
             for b in _zxing(gray, return_errors=True):
-                if b.valid:
+                if b.valid and _oversized_card(b):
+                    self._refused.add(b.text)  # not to be let in by a later pass either
+                    self.stats.rejected_qr_version += 1
+                    log.info("dropped a SMART Health Card in a QR symbol above version 22")
+                elif b.valid:
                     found.append(b.text)
                     located.append(_barcode_box(b, w, h))
                 else:
@@ -331,7 +353,7 @@ class QRDecoder:
 
     def _accept(self, found: list[str]) -> list[str]:
         """The plausible texts that do not contradict each other."""
-        unique = list(dict.fromkeys(found))
+        unique = [t for t in dict.fromkeys(found) if t not in self._refused]
         good = []
         for t in unique:
             if plausible(t):

@@ -133,6 +133,12 @@ def background(rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), 1.2)
 
 
+def screen_module_px(modules: int) -> int:
+    """Screen pixels per QR module as the app draws a code of `modules` modules: 5, or fewer for a
+    dense code (an EU DCC or SMART Health Card) so that it fits the screen's width."""
+    return max(1, min(_MODULE_PX, (_SCREEN_W - 50) // modules))
+
+
 def phone_face(rng: np.random.Generator, matrix: np.ndarray | None, dark: bool) -> tuple[np.ndarray, tuple[float, float]]:
     """The phone face (bezel + screen) as BGR, and where the QR's centre is on it."""
     bg = (32, 32, 32) if dark else (246, 246, 246)
@@ -144,7 +150,7 @@ def phone_face(rng: np.random.Generator, matrix: np.ndarray | None, dark: bool) 
     qr_center = (_SCREEN_W / 2, 0.47 * _SCREEN_H)
     if matrix is not None:
         n = matrix.shape[0]
-        side = n * _MODULE_PX
+        side = n * screen_module_px(n)
         dark_px, light_px = (225, 32) if dark else (16, 250)
         card = np.where(matrix, dark_px, light_px).astype(np.uint8)
         card = cv2.resize(card, (side, side), interpolation=cv2.INTER_NEAREST)

@@ -3,6 +3,7 @@ collector by a real sync round, and the console served with a demo admin whose s
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -59,7 +60,9 @@ def test_demo_console_syncs_the_footages_records_and_serves_them_to_the_printed_
     row = seen["fleet"][seen["fleet"].index('<tr data-device="gate-demo-0001"'):]
     row = row[:row.index("</tr>")]
     assert "360102-012-north-gate" in row and "data-fault" not in row  # its venue; the kiosk runs
-    assert re.findall(r'<td class="num">(\d+)', row)[1:3] == ["1", "1"]  # its trust and status lists
+    trust_version = json.loads((ROOT / "keys" / "demo" / "trust" / "trustlist.json").read_text())["version"]
+    cell = row[row.index('<td class="lists">'):]
+    assert re.findall(r" (\d+)</span>", cell[:cell.index("</td>")]) == [str(trust_version), "1"]  # its trust and status lists
     assert len(re.findall(r'<tr data-record="', seen["records"])) == seen["synced"]
     assert {a["decision"] for a in seen["alerts"]} >= {"hold", "refer"}
     assert seen["anonymous"].status_code == 302

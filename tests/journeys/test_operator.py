@@ -289,7 +289,7 @@ def test_the_admin_sees_the_gates_the_people_and_every_command_in_the_audit_log(
     (("set-role", "nobody", "boss"), "'boss' is not one of"),
     (("add-user", "ana", "--role", "boss"), "'boss' is not one of"),
     (("add-user", "ana"), "Missing option '--role'"),
-    (("add-device", "gate-x", "no-such-key.pem"), "cannot use no-such-key.pem"),
+    (("add-device", "gate-x", "no-such-key.pem"), "cannot use \"no-such-key.pem\""),
     (("trace",), "Missing option '--sub'"),
     (("trace", "--sub", "ab", "--from", "yesterday"), "'yesterday' is not an ISO 8601 time"),
     (("drop-before", "last year"), "'last year' is not an ISO 8601 time"),

@@ -293,6 +293,7 @@ def test_the_mjpeg_view_streams_outlined_frames(client, kiosk, pki):
         assert chunk.startswith(b"--setupframe\r\nContent-Type: image/jpeg")
     stats = client.get("/setup/api/camera").json()
     assert stats["codes"][0]["valid"] and len(stats["codes"][0]["corners"]) == 4
+    assert stats["codes"][0]["format"] == "JKM1"
 
 
 def test_the_doctor_report_asks_the_kiosk_for_camera_and_thermometer(client, kiosk):

@@ -100,8 +100,9 @@ def test_a_technician_signs_in_sets_the_venue_sees_the_camera_and_calibrates(set
             text = pki.code("green")
             feeder.image = code_frame(text)
             page.wait_for_function("document.getElementById('view').naturalWidth > 0")
-            page.wait_for_function(f"[...document.querySelectorAll('#codes li')].some(li => li.textContent === {text!r})",
+            page.wait_for_function(f"[...document.querySelectorAll('#codes li .text')].some(s => s.textContent === {text!r})",
                                    timeout=20000)
+            assert page.locator("#codes li .format", has_text="JKM1").first.is_visible()  # the code's format
             page.wait_for_function("document.getElementById('decode-rate').textContent.endsWith('%')")
             page.wait_for_function("parseFloat(document.getElementById('camera-fps').textContent) > 0")
             page.wait_for_function("[...document.querySelectorAll('#doctor-list li')].length > 3", timeout=30000)

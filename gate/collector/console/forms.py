@@ -121,6 +121,9 @@ class RecordSearchForm(TimeRangeMixin):
     sub = forms.CharField(label=_("Subject"), max_length=200, required=False)
     sort = forms.ChoiceField(required=False, choices=sort_choices(RECORD_SORTS),
                              widget=forms.HiddenInput)
+    # credentials.md: the code's format (JKM1, an EU DCC, a SMART Health Card)
+    format = forms.ChoiceField(label=_("Format"), required=False,
+                               choices=[("", "—"), ("JKM1", "JKM1"), ("DCC", "EU DCC"), ("SHC", "SMART Health Card")])
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()

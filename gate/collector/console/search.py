@@ -38,6 +38,10 @@ def records(criteria: dict[str, Any]) -> QuerySet[Record]:
         query = query.filter(issuer=criteria["issuer"])
     if criteria.get("sub"):
         query = query.filter(sub=criteria["sub"])
+    if criteria.get("format") == "JKM1":  # a JKM1 record names no format (gate.record)
+        query = query.exclude(record__code__has_key="format")
+    elif criteria.get("format"):
+        query = query.filter(record__code__format=criteria["format"])
     return query.order_by(*ordering(criteria.get("sort") or "-scanned_at"))
 
 

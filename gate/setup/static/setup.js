@@ -228,7 +228,13 @@ async function refreshStats() {
   text("decode-rate", data.decode_rate == null ? null : Math.round(data.decode_rate * 100) + " %");
   $("codes").replaceChildren(...data.codes.filter((c) => c.valid).map((c) => {
     const item = document.createElement("li");
-    item.textContent = c.text;
+    const format = document.createElement("span");
+    format.className = "format";
+    format.textContent = c.format || "—";  // JKM1, DCC, SHC (credentials.md), JKMV1; — for another text
+    const body = document.createElement("span");
+    body.className = "text";
+    body.textContent = c.text;
+    item.append(format, " ", body);
     return item;
   }));
 }

@@ -1,1 +1,1 @@
-5pUOWPqy5w2Ye0Qr8M6YnajA7G0jB6i6LycsA/2LG9p9/oXSmcWVBhf/nliniPmGMoFquboe97rxTJc6uTGODg==
+Ea0yQ+hiP/+/zlrgjZYlaCgTb95aAjN1ud71w8EBcvlARXL1yM9xXJT5oPoMlG3Z47lCO0ubI+ox6F7C8LvQBw==
