@@ -60,7 +60,7 @@ from gate.collector import devices as collector_devices  # noqa: E402
 from gate.state.paths import state_paths  # noqa: E402
 from gate.record import Record, iso_utc_ms, new_uuid7  # noqa: E402
 from gate.store import Store  # noqa: E402
-from gate.sync import Syncer  # noqa: E402
+from gate.sync import Syncer, SyncSettings  # noqa: E402
 from tests.postgreskit import TemporaryPostgres  # noqa: E402
 from tests.synckit import FakeTime, FaultyProxy  # noqa: E402
 
@@ -145,8 +145,8 @@ def drain_forever(store_path: Path, trust_dir: Path, url: str, key: Ed25519Priva
     rounds: list[Any] = []
     store = Store(store_path)
     trust = TrustStore(trust_dir, state_paths(store_path)[0])
-    syncer = Syncer(store, trust, url=url, device_id=DEVICE_ID, device_key=key, batch_size=batch,
-                    timeout_s=30, monotonic=clock, sleep=clock.sleep)
+    syncer = Syncer(store, trust, SyncSettings(url=url, device_id=DEVICE_ID, device_key=key, batch_size=batch,
+                                               timeout_s=30), monotonic=clock, sleep=clock.sleep)
     started = time.perf_counter()
     syncer.run_forever(lambda: bool(rounds) and rounds[-1].ok and rounds[-1].remaining == 0,
                        on_round=rounds.append)
@@ -267,8 +267,9 @@ def main() -> int:
 
             store = Store(store_path)
             trust = TrustStore(trust_dir, state_paths(store_path)[0])
-            syncer = Syncer(store, trust, url=url, device_id=DEVICE_ID, device_key=device_key,
-                            batch_size=args.batch, timeout_s=30, gzip_level=args.gzip_level)
+            syncer = Syncer(store, trust, SyncSettings(url=url, device_id=DEVICE_ID, device_key=device_key,
+                                                       batch_size=args.batch, timeout_s=30,
+                                                       gzip_level=args.gzip_level))
             profiler = cProfile.Profile() if args.profile else None
             started = time.perf_counter()
             if profiler:

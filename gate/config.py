@@ -24,11 +24,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gate.codes.trust import TRUST_FILE, TrustError, TrustStore
+from gate.devicesig import DeviceKeyError, load_device_key
 from gate.credentials.rules import shipped_rule_sets
 from gate.errors import GateError
 from gate.ids import is_id
+from gate.vocabulary import VENUE_TYPES
 
-VENUE_TYPES: tuple[str, ...] = ("residential", "public_place", "metro", "bus_taxi", "special_place")
 SENSORS: tuple[str, ...] = ("mlx90614", "simulated", "none")
 VOICE_LANGUAGES: tuple[str, ...] = ("zh", "en", "both")
 
@@ -512,17 +514,6 @@ def _listen(value: Any) -> str:
     return value
 
 
-def problems(path: str | Path) -> list[str]:
-    """Every problem that would stop the gate from starting with the file at `path`, one line
-    each; an empty list when it would start. (Minimal version: the loader's own refusal. The
-    fail-closed branch builds the full one with the same signature.)"""
-    try:
-        load_config(path)
-    except ConfigError as exc:
-        return [str(exc)]
-    return []
-
-
 class _Refused(Exception):
     """A value that its key does not allow (turned into a ConfigError with the key's name)."""
 
@@ -654,8 +645,6 @@ def problems(path: str | Path) -> list[str]:
 
 
 def _trust_problems(config: Config, name: str) -> list[str]:
-    from gate.codes.trust import TRUST_FILE, TrustError, TrustStore
-
     try:
         trust = TrustStore(config.trust.dir)  # in memory: nothing written
     except (TrustError, ValueError, OSError) as exc:
@@ -668,11 +657,9 @@ def _trust_problems(config: Config, name: str) -> list[str]:
 
 
 def _device_key_problems(config: Config, name: str) -> list[str]:
-    from gate.sync import SyncSetupError, load_device_key
-
     try:
         load_device_key(config.device.key)
-    except SyncSetupError as exc:
+    except DeviceKeyError as exc:
         return [f"{name}: [device] key: {exc}"]
     return []
 

@@ -1,7 +1,9 @@
-"""Request signing between a gate and its collector (spec/upload.md, "Device identity").
+"""Request signing between a gate and its collector (spec/upload.md, "Device identity"), and the
+device key that signs.
 
-Both sides use this module: the gate signs every request with its Ed25519 device key, the
-collector checks the signature with the public key it registered for that device.
+Both sides use this module: the gate signs every request with its Ed25519 device key (read by
+`load_device_key`), the collector checks the signature with the public key it registered for that
+device.
 
 The signed message is ``"<METHOD>\\n<PATH>\\n<timestamp>\\n"`` followed by the body bytes as
 sent on the wire (the gzip-compressed bytes when the request is compressed; empty for a GET).
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from gate.errors import GateError
 
 HEADER_DEVICE = "X-Gate-Device"
 HEADER_TIMESTAMP = "X-Gate-Timestamp"
@@ -23,6 +28,30 @@ HEADER_SIGNATURE = "X-Gate-Signature"
 
 # The collector refuses a timestamp further than this from its own clock.
 MAX_CLOCK_SKEW_S = 600
+
+
+class DeviceKeyError(GateError, ValueError):
+    """The device key is missing or cannot be used; the message is one line saying what to do."""
+
+
+def load_device_key(path: Path) -> Ed25519PrivateKey:
+    """The gate's Ed25519 device key from its PEM file; DeviceKeyError (one line) otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise DeviceKeyError(
+            f"device key {path} is missing: make one with 'gate keys' and register its public "
+            "key with the collector"
+        )
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise DeviceKeyError(f"device key {path} cannot be used: {path}: not a readable unencrypted PEM "
+                             f"private key ({exc})") from None
+    except Exception as exc:  # noqa: BLE001  (UnsupportedAlgorithm and kin: one answer)
+        raise DeviceKeyError(f"device key {path} cannot be used: {type(exc).__name__}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise DeviceKeyError(f"device key {path} is not an Ed25519 key (upload.md requires Ed25519)")
+    return key
 
 
 def signing_message(method: str, path: str, timestamp: int, body: bytes) -> bytes:

@@ -1,9 +1,9 @@
 """A piece of footage's sidecar script (`<video>.json`): when it starts and what the simulated
 thermometer reads while each person stands in front of the camera.
 
-`gate run` on footage reads it so that a run over footage is a repeatable test of the whole
-appliance; `gate demo` writes it. Nothing here makes footage (that is gate.demo, which the
-appliance never imports).
+`gate run` on footage reads it (`plan_for`) and hands the appliance what it says, so that a run
+over footage is a repeatable test of the whole appliance; `gate demo` writes it. Nothing here makes
+footage (that is gate.demo), and the appliance imports neither.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gate.hardware.thermometer import Reading, judge
+from gate.kiosk.capture import FootagePlan
 
 
 def load_script(video: Path) -> dict[str, Any] | None:
@@ -54,3 +55,15 @@ class ScriptedThermometer:
 
     def close(self) -> None:
         pass
+
+
+def plan_for(config: Any) -> FootagePlan | None:
+    """What the sidecar script of `config`'s camera source tells a run over it (its start, and a
+    scripted thermometer when the configured sensor is simulated); None without a script."""
+    script = load_script(Path(str(config.camera.source)))
+    if script is None:
+        return None
+    people = script.get("people", [])
+    default_c = config.temperature.simulated_c
+    return FootagePlan(start_epoch=float(script["start_epoch"]),
+                       thermometer=lambda footage_t: ScriptedThermometer(people, footage_t, default_c))

@@ -1,6 +1,6 @@
 """Is this gate fit to run, and which faults hold now: the checks of `gate doctor` as a library.
 
-Each check is a function of the configuration returning `CheckResult`s (name, level, message,
+Each check is a function of the configuration returning `CheckResult`s (gate.checkresult) (name, level, message,
 details); `CHECKS` lists them in the order they run and `run_checks` runs them all. Levels: OK,
 WARN (works, but look at it), FAIL (the gate will not work properly). The checks only read: a
 record store, trust cache or time floor that does not exist is not created (SQLite files are
@@ -16,24 +16,27 @@ import logging
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from gate.checkresult import LEVELS, CheckResult
 from gate.clock import TimeFloor
 from gate.codes.trust import CORRUPT_SUFFIX, TrustError, TrustStore
 from gate.config import Config
+from gate.devicesig import DeviceKeyError, load_device_key
+from gate.directives.check import bulletin_results
 from gate.faults import fault
 from gate.hardware.speaker import AplayPlayer, Player
 from gate.hardware.thermometer import Thermometer, open_thermometer
 from gate.policy import is_body_temperature
+from gate.state.faults_now import list_faults
 from gate.state.paths import state_paths
+from gate.state.syncmeta import sync_health
 from gate.voice import PromptCache, every_line, prompt_folder
 
 CAMERA_WAIT_S = 5.0
 STORE_MIN_FREE_MB = 200
 QUEUE_WARN_H = 72
-LEVELS: tuple[str, ...] = ("OK", "WARN", "FAIL")
 
 # Human skin is about 0.98; the sensor leaves the factory at 1.0. Far from both, someone
 # has reprogrammed EEPROM 0x24 and every reading is off.
@@ -41,19 +44,6 @@ EMISSIVITY_MIN = 0.95
 # The MLX90614's medical accuracy (±0.2 °C) holds for sensor ambients within about 16-40 °C;
 # a colder or hotter box still reads, less accurately.
 AMBIENT_RANGE_C = (10.0, 40.0)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One line of the doctor's report."""
-
-    name: str
-    level: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "level": self.level, "message": self.message, **self.details}
 
 
 Check = Callable[[Config], list[CheckResult]]
@@ -181,23 +171,26 @@ def check_trust(cfg: Config) -> list[CheckResult]:
         return [CheckResult("trust", "FAIL", f"{cfg.trust.dir}: {exc}")]
     try:
         now = time.time()
+        # Which faults hold is gate.state's to say (as the screen and the heartbeat say it); the
+        # doctor adds what to do about them.
+        holding = set(list_faults(trust, _floor(cfg), now, cfg))
         results = [CheckResult("trust.problem", "WARN", problem) for problem in trust.load_errors]
         trust_state, _ = _state_paths(cfg)
         aside = trust_state.with_name(trust_state.name + CORRUPT_SUFFIX)
-        if trust.cache_rebuilt:
+        if "trust_cache_rebuilt" in holding:
             results.append(CheckResult("trust.cache", "WARN", f"{fault('trust_cache_rebuilt').en}: {trust.cache_rebuilt}"))
         elif aside.exists():
             results.append(CheckResult("trust.cache", "WARN", f"{fault('trust_cache_rebuilt').en}: the damaged copy "
                                        f"is {aside}; delete it once looked at"))
-        results += _status_results(trust, cfg, now)
+        results += _status_results(trust, cfg, now, holding)
         tl = trust.trust_list
-        if tl is None:
+        if tl is None or "trust_list_missing" in holding:
             return results + [CheckResult("trust", "FAIL", "no trust list in force: every code will be unknown_key; "
                                           "copy a signed trustlist.json into the trust folder or run gate sync")]
         age_d = (now - tl.issued_at) / 86400
         details = {"version": tl.version, "age_days": round(age_d, 1), "keys": sum(map(len, tl.keys.values())),
                    "status_list_version": trust.status_version}
-        if tl.is_stale(now):
+        if "trust_list_stale" in holding:
             return results + [CheckResult("trust", "WARN", f"trust list v{tl.version} expired {age_d:.0f} days after "
                                           "issue: still in force, but fetch a new one (gate sync)", details)]
         return results + [CheckResult("trust", "OK", f"trust list v{tl.version}, {age_d:.1f} days old", details)]
@@ -205,15 +198,15 @@ def check_trust(cfg: Config) -> list[CheckResult]:
         trust.close()
 
 
-def _status_results(trust: TrustStore, cfg: Config, now: float) -> list[CheckResult]:
+def _status_results(trust: TrustStore, cfg: Config, now: float, holding: set[str]) -> list[CheckResult]:
     """The status list: missing is a FAIL (nobody is admitted on the code alone), stale a WARN."""
-    if not trust.status_in_force:
+    if "status_list_missing" in holding:
         return [CheckResult("trust.status_list", "FAIL", f"{fault('status_list_missing').en}: no good status list "
                             "was ever applied, so every allow becomes manual; copy a signed statuslist.json "
                             "into the trust folder or run gate sync")]
     age_h = (now - trust.status_issued_at) / 3600
     details = {"version": trust.status_version, "age_hours": round(age_h, 1)}
-    if trust.status_stale(now, cfg.trust.status_max_age_h * 3600):
+    if "status_list_stale" in holding:
         return [CheckResult("trust.status_list", "WARN", f"{fault('status_list_stale').en}: v{trust.status_version} "
                             f"is {age_h:.0f} h old (trust.status_max_age_h = {cfg.trust.status_max_age_h}); "
                             "fetch a new one (gate sync)", details)]
@@ -222,19 +215,22 @@ def _status_results(trust: TrustStore, cfg: Config, now: float) -> list[CheckRes
 
 def check_device_key(cfg: Config) -> list[CheckResult]:
     """The device key that signs uploads is there and is an Ed25519 private key."""
-    from gate.sync import SyncSetupError, load_device_key
-
     try:
         load_device_key(cfg.device.key)
-    except SyncSetupError as exc:
+    except DeviceKeyError as exc:
         return [CheckResult("device_key", "FAIL", f"{fault('device_key_missing').en}: {exc}")]
     return [CheckResult("device_key", "OK", f"{cfg.device.key} is an Ed25519 device key")]
 
 
+def _floor(cfg: Config) -> TimeFloor:
+    """The kiosk's time floor, read (never made) from beside the store."""
+    _, floor_path = _state_paths(cfg)
+    return TimeFloor(floor_path if floor_path.exists() else None)
+
+
 def check_clock(cfg: Config) -> list[CheckResult]:
     """The system clock is not below the time floor (health-code.md §5)."""
-    _, floor_path = _state_paths(cfg)
-    floor = TimeFloor(floor_path if floor_path.exists() else None)
+    floor = _floor(cfg)
     now = floor.now()
     if not now.trusted:
         return [CheckResult("clock", "FAIL" if cfg.venue.strict_clock else "WARN",
@@ -267,7 +263,6 @@ def check_store(cfg: Config) -> list[CheckResult]:
 def _store_contents(cfg: Config) -> list[CheckResult]:
     from gate.record import parse_iso_utc
     from gate.store import Store, StoreUnavailable
-    from gate.sync import sync_health
 
     try:
         store = Store(cfg.store.path)
@@ -339,17 +334,8 @@ def check_speaker(cfg: Config, player: Player | None = None) -> list[CheckResult
                         f"{made} of {len(every_line(voice))} made in {prompts.folder}", {"prompts_made": made})]
 
 
-def check_setup(cfg: Config) -> list[CheckResult]:
-    """The setup page: on or off, its password, its certificate's fingerprint (gate.setup.check)."""
-    from gate.setup.check import check_setup as check
-
-    return check(cfg)
-
-
 def check_bulletin(cfg: Config) -> list[CheckResult]:
     """The bulletin in force (version, since when, its note), the one held, kept files refused (WARN)."""
-    from gate.directives.check import bulletin_results
-
     try:
         trust = _trust(cfg)
     except (TrustError, OSError, ValueError, sqlite3.Error) as exc:
@@ -361,7 +347,7 @@ def check_bulletin(cfg: Config) -> list[CheckResult]:
 
 
 CHECKS: list[Check] = [check_camera, check_thermometer, check_clock, check_trust, check_device_key, check_store,
-                       check_collector, check_speaker, check_setup, check_bulletin]
+                       check_collector, check_speaker, check_bulletin]
 
 
 def run_checks(cfg: Config, checks: list[Check] | None = None) -> list[CheckResult]:

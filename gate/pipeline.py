@@ -31,12 +31,11 @@ from gate.record import Record, code_summary, iso_utc_ms, new_uuid7, subject_key
 from gate.state.faults_now import list_faults
 from gate.state.paths import state_paths
 from gate.store import Store, StoreUnavailable
+from gate.store.holder import StoreHolder
+from gate.vocabulary import FAULT_SIGNAL
 from gate.voice import lines_for, prompt_folder
 
 log = logging.getLogger(__name__)
-
-STORE_RETRY_S = 5.0  # how often a store that failed to open is tried again
-
 
 @dataclass(frozen=True)
 class ScanOutcome:
@@ -97,11 +96,8 @@ class Pipeline:
     ) -> None:
         self.config = config  # the file's; each scan decides under `effective_config` (bulletins win)
         self.bulletins = bulletins if bulletins is not None else BulletinWatch.for_trust(trust)
-        self.store_path = store_path if store_path is not None else (store.path if store is not None else None)
-        self._store_tried_at = time.monotonic()
-        self.store_failure: StoreUnavailable | None = None  # why the store is shut, while it is
+        self.held = StoreHolder(store, store_path)  # the record store, open or shut with its reason
         self.trust = trust
-        self.store = store
         self.body = body
         self.thermometer = thermometer
         self.floor = floor
@@ -112,6 +108,28 @@ class Pipeline:
         self._raise_floor_to_lists()
         self.attendant_button: Callable[[], bool] | None = None  # takes a press first (a venue card)
         self.attach_body(body)
+
+    @property
+    def store(self) -> Store | None:
+        """The record store while it is open, else None."""
+        return self.held.store
+
+    @store.setter
+    def store(self, store: Store | None) -> None:
+        self.held.store = store
+
+    @property
+    def store_path(self) -> Path | None:
+        return self.held.path
+
+    @store_path.setter
+    def store_path(self, path: Path | None) -> None:
+        self.held.path = path
+
+    @property
+    def store_failure(self) -> StoreUnavailable | None:
+        """Why the record store is shut, while it is."""
+        return self.held.failure
 
     # -- one scan ---------------------------------------------------------------------------
 
@@ -132,10 +150,10 @@ class Pipeline:
             key = subject_key(code.issuer, code.sub) if code.valid else None
             committed = False
             try:
-                last_abnormal = self._store().last_abnormal_at(key) if key else None
+                last_abnormal = self.held.get().last_abnormal_at(key) if key else None
             except StoreUnavailable as exc:
                 last_abnormal, failure = None, exc
-                self._store_failed(exc)
+                self.held.failed(exc)
             else:
                 failure = None
             decision = decide(code, reading.temperature_c, config.venue, config.temperature,
@@ -148,7 +166,7 @@ class Pipeline:
             record = self._record(code, reading, decision, gate_time, flags, bulletin_version)
             if failure is None:
                 try:
-                    self._store().commit(
+                    self.held.get().commit(
                         record,
                         remember_abnormal=(key, gate_time.now) if decision.remember_abnormal and key else None,
                         forget_abnormal=key if decision.forget_abnormal and key else None,
@@ -156,7 +174,7 @@ class Pipeline:
                     committed = True
                 except StoreUnavailable as exc:
                     failure = exc
-                    self._store_failed(exc)
+                    self.held.failed(exc)
             if not committed:
                 log.error("scan not recorded, gate stays shut: %s", failure)
                 decision = refuse(decision, "store_unavailable")
@@ -210,7 +228,7 @@ class Pipeline:
                 faults=record_flags(self._faults_now(system)),
                 bulletin_version=self._effective_config(gate_time.now)[1],
             )
-            self._store().commit(record)
+            self.held.get().commit(record)
 
     # -- bulletins (directives.md) ----------------------------------------------------------
 
@@ -238,17 +256,8 @@ class Pipeline:
         return view
 
     def store_recovered(self) -> int:
-        """Records recovered from a damaged store while its fault is kept (0: none), from the
-        store's own note of the recovery (no count over the records)."""
-        store = self.store
-        if store is None:
-            return 0
-        try:
-            details = store.fault_details().get("store_corrupt") or {}
-        except StoreUnavailable:
-            return 0
-        recovered = details.get("recovered") if isinstance(details, dict) else None
-        return recovered if isinstance(recovered, int) else 0
+        """Records recovered from a damaged store while its fault is kept (0: none)."""
+        return self.held.recovered()
 
     # -- what the kiosk asks (it never reaches into the parts) -------------------------------
 
@@ -271,9 +280,9 @@ class Pipeline:
         self.body.idle()
 
     def show_fault_lights(self) -> None:
-        """The lights say the gate cannot scan (yellow, blinking); the relay is not touched."""
+        """The lights say the gate cannot scan (gate.vocabulary.FAULT_SIGNAL); the relay is not touched."""
         if self.body.lights is not None:
-            self.body.lights.show("yellow", blink=True)
+            self.body.lights.show(FAULT_SIGNAL.light, blink=FAULT_SIGNAL.blink)
 
     def gate_faults(self) -> list[str]:
         """Every fault code of the decision path (faults()) and of the body's parts."""
@@ -316,55 +325,14 @@ class Pipeline:
 
     # -- parts ------------------------------------------------------------------------------
 
-    def _store(self) -> Store:
-        """The record store; one that could not be opened is tried again now and then."""
-        if self.store is None:
-            now = time.monotonic()
-            if self.store_path is None or now - self._store_tried_at < STORE_RETRY_S:
-                last = self.store_failure
-                raise StoreUnavailable(str(last) if last else "the record store could not be opened",
-                                       last.fault if last else "store_unavailable")
-            self._store_tried_at = now
-            try:
-                self.store = Store(self.store_path)
-            except StoreUnavailable as exc:
-                self.store_failure = exc
-                raise
-            self.store_failure = None
-            log.warning("record store %s opened again", self.store_path)
-        return self.store
-
-    def _store_failed(self, exc: StoreUnavailable) -> None:
-        """A write failed: a full card keeps its store (room may come back); anything else
-        (read-only, damaged, removed) closes it, to be opened, checked and recovered again."""
-        self.store_failure = exc
-        if exc.fault != "store_full" and self.store is not None:
-            self.store.close()
-            self.store = None
-            self._store_tried_at = time.monotonic()
-
     def store_faults(self) -> list[str]:
         """The store's gate.faults codes now (store_read_only, store_full, store_corrupt, ...)."""
-        if self.store is None:  # shut until it opens again: say so, and why when it is known
-            code = self.store_failure.fault if self.store_failure is not None else "store_unavailable"
-            return [code] if fault(code).shuts_gate else sorted({code, "store_unavailable"})
-        try:
-            return self.store.faults()
-        except StoreUnavailable as exc:
-            return [exc.fault]
+        return self.held.faults()
 
     def store_idle(self) -> list[str]:
         """From the kiosk's idle tick: retry a shut store, check an open one; its faults now."""
         with self._lock:
-            try:
-                store = self._store()
-            except StoreUnavailable:
-                return self.store_faults()
-            try:
-                store.idle_check()
-            except StoreUnavailable as exc:
-                self._store_failed(exc)
-            return self.store_faults()
+            return self.held.idle()
 
     def _raise_floor_to_lists(self) -> None:
         if self.trust.trust_list is not None:
@@ -413,8 +381,7 @@ class Pipeline:
         """Shut the gate and close every part; safe to call twice."""
         self.body.close()
         self.thermometer.close()
-        if self.store is not None:
-            self.store.close()
+        self.held.close()
         self.trust.close()
         self.floor.save()
 
@@ -467,5 +434,5 @@ def open_pipeline(
         clock=clock,
         store_path=store_path,
     )
-    pipeline.store_failure = failure
+    pipeline.held.failure = failure
     return pipeline

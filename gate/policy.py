@@ -16,10 +16,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gate.codes.result import STATUS_NAMES, VerifyResult
-from gate.config import VENUE_TYPES, TemperatureConfig, VenueConfig
+from gate.codes.result import VerifyResult
+from gate.config import TemperatureConfig, VenueConfig
 from gate.credentials.rules import Verdict
-from gate.vocabulary import DECISION_WORDS, DECISIONS, REASONS, Signal, is_alert, saying  # noqa: F401
+from gate.vocabulary import CODE_STATUSES, DECISION_WORDS, DECISIONS, REASONS, VENUE_TYPES, Signal, is_alert, saying  # noqa: F401
 
 # What a cell of the matrix may hold besides one of the six decisions.
 ADMIT = "admit"  # not decided here: go on to the next step
@@ -215,14 +215,14 @@ def decide(
             return done("deny", rule_id=acceptance.rule_id)
         reasons.append("credential_accepted")
         status = "green"
-    elif status not in STATUS_NAMES:
+    elif status not in CODE_STATUSES:
         reasons.append("status_unknown")
         return done("deny")
     else:
         reasons.append(status)
 
-    # steps 2 and 3
-    if status in ("red", "yellow"):
+    # steps 2 and 3: a status with its own row of the matrix (red, yellow)
+    if status in cells:
         cell = cells[status]
         if cell == HOME_CHECK:
             cell, why = _home_check(code, venue)

@@ -65,8 +65,44 @@ _DECISIONS: tuple[DecisionWords, ...] = (
 DECISION_WORDS: dict[str, DecisionWords] = {d.code: d for d in _DECISIONS}
 DECISIONS: tuple[str, ...] = tuple(DECISION_WORDS)
 
+# What the gate's body does outside a decision.
+# The attendant's override (the button, or the screen): the gate opens once, green, a short beep.
+OVERRIDE_SIGNAL = Signal(True, "green", False, "short")
+# The gate cannot scan (a fault that shuts it): shut, yellow blinking; the buzzer is left as it is.
+FAULT_SIGNAL = Signal(False, "yellow", True, None)
+
+# -- code statuses -----------------------------------------------------------------------------
+
+# health-code.md §3: a code's status, by the number the code carries (0, 1, 2). Every list of
+# statuses in the gate (the verifier's result, the issuer, the rules, the collector) is this one.
+CODE_STATUSES: tuple[str, ...] = ("green", "yellow", "red")
+CODE_STATUS_NUMBERS: dict[str, int] = {name: number for number, name in enumerate(CODE_STATUSES)}
+
 # A code of this status makes every scan of it an alert (venue-rules.md "Alerts").
-ALERT_STATUS = "red"
+ALERT_STATUS = CODE_STATUSES[2]
+
+# -- venue types -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VenueTypeWords:
+    """One venue type (venue-rules.md): its code in the configuration, and its names."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+
+_VENUE_TYPES: tuple[VenueTypeWords, ...] = (
+    VenueTypeWords("residential", "住宅小区", "Residential compound"),
+    VenueTypeWords("public_place", "公共场所", "Public place"),
+    VenueTypeWords("metro", "地铁站", "Metro station"),
+    VenueTypeWords("bus_taxi", "公交/出租车", "Bus or taxi"),
+    VenueTypeWords("special_place", "特殊场所", "Special place"),
+)
+VENUE_TYPE_WORDS: dict[str, VenueTypeWords] = {v.code: v for v in _VENUE_TYPES}
+# The venue types, in the order of the rule tables' columns (gate.policy): the only list of them.
+VENUE_TYPES: tuple[str, ...] = tuple(VENUE_TYPE_WORDS)
 
 # How serious each decision is, least first: a person seen in several records is shown by the worst.
 _GRAVITY: tuple[str, ...] = ("allow", "recheck", "manual", "deny", "refer", "hold")

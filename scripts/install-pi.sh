@@ -15,14 +15,16 @@
 # --dry-run prints every step ("+ command") without doing any of it, and needs no root.
 set -euo pipefail
 
-venues=(residential public_place metro bus_taxi special_place)
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The venue types are gate.vocabulary's (the one list; it needs nothing but Python to read).
+read -r -a venues < <(PYTHONPATH="$src" python3 -c 'from gate.vocabulary import VENUE_TYPES; print(*VENUE_TYPES)') \
+  || { echo "install-pi: cannot read the venue types from $src/gate/vocabulary.py with python3" >&2; exit 2; }
 packages=(python3-venv python3-pip libzbar0 python3-picamera2 i2c-tools chromium-browser cage
   fonts-wqy-zenhei espeak-ng alsa-utils)
 units=(gate-kiosk.service gate-sync.service gate-display.service gate-setup.service)
 prefix=/opt/gate
 confdir=/etc/gate
 unitdir=/etc/systemd/system
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 dry_run=0
 force_config=0

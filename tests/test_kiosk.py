@@ -181,6 +181,7 @@ def test_outside_systemd_notifications_do_nothing(monkeypatch):
 
 def test_the_kiosk_speaks_each_persons_decision_on_the_simulated_speaker(tmp_path, footage):
     from gate.config import load_config
+    from gate.footage import plan_for
     from gate.kiosk import assemble
     from gate.voice import lines_for
 
@@ -192,7 +193,7 @@ def test_the_kiosk_speaks_each_persons_decision_on_the_simulated_speaker(tmp_pat
         assert holder["speaker"].wait_idle(5)
 
     config = load_config(demo_config(tmp_path, footage))
-    appliance = assemble(config, headless=True, on_outcome=heard)
+    appliance = assemble(config, headless=True, on_outcome=heard, footage=plan_for(config))
     holder["speaker"] = speaker = appliance.pipeline.body.speaker
     try:
         appliance.kiosk.run()

@@ -207,7 +207,7 @@ def test_the_override_lets_one_person_through_once(pipeline, pki):
 
 
 def test_a_store_that_failed_to_open_is_tried_again(pki, tmp_path, monkeypatch):
-    import gate.pipeline as pipeline_module
+    import gate.store.holder as pipeline_module
 
     blocker = tmp_path / "later"
     blocker.write_text("in the way")

@@ -251,3 +251,29 @@ def test_every_decision_has_a_gravity_and_a_hold_is_the_gravest():
     assert sorted(DECISIONS, key=gravity)[-1] == "hold" and gravity("allow") < gravity("deny")
     assert all(gravity(d) > gravity("no-such-decision") for d in DECISIONS)
     assert len({gravity(d) for d in DECISIONS}) == len(DECISIONS)
+
+
+# --- the vocabulary is the only list ------------------------------------------------------------
+
+
+def _spelled_in(needle: str) -> set[str]:
+    root = Path(__file__).resolve().parents[1]
+    return {str(p.relative_to(root)) for folder in ("gate", "scripts") for p in (root / folder).rglob("*")
+            if p.is_file() and p.suffix in (".py", ".sh") and needle in p.read_text(errors="replace")}
+
+
+def test_the_venue_types_and_the_code_statuses_are_listed_once():
+    from gate.vocabulary import ALERT_STATUS, CODE_STATUS_NUMBERS, CODE_STATUSES, VENUE_TYPE_WORDS, VENUE_TYPES
+    # The console's catalogue of translated names (keyed by these codes) and the screenshots' sample
+    # rows name venue types too; no other module lists them, the installer included.
+    elsewhere = {"gate/collector/console/words.py", "scripts/console_screenshots.py"}
+    assert _spelled_in('"special_place"') - elsewhere == {"gate/vocabulary.py"}
+    assert _spelled_in("special_place)") == set()  # no shell or Python list of them elsewhere
+    assert VENUE_TYPES == tuple(VENUE_TYPE_WORDS) and all(VENUE_TYPE_WORDS[v].name_zh for v in VENUE_TYPES)
+    assert CODE_STATUS_NUMBERS == {"green": 0, "yellow": 1, "red": 2} and CODE_STATUSES[2] == ALERT_STATUS
+
+
+def test_the_override_and_a_fault_have_their_signals():
+    from gate.vocabulary import FAULT_SIGNAL, OVERRIDE_SIGNAL
+    assert OVERRIDE_SIGNAL.opens and OVERRIDE_SIGNAL.light == "green" and OVERRIDE_SIGNAL.buzzer == "short"
+    assert not FAULT_SIGNAL.opens and (FAULT_SIGNAL.light, FAULT_SIGNAL.blink) == ("yellow", True)

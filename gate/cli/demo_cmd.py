@@ -31,6 +31,7 @@ from gate.cli import demo_console
 from gate.cli.errors import fail, load_config_or_fail
 from gate.cli.run_cmd import start_appliance
 from gate.demo import footage_plan, fresh_trust_folder, load_script, make_footage
+from gate.footage import plan_for
 from gate.pipeline import ScanOutcome
 from gate.vision.sources import Frame
 from gate.vocabulary import decision_words
@@ -119,7 +120,7 @@ def demo(headless: bool, seconds: float | None, port: int, with_console: bool, c
             trust=dataclasses.replace(config.trust, dir=trust_dir))
         db_path = folder / "state" / "scans.db"
         appliance = start_appliance(config, headless=headless, simulate_io=True, on_outcome=show,
-                                    display_port=port, db_path=db_path)
+                                    display_port=port, db_path=db_path, footage=plan_for(config))
         control = None
         try:
             appliance.kiosk.until_t = seconds

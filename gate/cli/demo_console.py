@@ -76,16 +76,17 @@ class GateSync(threading.Thread):
         from gate.control import KioskClient
         from gate.state.paths import state_paths
         from gate.store import Store
-        from gate.sync import Syncer
+        from gate.sync import Syncer, SyncSettings
         from gate.state.faults_now import KIOSK_TIMEOUT_S
 
         cfg = self.config
         try:
             with Store(self.store_path) as store:
                 trust = TrustStore(cfg.trust.dir, state_paths(self.store_path)[0])
-                syncer = Syncer(store, trust, url=self.url, device_id=cfg.device.id, device_key=self.key,
-                                batch_size=cfg.collector.batch_size, venue_id=cfg.venue.id,
-                                venue_type=cfg.venue.type, config=cfg,
+                settings = SyncSettings(url=self.url, device_id=cfg.device.id, device_key=self.key,
+                                        batch_size=cfg.collector.batch_size, venue_id=cfg.venue.id,
+                                        venue_type=cfg.venue.type, config=cfg)
+                syncer = Syncer(store, trust, settings,
                                 kiosk=KioskClient(self.kiosk_folder, timeout_s=KIOSK_TIMEOUT_S))
                 try:
                     before = store.queue_depth()

@@ -15,18 +15,28 @@ import click
 from gate.cli.errors import fail, load_config_or_fail
 from gate.codes.trust import TrustError
 from gate.config import problems
+from gate.display import DisplayServer
 from gate.errors import GateError
+from gate.footage import plan_for
 from gate.hardware.body import HardwareError
 from gate.kiosk import Appliance, assemble
 from gate.pipeline import ScanOutcome
 
 
 def start_appliance(config: Any, **kwargs: Any) -> Appliance:
-    """assemble(), with every reason a gate cannot start (any GateError) turned into one line and exit 2."""
+    """assemble(), with every reason a gate cannot start (any GateError) turned into one line and exit 2.
+
+    The screen's server (gate.display) is the command's to give: the kiosk never imports it."""
+    kwargs.setdefault("screen", screen_server)
     try:
         return assemble(config, **kwargs)
     except GateError as exc:
         fail(cannot_start(exc, config))
+
+
+def screen_server(port: int) -> DisplayServer:
+    """The screen's server on 127.0.0.1:`port`, not yet started."""
+    return DisplayServer(port=port)
 
 
 def cannot_start(exc: GateError, config: Any) -> str:
@@ -81,7 +91,8 @@ def run(config_path: Path, headless: bool, jsonl: bool, simulate_io: bool | None
             sys.stdout.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
             sys.stdout.flush()
 
-    appliance = start_appliance(config, headless=headless, simulate_io=simulate_io, on_outcome=emit, display_port=port)
+    appliance = start_appliance(config, headless=headless, simulate_io=simulate_io, on_outcome=emit, display_port=port,
+                                footage=plan_for(config))
     if appliance.pipeline.store is None:
         if appliance.display is None:  # nothing to show the fault on: say it once and stop
             appliance.close()

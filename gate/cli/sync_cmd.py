@@ -59,7 +59,8 @@ def sync(config_path: Path, once: bool) -> None:
     from gate.codes.trust import TrustError, TrustStore
     from gate.state.paths import state_paths
     from gate.store import Store, StoreUnavailable
-    from gate.sync import Syncer, SyncSetupError, load_device_key
+    from gate.devicesig import DeviceKeyError, load_device_key
+    from gate.sync import Syncer
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     cfg = load_config_or_fail(config_path)
@@ -77,7 +78,7 @@ def sync(config_path: Path, once: bool) -> None:
             ctx.exit(1 if depth else 0)
         try:
             key = load_device_key(cfg.device.key)
-        except SyncSetupError as exc:
+        except DeviceKeyError as exc:
             fail(f"{exc}.")
         trust = None
         try:

@@ -17,8 +17,9 @@ import cbor2
 from gate.codes import cose
 from gate.codes import jkm1 as fmt
 from gate.codes import keys as keylib
+from gate.vocabulary import CODE_STATUS_NUMBERS
 
-STATUS_CODES = {"green": 0, "yellow": 1, "red": 2}
+STATUS_CODES = CODE_STATUS_NUMBERS  # status name -> the number a code carries (gate.vocabulary)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate.errors import GateError
+from gate.vocabulary import CODE_STATUSES as STATUS_NAMES  # health-code.md §3, by the status number
 from gate.vocabulary import VERIFIER_REASONS as REASONS  # health-code.md §4, in check order
-
-STATUS_NAMES: tuple[str, ...] = ("green", "yellow", "red")
 
 
 class FormatError(GateError):

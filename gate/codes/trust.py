@@ -310,9 +310,13 @@ CREATE TABLE IF NOT EXISTS status (
     since INTEGER NOT NULL,
     PRIMARY KEY (iss, sub)
 ) WITHOUT ROWID;
+"""
+# credentials.md's revoked hashes: made when the first status list naming any arrives, so that the
+# cache of a gate that reads JKM1 alone is as it was (a table costs a page of the card).
+_REVOKED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS revoked_hash (
-    hash BLOB PRIMARY KEY       -- credentials.md: first 16 bytes of SHA-256 of a revoked credential's id
-) WITHOUT ROWID;
+    hash BLOB PRIMARY KEY       -- the first 16 bytes of SHA-256 of a revoked credential's id
+) WITHOUT ROWID
 """
 
 
@@ -433,7 +437,13 @@ class TrustStore:
     def is_revoked_hash(self, digest: bytes) -> bool:
         """True when the status list in force revokes the credential with this 16-byte hash."""
         with self._lock:
+            if not self._has_revoked_table():
+                return False
             return self._db.execute("SELECT 1 FROM revoked_hash WHERE hash=?", (digest,)).fetchone() is not None
+
+    def _has_revoked_table(self) -> bool:
+        return self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='revoked_hash'").fetchone() is not None
 
     def status_count(self) -> int:
         """How many subjects the status list in force names."""
@@ -487,9 +497,13 @@ class TrustStore:
         with self._transaction():
             if not new.base_version:
                 self._db.execute("DELETE FROM status")
-                self._db.execute("DELETE FROM revoked_hash")
-            self._db.executemany("INSERT OR IGNORE INTO revoked_hash (hash) VALUES (?)",
-                                 [(h,) for h in new.revoked_hashes])
+            if new.revoked_hashes:
+                self._db.execute(_REVOKED_SCHEMA)
+            if self._has_revoked_table():
+                if not new.base_version:
+                    self._db.execute("DELETE FROM revoked_hash")
+                self._db.executemany("INSERT OR IGNORE INTO revoked_hash (hash) VALUES (?)",
+                                     [(h,) for h in new.revoked_hashes])
             self._db.executemany("INSERT OR REPLACE INTO status (iss, sub, status, since) VALUES (?, ?, ?, ?)", new.entries)
             self._db.execute(
                 "INSERT OR REPLACE INTO document (name, version, issued_at) VALUES ('statuslist', ?, ?)",

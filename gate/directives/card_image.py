@@ -15,11 +15,10 @@ import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
 from gate.directives.venue_card import VenueCard
+from gate.vocabulary import VENUE_TYPE_WORDS
 
 CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
              "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc")
-VENUE_TYPE_ZH = {"residential": "住宅小区", "public_place": "公共场所", "metro": "地铁站",
-                 "bus_taxi": "公交/出租车", "special_place": "特殊场所"}
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -40,7 +39,7 @@ def render_card(text: str, card: VenueCard, module_px: int = 8) -> Image.Image:
     lines = [
         ("场所卡 / Venue card" if cjk else "Venue card"),
         f"{card.venue_id}",
-        (f"{VENUE_TYPE_ZH[card.venue_type]} / {card.venue_type}" if cjk else card.venue_type),
+        (f"{VENUE_TYPE_WORDS[card.venue_type].name_zh} / {card.venue_type}" if cjk else card.venue_type),
         ("Communities: " + ", ".join(card.community_codes)) if card.community_codes else "",
         ("Gates: " + ", ".join(card.device_ids)) if card.device_ids else "Any gate",
         f"Valid until {until}",

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gate.checkresult import CheckResult
 from gate.codes.trust import TrustList
 from gate.config import Config
 from gate.directives.book import BulletinBook
@@ -18,11 +19,9 @@ def _utc(epoch: int) -> str:
 
 
 def bulletin_results(cfg: Config, trust_list: TrustList | None, now: float | None = None,
-                     state_dir: Path | None = None) -> list[Any]:
+                     state_dir: Path | None = None) -> list[CheckResult]:
     """CheckResults for the bulletins kept in the gate's state folder `state_dir` and offered in
     `cfg`'s trust folder, verified under `trust_list`; each file refused is one WARN line."""
-    from gate.health import CheckResult  # gate.health runs this check and imports this module lazily
-
     now = time.time() if now is None else now
     book = BulletinBook(cfg.trust.dir, state_dir=state_dir, writable=False)
     book.load(trust_list, now)

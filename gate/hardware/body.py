@@ -29,7 +29,7 @@ from gate.hardware.lights import Lights
 from gate.hardware.relay import Relay
 from gate.hardware.speaker import Speaker
 from gate.voice import Line
-from gate.vocabulary import decision_words
+from gate.vocabulary import OVERRIDE_SIGNAL, Signal, decision_words
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +160,7 @@ class GateBody:
             if self._closed:
                 return False
             self._last_decision = decision
-            pulsed = self.relay.pulse() if signal_.opens else False
-            self.lights.show(signal_.light, blink=signal_.blink)
-            if signal_.buzzer is None:
-                self.buzzer.silence()
-            else:
-                self.buzzer.sound(signal_.buzzer)
+            pulsed = self._give(signal_)
         self.speaker.say(speech)  # after the relay: the voice never delays the gate
         return pulsed
 
@@ -196,10 +191,17 @@ class GateBody:
             if self._closed:
                 return False
             self._last_decision = None
-            pulsed = self.relay.pulse()
-            self.lights.show("green")
-            self.buzzer.sound("short")
-            return pulsed
+            return self._give(OVERRIDE_SIGNAL)
+
+    def _give(self, signal_: Signal) -> bool:
+        """Relay, light and buzzer as `signal_` says (the lock held); whether the relay pulsed."""
+        pulsed = self.relay.pulse() if signal_.opens else False
+        self.lights.show(signal_.light, blink=signal_.blink)
+        if signal_.buzzer is None:
+            self.buzzer.silence()
+        else:
+            self.buzzer.sound(signal_.buzzer)
+        return pulsed
 
     def update(self) -> bool:
         """End a relay pulse whose time is up (needed only with `timer=False`); is it open?"""

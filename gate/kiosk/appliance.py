@@ -1,8 +1,9 @@
 """The appliance a configuration describes: frame source, decision path, screen, metrics and the
 kiosk's loop, assembled and closed together.
 
-Only what a gate in service needs is imported here: a run over footage reads the footage's
-sidecar script (gate.footage), never the code that makes demo footage (gate.demo,
+Only what a gate in service needs is imported here: a run over footage is told its start and
+its scripted thermometer by the caller (`FootagePlan`, made by gate.footage for `gate run` and
+`gate demo`); nothing here reads scripts or makes footage (gate.footage, gate.demo,
 gate.vision.synthetic).
 """
 
@@ -11,13 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
-from gate.kiosk.capture import FootageClock
+from gate.hardware.thermometer import open_thermometer
+from gate.kiosk.capture import FootageClock, FootagePlan
 from gate.kiosk.loop import Kiosk
-from gate.pipeline import Pipeline, ScanOutcome
-from gate.vision.sources import FrameSource, SourceState
+from gate.metrics import GateMetrics
+from gate.pipeline import Pipeline, ScanOutcome, open_pipeline
+from gate.vision.sources import FrameSource, SourceState, open_source
 
 log = logging.getLogger("gate.kiosk")
 
@@ -50,20 +52,19 @@ def assemble(
     on_outcome: Callable[[ScanOutcome], None] | None = None,
     display_port: int = 8080,
     db_path: Any = None,
+    footage: FootagePlan | None = None,
+    screen: Callable[[int], Any] | None = None,
 ) -> Appliance:
     """Build the appliance a configuration describes.
 
-    Footage (a video file or image folder) runs on its own timeline: its clock starts at the
-    sidecar's `start_epoch` (or now), the time floor is not kept, and the pins are simulated
-    unless `simulate_io` says otherwise. Raises SourceError, TrustError and HardwareError for a
+    Footage (a video file or image folder) runs on its own timeline: its clock starts at
+    `footage.start_epoch` (or now), the thermometer is `footage.thermometer` when one is given
+    and the sensor is simulated, the time floor is not kept, and the pins are simulated unless
+    `simulate_io` says otherwise. Unless `headless`, `screen(display_port)` makes the screen's
+    server (gate.display.DisplayServer, given by the command: the kiosk never imports the screen),
+    which is started here. Raises SourceError, TrustError and HardwareError for a
     gate that cannot start; a screen whose port is taken is logged and left out.
     """
-    from gate.footage import ScriptedThermometer, load_script
-    from gate.hardware.thermometer import open_thermometer
-    from gate.metrics import GateMetrics
-    from gate.pipeline import open_pipeline
-    from gate.vision.sources import open_source
-
     holder: dict[str, Kiosk] = {}
 
     def on_state(state: SourceState, detail: str) -> None:
@@ -74,11 +75,11 @@ def assemble(
     footage_clock = None
     thermometer = None
     if not source.live:
-        script = load_script(Path(str(config.camera.source)))
-        footage_clock = FootageClock(float(script["start_epoch"]) if script else time.time())
-        if script and config.temperature.sensor == "simulated":
+        plan = footage or FootagePlan()
+        footage_clock = FootageClock(plan.start_epoch if plan.start_epoch is not None else time.time())
+        if plan.thermometer is not None and config.temperature.sensor == "simulated":
             clock = footage_clock
-            thermometer = ScriptedThermometer(script.get("people", []), lambda: clock.t, config.temperature.simulated_c)
+            thermometer = plan.thermometer(lambda: clock.t)
     simulated = (not source.live) if simulate_io is None else simulate_io
     try:
         pipeline = open_pipeline(
@@ -94,10 +95,10 @@ def assemble(
         raise
     metrics = GateMetrics()
     display = None
-    if not headless:
-        from gate.display.server import DisplayServer
-
-        display = DisplayServer(port=display_port)
+    if not headless and screen is None:
+        log.error("no screen server given; running without a screen")
+    elif not headless:
+        display = screen(display_port)
         display.set_metrics_registry(metrics.registry)
         try:
             display.start()

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
+from typing import Callable
 
+from gate.hardware.thermometer import Thermometer
 from gate.vision.sources import Frame, FrameSource, SourceState
+
+
+@dataclass(frozen=True)
+class FootagePlan:
+    """What a run over footage is told from outside the appliance (its sidecar script, which
+    gate.footage reads for `gate run` and `gate demo`): when the footage starts (epoch seconds;
+    None: now), and the simulated thermometer that reads what the script says, made with the
+    footage's clock (a function returning seconds into the footage). The appliance never reads
+    scripts itself."""
+
+    start_epoch: float | None = None
+    thermometer: Callable[[Callable[[], float]], Thermometer] | None = None
 
 
 class FootageClock:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
-from typing import Any, Callable
+from typing import Callable
 
+from gate.checkresult import CheckResult
 from gate.config import Config
 from gate.tls import cert_paths, fingerprint, is_ca
 
@@ -52,10 +53,8 @@ def setup_urls(listen: str, addresses: Callable[[], list[str]] = local_addresses
     return [f"https://{f'[{a}]' if ':' in a else a}:{port}/setup/" for a in chosen]
 
 
-def check_setup(cfg: Config, addresses: Callable[[], list[str]] = local_addresses) -> list[Any]:
+def check_setup(cfg: Config, addresses: Callable[[], list[str]] = local_addresses) -> list[CheckResult]:
     """One CheckResult: the setup page's state and the certificate fingerprint the browser should show."""
-    from gate.health import CheckResult  # gate.health runs this check and imports this module lazily
-
     setup = cfg.setup
     cert, _ = cert_paths(cfg.device.key.parent)
     try:

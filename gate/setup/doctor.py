@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gate.checkresult import CheckResult
 from gate.config import Config
 from gate.control import Busy, KioskClient, KioskUnavailable
+from gate.setup.check import check_setup
 
 
 def doctor_report(cfg: Config, kiosk: KioskClient) -> dict[str, Any]:
@@ -22,18 +24,17 @@ def doctor_report(cfg: Config, kiosk: KioskClient) -> dict[str, Any]:
         status = kiosk.status()
     except KioskUnavailable:
         status = None
+    checks = [*(c for c in d.CHECKS if c is not d.check_bulletin), check_setup, d.check_bulletin]  # as gate doctor
     if status is None:
-        results = d.run_checks(cfg)
+        results = d.run_checks(cfg, checks)
     else:
-        own = [c for c in d.CHECKS if c not in (d.check_camera, d.check_thermometer)]
+        own = [c for c in checks if c not in (d.check_camera, d.check_thermometer)]
         results = _kiosk_checks(cfg, kiosk, status) + d.run_checks(cfg, own)
     return {"ok": not any(r.level == "FAIL" for r in results), "kiosk_running": status is not None,
             "checks": [r.to_json() for r in results]}
 
 
 def _kiosk_checks(cfg: Config, kiosk: KioskClient, status: dict[str, Any]) -> list[Any]:
-    from gate.health import CheckResult
-
     results = []
     if status.get("frames"):
         results.append(CheckResult("camera", "OK", f"the kiosk receives frames from {cfg.camera.source} "

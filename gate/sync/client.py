@@ -41,23 +41,6 @@ LIST_CAP = 16 << 20  # trust list, status list, bulletin
 CHUNK = 64 * 1024
 
 
-def load_device_key(path: Path) -> Ed25519PrivateKey:
-    """The gate's Ed25519 device key from its PEM file; SyncSetupError (one line) otherwise."""
-    path = Path(path)
-    if not path.is_file():
-        raise SyncSetupError(
-            f"device key {path} is missing: make one with 'gate keys' and register its public "
-            "key with the collector"
-        )
-    try:
-        key = keylib.load_private_key(path)
-    except ValueError as exc:
-        raise SyncSetupError(f"device key {path} cannot be used: {exc}") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SyncSetupError(f"device key {path} is not an Ed25519 key (upload.md requires Ed25519)")
-    return key
-
-
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a Retry-After header (delay-seconds or an HTTP date), or None."""
     if not value:

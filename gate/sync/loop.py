@@ -11,20 +11,36 @@ loop without waiting.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
-from gate.store import StoreUnavailable
+from gate.store import Store, StoreUnavailable
 from gate.sync.result import RoundResult
 
-if TYPE_CHECKING:
-    from gate.sync.syncer import Syncer
+
+class _Due(Protocol):
+    def due(self) -> bool: ...
+
+
+class Rounds(Protocol):
+    """What the loop needs of a syncer (gate.sync.syncer.Syncer): when it may run, whether work
+    waits, and one round."""
+
+    store: Store
+    lists: _Due
+
+    def due_in(self) -> float: ...
+
+    def work_waiting(self) -> bool: ...
+
+    def round(self, *, stop: Callable[[], bool] | None = None,
+              progress: Callable[[int], Any] | None = None) -> RoundResult: ...
 
 HEARTBEAT_INTERVAL_S = 240.0
 POLL_S = 2.0
 
 
 def run_forever(
-    syncer: "Syncer",
+    syncer: Rounds,
     stop: Callable[[], bool],
     *,
     poll_s: float = POLL_S,
@@ -53,7 +69,7 @@ def run_forever(
         _idle(wait if wait > 0 else poll_s, stop, monotonic, sleep)
 
 
-def _round(syncer: "Syncer", stop: Callable[[], bool],
+def _round(syncer: Rounds, stop: Callable[[], bool],
            progress_for: Callable[[int], Any] | None) -> RoundResult:
     bar = None
     if progress_for is not None:

@@ -22,60 +22,51 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gate.codes.trust import TrustStore
-from gate.config import Config
 from gate.control import KioskClient
 from gate.store import Store, StoreUnavailable
 from gate.sync.backoff import Backoff
-from gate.sync.client import SignedClient, load_device_key
+from gate.sync.client import SignedClient
 from gate.sync.errors import Stop
 from gate.state.faults_now import KIOSK_TIMEOUT_S, GateFaults
 from gate.sync.heartbeat import Heartbeat, floor_clock_trusted, system_uptime
-from gate.sync.lists import LISTS_INTERVAL_S, ListFetcher
+from gate.sync.lists import ListFetcher
+from gate.sync.loop import run_forever
 from gate.sync.result import RoundResult
-from gate.sync.retention import MIN_FREE_BYTES, apply_retention
+from gate.sync.retention import apply_retention
 from gate.sync.retry import Retrier
 from gate.state.syncmeta import META_CLOCK_OFFSET, META_LAST_SUCCESS
-from gate.sync.uploader import GZIP_LEVEL, Uploader
+from gate.sync.settings import SyncSettings
+from gate.sync.uploader import Uploader
 from gate.state.paths import state_paths
 
 log = logging.getLogger("gate.sync")
+
 
 class Syncer:
     """Talks to the collector for one gate: `round()` once, or `run_forever()` beside the kiosk.
 
     `store` is the gate's record store; `trust` its trust store opened on the same state file
-    as the kiosk's (`gate.state.paths.state_paths`), or None to skip the lists. `clock` is wall
-    time (signing, record marks, Retry-After dates), `monotonic` schedules rounds and lists,
-    `sleep` and `random` (pauses, jitter) are injectable for tests. `faults()` gives the
-    heartbeat's fault codes (default: `GateFaults`, the whole gate's: the running kiosk's, asked
-    through `kiosk`, else worked out under `config`); `clock_trusted()` whether the clock is
-    trusted (default: the kiosk's time floor beside the store). The bulletins are fetched into
-    `trust`'s folder and the heartbeat reports the one in force.
+    as the kiosk's (`gate.state.paths.state_paths`), or None to skip the lists; `settings` what
+    it is told (SyncSettings, usually `SyncSettings.from_config`). The rest are seams: `clock` is
+    wall time (signing, record marks, Retry-After dates), `monotonic` schedules rounds and lists,
+    `sleep` and `random` (pauses, jitter) are injectable for tests, `session` the HTTP session.
+    `faults()` gives the heartbeat's fault codes (default: `GateFaults`, the whole gate's: the
+    running kiosk's, asked through `kiosk`, else worked out under `settings.config`);
+    `clock_trusted()` whether the clock is trusted (default: the kiosk's time floor beside the
+    store); `uptime()` seconds since boot. The bulletins are fetched into `trust`'s folder and
+    the heartbeat reports the one in force.
     """
 
     def __init__(
         self,
         store: Store,
         trust: TrustStore | None,
+        settings: SyncSettings,
         *,
-        url: str,
-        device_id: str,
-        device_key: Ed25519PrivateKey,
-        batch_size: int = 500,
-        timeout_s: float = 10.0,
-        retention_days: int = 28,
-        lists_interval_s: float = LISTS_INTERVAL_S,
-        venue_id: str = "",
-        venue_type: str = "",
-        config_path: Path | None = None,
-        device_key_path: Path | None = None,
         faults: Callable[[], list[str]] | None = None,
-        config: Config | None = None,
         kiosk: KioskClient | None = None,
         clock_trusted: Callable[[], bool] | None = None,
         uptime: Callable[[], float | None] = system_uptime,
-        min_free_bytes: int = MIN_FREE_BYTES,
-        gzip_level: int = GZIP_LEVEL,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -84,47 +75,41 @@ class Syncer:
     ) -> None:
         self.store = store
         self.trust = trust
-        self.retention_days = retention_days
-        self.min_free_bytes = min_free_bytes
+        self.settings = settings
+        self.retention_days = settings.retention_days
+        self.min_free_bytes = settings.min_free_bytes
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
         self.client = SignedClient(
-            url, device_id, device_key, timeout_s=timeout_s, clock=clock,
+            settings.url, settings.device_id, settings.device_key, timeout_s=settings.timeout_s, clock=clock,
             clock_offset_s=float(store.meta_get(META_CLOCK_OFFSET, 0.0) or 0.0),
             on_offset=lambda offset: store.meta_set(META_CLOCK_OFFSET, offset), session=session)
         self.retrier = Retrier(sleep=sleep, random=random)
         self.backoff = Backoff(store, clock=clock, monotonic=monotonic, random=random)
         self.lists = ListFetcher(self.client, self.retrier, trust, store,
-                                 interval_s=lists_interval_s, monotonic=monotonic, clock=clock)
-        self.uploader = Uploader(self.client, store, self.retrier, batch_size=batch_size,
-                                 gzip_level=gzip_level, clock=clock)
+                                 interval_s=settings.lists_interval_s, monotonic=monotonic, clock=clock)
+        self.uploader = Uploader(self.client, store, self.retrier, batch_size=settings.batch_size,
+                                 gzip_level=settings.gzip_level, clock=clock)
 
         floor_path = state_paths(Path(store.path))[1]
         if clock_trusted is None:
             clock_trusted = floor_clock_trusted(floor_path, clock)
         if faults is None:
-            faults = GateFaults(store, trust, config=config, floor_path=floor_path,
+            faults = GateFaults(store, trust, config=settings.config, floor_path=floor_path,
                                 kiosk=kiosk if kiosk is not None else KioskClient(timeout_s=KIOSK_TIMEOUT_S),
-                                device_key_path=device_key_path, clock=clock)
-        self.heartbeat = Heartbeat(self.client, store, trust, device_id=device_id,
-                                   venue_id=venue_id, venue_type=venue_type,
-                                   config_path=config_path, faults=faults,
+                                device_key_path=settings.device_key_path, clock=clock)
+        self.heartbeat = Heartbeat(self.client, store, trust, device_id=settings.device_id,
+                                   venue_id=settings.venue_id, venue_type=settings.venue_type,
+                                   config_path=settings.config_path, faults=faults,
                                    clock_trusted=clock_trusted, clock=clock, uptime=uptime,
                                    bulletin_version=self.bulletin_version)
 
     @classmethod
     def from_config(cls, cfg: Any, store: Store, trust: TrustStore | None,
-                    **kwargs: Any) -> "Syncer":
+                    device_key: Ed25519PrivateKey | None = None, **seams: Any) -> "Syncer":
         """A Syncer for a loaded gate configuration (collector, device, venue, store sections)."""
-        key = kwargs.pop("device_key", None) or load_device_key(cfg.device.key)
-        return cls(
-            store, trust, url=cfg.collector.url, device_id=cfg.device.id, device_key=key,
-            batch_size=cfg.collector.batch_size, timeout_s=cfg.collector.timeout_s,
-            lists_interval_s=cfg.collector.lists_interval_s, venue_id=cfg.venue.id,
-            venue_type=cfg.venue.type, config_path=cfg.source, device_key_path=cfg.device.key,
-            retention_days=cfg.store.retention_days, config=cfg, **kwargs,
-        )
+        return cls(store, trust, SyncSettings.from_config(cfg, device_key), **seams)
 
     # --- what the parts know ------------------------------------------------------------------
 
@@ -218,8 +203,6 @@ class Syncer:
 
     def run_forever(self, stop: Callable[[], bool], **kwargs: Any) -> None:
         """Rounds beside the kiosk until `stop()`; see `gate.sync.loop.run_forever`."""
-        from gate.sync.loop import run_forever
-
         run_forever(self, stop, monotonic=self._monotonic, sleep=self._sleep, **kwargs)
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-import gate.pipeline
+import gate.store.holder
 from gate.config import Config, DeviceConfig, IOConfig, StoreConfig, TemperatureConfig, TrustConfig, VenueConfig
 from gate.hardware.thermometer import Reading, SimulatedThermometer
 from gate.pipeline import open_pipeline
@@ -52,7 +52,7 @@ def stored_ids(path: Path) -> set[str]:
 
 @pytest.fixture
 def retry_at_once(monkeypatch):
-    monkeypatch.setattr(gate.pipeline, "STORE_RETRY_S", 0.0)
+    monkeypatch.setattr(gate.store.holder, "STORE_RETRY_S", 0.0)
 
 
 # --- read-only ---

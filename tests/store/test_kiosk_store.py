@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gate.store.db
+import gate.store.connection
 from gate.hardware.thermometer import Reading
 from gate.kiosk import Kiosk
 from gate.vision.sources import ImageFolderSource
@@ -30,7 +30,7 @@ def test_the_idle_tick_shows_a_damaged_store_on_the_screen(pki, tmp_path, monkey
         assert "store_corrupt" not in kiosk.current_faults()
         pipeline.store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         scramble(path, first_page=path.stat().st_size // 1024 // 2, pages=6)
-        monkeypatch.setattr(gate.store.db, "IDLE_CHECK_EVERY_S", 0.0)
+        monkeypatch.setattr(gate.store.connection, "IDLE_CHECK_EVERY_S", 0.0)
         kiosk.tick(processing=False)
         assert "store_corrupt" in kiosk.current_faults()
         assert screen.states[-1]["kind"] == "fault" and "store_corrupt" in screen.states[-1]["faults"]

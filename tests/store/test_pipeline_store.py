@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import gate.pipeline
-import gate.store.db
+import gate.store.holder
+import gate.store.connection
 from gate.hardware.thermometer import Reading
 from tests.pki import NOW
 from tests.store.storekit import scramble
@@ -23,7 +23,7 @@ def test_the_idle_tick_finds_a_damaged_store_moves_it_aside_and_the_gate_goes_on
         assert pipeline.store_idle() == []
         pipeline.store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         scramble(path, first_page=path.stat().st_size // 1024 // 2, pages=8)
-        monkeypatch.setattr(gate.store.db, "IDLE_CHECK_EVERY_S", 0.0)
+        monkeypatch.setattr(gate.store.connection, "IDLE_CHECK_EVERY_S", 0.0)
         assert pipeline.store_idle() == ["store_corrupt"]
         assert len(list(path.parent.glob("scans.db.corrupt-*"))) == 1
         recovered = {r.id for r in pipeline.store.pending(1000)}
@@ -44,7 +44,7 @@ def test_a_store_that_cannot_be_opened_names_its_fault_and_is_retried(pki, tmp_p
         outcome = pipeline.scan(pki.code("green"), Reading(36.5), at=NOW)
         assert (outcome.decision.decision, outcome.committed) == ("deny", False)
         blocker.unlink()
-        monkeypatch.setattr(gate.pipeline, "STORE_RETRY_S", 0.0)
+        monkeypatch.setattr(gate.store.holder, "STORE_RETRY_S", 0.0)
         assert pipeline.store_idle() == []  # the idle tick opened it
         outcome = pipeline.scan(pki.code("green", subject="bob"), Reading(36.5), at=NOW)
         assert (outcome.decision.decision, outcome.committed) == ("allow", True)
@@ -54,7 +54,7 @@ def test_a_store_that_cannot_be_opened_names_its_fault_and_is_retried(pki, tmp_p
 
 def test_a_store_file_removed_under_a_running_gate_is_reopened_as_store_missing(pki, tmp_path, monkeypatch):
     path = tmp_path / "state" / "scans.db"
-    monkeypatch.setattr(gate.pipeline, "STORE_RETRY_S", 0.0)
+    monkeypatch.setattr(gate.store.holder, "STORE_RETRY_S", 0.0)
     pipeline = pipeline_at(pki, path)
     try:
         pipeline.scan(pki.code("green"), Reading(36.5), at=NOW)
@@ -75,7 +75,7 @@ def test_a_store_found_damaged_mid_scan_shuts_the_gate_until_it_is_reopened(pki,
 
     pipeline = pipeline_at(pki, tmp_path / "state" / "scans.db")
     try:
-        pipeline._store_failed(StoreUnavailable("database disk image is malformed", "store_corrupt"))
+        pipeline.held.failed(StoreUnavailable("database disk image is malformed", "store_corrupt"))
         assert pipeline.store is None
         assert pipeline.store_faults() == ["store_corrupt", "store_unavailable"]
         assert gate_shut(pipeline.store_faults())

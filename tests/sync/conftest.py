@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,7 +13,7 @@ from gate.codes.trust import TrustStore
 from gate.state.paths import state_paths
 from gate.record import Record
 from gate.store import Store
-from gate.sync import Syncer
+from gate.sync import Syncer, SyncSettings
 from tests.synckit import (
     ALERT_EVERY, BACKLOG, DEVICE_ID, FakeTime, FaultyProxy, bulk_commit, commit_all, copy_store, make_records,
     make_trust_dir,
@@ -31,13 +31,16 @@ class Gate:
     syncers: list[Syncer] = field(default_factory=list)
 
     def syncer(self, url: str, **overrides: Any) -> Syncer:
+        """A Syncer for this gate; `overrides` may name SyncSettings fields and Syncer's seams alike."""
         options: dict[str, Any] = dict(
             url=url, device_id=DEVICE_ID, device_key=self.key, batch_size=250, timeout_s=5.0,
             sleep=lambda s: None, random=lambda: 0.5, venue_id="360102-012-north-gate",
             venue_type="residential",
         )
         options.update(overrides)
-        syncer = Syncer(self.store, self.trust, **options)
+        named = {f.name for f in fields(SyncSettings)}
+        settings = SyncSettings(**{k: v for k, v in options.items() if k in named})
+        syncer = Syncer(self.store, self.trust, settings, **{k: v for k, v in options.items() if k not in named})
         self.syncers.append(syncer)
         return syncer
 

@@ -9,7 +9,7 @@ import time
 from gate.control import KioskClient
 from gate.faults import FAULTS
 from gate.state.paths import state_paths
-from gate.store.db import FAULT_META
+from gate.store.connection import FAULT_META
 from gate.state.faults_now import GateFaults
 from gate.state.syncmeta import META_PROBLEM
 

@@ -84,7 +84,7 @@ def test_config_sha256_is_of_the_files_bytes_as_the_setup_page_writes_them(kiosk
 
 
 def test_a_store_recovered_from_damage_says_how_many_records_came_back(collector_factory, gate):
-    from gate.store.db import FAULT_META
+    from gate.store.connection import FAULT_META
 
     collector = collector_factory()
     gate.store.meta_set(FAULT_META + "store_corrupt", {"recovered": 85, "moved_to": "scans.db.corrupt-x"})
