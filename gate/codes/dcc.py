@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 from gate.codes import base45, cose
 from gate.codes import keys as keylib
 from gate.codes.formats import CodeKind, TrustSource
-from gate.codes.result import FormatError, VerifyResult
+from gate.codes.result import FormatError, VerifyResult, qr_body
 from gate.codes.text import shown_text
 from gate.codes.trust import KeyRing, TrustedKey
 from gate.credentials.pseudonym import masked_name, pseudonym, salt_of
@@ -244,16 +244,7 @@ def well_formed(text: str) -> bool:
 
 def parse(text: str | bytes) -> ParsedDcc:
     """The DCC's COSE_Sign1 and claims; raises FormatError with the verifier's reason."""
-    if isinstance(text, (bytes, bytearray)):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError:
-            raise FormatError("not_a_health_code", "not UTF-8 text") from None
-    if not isinstance(text, str) or not text.startswith(PREFIX):
-        raise FormatError("not_a_health_code", "no HC1: prefix")
-    if len(text) > MAX_TEXT_CHARS:
-        raise FormatError("too_large", f"QR text over {MAX_TEXT_CHARS} characters")
-    data = base45.b45decode(text[len(PREFIX):])
+    data = base45.b45decode(qr_body(text, PREFIX, MAX_TEXT_CHARS))
     if not data:
         raise FormatError("malformed", "nothing after the prefix")
     obj = cose.cbor_loads(cose.inflate(data, MAX_COSE_BYTES, required=True))

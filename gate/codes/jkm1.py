@@ -17,7 +17,7 @@ import cbor2
 
 from gate.codes.base45 import b45decode, b45encode
 from gate.codes.cose import COSE_SIGN1_TAG, HDR_ALG, HDR_CRIT, HDR_KID, cbor_loads, decode_sign1, inflate, sig_structure
-from gate.codes.result import FormatError
+from gate.codes.result import FormatError, qr_body
 
 PREFIX = "JKM1:"
 MAX_TEXT_CHARS = 4096
@@ -150,16 +150,7 @@ def parse_cose(message: bytes) -> ParsedCode:
 
 def parse_text(text: str | bytes) -> ParsedCode:
     """QR text to a ParsedCode; FormatError with the spec's reason otherwise."""
-    if isinstance(text, (bytes, bytearray)):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError:
-            raise FormatError("not_a_health_code", "not UTF-8 text") from None
-    if not isinstance(text, str) or not text.startswith(PREFIX):
-        raise FormatError("not_a_health_code", "no JKM1: prefix")
-    if len(text) > MAX_TEXT_CHARS:
-        raise FormatError("too_large", "QR text over 4096 characters")
-    body = text[len(PREFIX) :]
+    body = qr_body(text, PREFIX, MAX_TEXT_CHARS)
     if not body:
         raise FormatError("malformed", "nothing after the prefix")
     return parse_cose(inflate(b45decode(body)))

@@ -21,6 +21,21 @@ class FormatError(GateError):
         self.reason = reason
 
 
+def qr_body(text: str | bytes, prefix: str, max_chars: int) -> str:
+    """What follows `prefix` in a QR text of at most `max_chars` characters: the first step of
+    every format's reader. FormatError (not_a_health_code, too_large) otherwise."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormatError("not_a_health_code", "not UTF-8 text") from None
+    if not isinstance(text, str) or not text.startswith(prefix):
+        raise FormatError("not_a_health_code", f"no {prefix} prefix")
+    if len(text) > max_chars:
+        raise FormatError("too_large", f"QR text over {max_chars} characters")
+    return text[len(prefix):]
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     """Whether a code is genuine, current and trusted, and what it says (health-code.md §4).

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gate.codes import keys as keylib
 from gate.codes.formats import CodeKind, TrustSource
-from gate.codes.result import FormatError, VerifyResult
+from gate.codes.result import FormatError, VerifyResult, qr_body
 from gate.codes.text import shown_text
 from gate.codes.trust import KeyRing, TrustedKey
 from gate.credentials import normalise
@@ -155,15 +155,7 @@ def well_formed(text: str) -> bool:
 
 def numeric_to_jws(text: str | bytes) -> str:
     """The JWS of an `shc:/` numeric text; ReadError with the verifier's reason otherwise."""
-    if isinstance(text, (bytes, bytearray)):
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ReadError("not_a_health_code", "not UTF-8 text") from None
-    if not isinstance(text, str) or not text.startswith(PREFIX):
-        raise ReadError("not_a_health_code", "no shc:/ prefix")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ReadError("too_large", "QR text longer than a QR symbol holds")
+    text = PREFIX + qr_body(text, PREFIX, MAX_TEXT_CHARS)
     m = _NUMERIC.fullmatch(text)
     if m is None:
         if _CHUNKED.match(text):

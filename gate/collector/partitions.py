@@ -71,6 +71,13 @@ def ensure_for(alias: str, scanned_at: Iterable[str], window: ScanWindow) -> Non
     if outside:
         raise PartitionRefused(f"month {outside[0]} lies outside the plausible window "
                                f"{first} .. {last}")
+    ensure_months(alias, months)
+
+
+def ensure_months(alias: str, months: Iterable[str]) -> None:
+    """Make these ``YYYY-MM`` month partitions on PostgreSQL, unchecked: for a caller whose months
+    are bounded otherwise (`ensure_for`'s window; the province, which takes what its cities took)."""
+    months = set(months)
     if connections[alias].vendor != "postgresql":
         return
     with _lock:

@@ -62,18 +62,23 @@ def default_range(now: datetime | None = None) -> tuple[datetime, datetime]:
     return end - timedelta(days=DEFAULT_DAYS), end
 
 
+def asked(sub: str, start: datetime | None, end: datetime | None,
+          window_min: float) -> tuple[str, datetime, datetime]:
+    """A trace's question made whole: the subject as stored (lower-case hex) and the range, the
+    default range where none is given; ValueError for a negative window."""
+    if window_min < 0:
+        raise ValueError("the window must be zero or more minutes")
+    default_start, default_end = default_range()
+    return sub.strip().lower(), start or default_start, end or default_end
+
+
 def trace(sub: str, issuer: str | None = None, start: datetime | None = None,
           end: datetime | None = None, window_min: float = DEFAULT_WINDOW_MIN,
           details: bool = False) -> dict[str, Any]:
     """The visits and contacts of the subject (`issuer`, `sub`) as console.md's JSON object;
     `details` adds each contact's ``seconds_apart``, ``device_id``, ``decision`` and
     ``code_status``."""
-    if window_min < 0:
-        raise ValueError("the window must be zero or more minutes")
-    default_start, default_end = default_range()
-    start = start or default_start
-    end = end or default_end
-    sub = sub.strip().lower()
+    sub, start, end = asked(sub, start, end, window_min)
     subject = Q(sub=sub) & (Q(issuer=issuer) if issuer else Q())
     visits = list(
         Record.objects.filter(subject, scanned_at__gte=start, scanned_at__lte=end)

@@ -164,4 +164,9 @@ def ensure_months(alias: str, ahead: int = 3) -> None:
     """Rows of the default partition to their months, then this month and `ahead` more made."""
     rehome(alias)
     partitions._known.pop(alias, None)
-    partitions.ensure_ahead(alias, ahead)
+    now = datetime.now(timezone.utc)
+    year, month, wanted = now.year, now.month, []
+    for _ in range(ahead + 1):
+        wanted.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    partitions.ensure_months(alias, wanted)

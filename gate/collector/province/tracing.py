@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import connections
 
-from gate.collector.tracing import DEFAULT_WINDOW_MIN, _merged, _nearest, default_range, iso
+from gate.collector.tracing import DEFAULT_WINDOW_MIN, _merged, _nearest, asked, iso
 
 Venue = tuple[str, str]
 
@@ -30,12 +30,7 @@ def trace_sites(alias: str, sub: str, issuer: str | None = None, start: datetime
 
     `explain`: also answer ``"plans"``, PostgreSQL's EXPLAIN (ANALYZE) of both queries.
     """
-    if window_min < 0:
-        raise ValueError("the window must be zero or more minutes")
-    default_start, default_end = default_range()
-    start = start or default_start
-    end = end or default_end
-    sub = sub.strip().lower()
+    sub, start, end = asked(sub, start, end, window_min)
     subject_sql = "sub = %s" + (" AND issuer = %s" if issuer else "")
     subject_args: list[Any] = [sub] + ([issuer] if issuer else [])
     visits_sql = ("SELECT site_id, id, device_id, venue_id, scanned_at, decision"

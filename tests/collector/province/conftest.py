@@ -101,6 +101,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     for site_id, city in cities.items():
         add_city(alias, site_id, city.url)
     world = World(cities, province, province_url, alias)
+    # every test starts from cities whose first copy is done (each table "ready")
+    wait_for(lambda: world.province_sql("SELECT count(*) FROM pg_subscription_rel"
+                                        " WHERE srsubstate <> 'r'") == [(0,)],
+             what="the first copy of both cities")
     yield world
     for city in cities.values():
         city.collector.session.close()

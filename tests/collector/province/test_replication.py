@@ -3,6 +3,8 @@ PostgreSQL's logical replication, and keep arriving across restarts of either si
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from gate.collector import django_db
@@ -142,7 +144,10 @@ def test_a_record_of_a_month_the_province_has_no_partition_for_never_stalls_the_
     from gate.collector.province.schema import ensure_months
 
     city = world.cities["nanchang"]
-    old = record(venue="nanchang-archive", scanned_at="2023-02-11T09:00:00.000Z")
+    # half a year ago: within the city's plausible window, before the months the province made
+    month = datetime.now(timezone.utc) - timedelta(days=183)
+    partition = f"collector_record_y{month.year:04d}m{month.month:02d}"
+    old = record(venue="nanchang-archive", scanned_at=f"{month:%Y-%m}-11T09:00:00.000Z")
     after = record(venue="nanchang-archive")
     upload(city, [old])
     upload(city, [after])  # the stream goes on behind it
@@ -152,10 +157,10 @@ def test_a_record_of_a_month_the_province_has_no_partition_for_never_stalls_the_
                               (old["id"],)) == [(1,)]
     with django_db.activate(world.province_alias):
         ensure_months(world.province_alias)  # `province cities` does this: rows to their months
-    assert world.province_sql("SELECT count(*) FROM collector_record_y2023m02 WHERE id = %s",
+    assert world.province_sql(f"SELECT count(*) FROM {partition} WHERE id = %s",
                               (old["id"],)) == [(1,)]
     assert world.province_sql("SELECT count(*) FROM collector_record WHERE id = %s",
                               (old["id"],)) == [(1,)]
-    later = record(venue="nanchang-archive", scanned_at="2023-02-12T09:00:00.000Z")
+    later = record(venue="nanchang-archive", scanned_at=f"{month:%Y-%m}-12T09:00:00.000Z")
     upload(city, [later])  # the month now has its partition at the province
     wait_for(lambda: _arrived(world, "nanchang", {later["id"]}), what="a second old record")
