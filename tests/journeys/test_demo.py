@@ -126,7 +126,7 @@ def test_the_demo_console_shows_its_gate_online_in_its_real_state_until_ctrl_c(
     assert row.is_visible()
     cells = [c.strip() for c in row.locator("td").all_inner_texts()]
     assert cells[1] == "● online"
-    assert cells[2].split() == ["360102-012-north-gate", "residential", "compound"]  # its venue, not "—"
+    assert cells[2].split() == ["360102-012-north-gate", "Residential", "compound"]  # its venue, not "—"
     assert cells[5].split() == ["trust", DEMO_TRUST_VERSION, "status", "1"] and cells[6] == "0"  # its lists, bulletin
     assert cells[7] == "—" and row.locator(".fault").count() == 0  # no trust list, status list or
     # kiosk fault: the kiosk is running, and its lists are fresh

@@ -12,7 +12,8 @@ from typing import Iterable
 
 from django.utils.translation import get_language, gettext as _, gettext_lazy
 
-from gate.vocabulary import DECISION_WORDS, REASON_MEANINGS, REASON_MEANINGS_ZH, UnknownSaying, saying
+from gate.vocabulary import (DECISION_WORDS, REASON_MEANINGS, REASON_MEANINGS_ZH, VENUE_TYPE_WORDS, UnknownSaying,
+                            saying)
 
 
 def chinese() -> bool:
@@ -47,9 +48,6 @@ def reason_meaning(reason: str) -> str:
 # --- the console's own nouns in the page's language (the catalogue: console/locale) -------------
 
 _ROLES = {"viewer": gettext_lazy("duty officer (viewer)"), "tracer": gettext_lazy("tracer"), "admin": gettext_lazy("administrator")}
-_VENUE_TYPES = {"residential": gettext_lazy("residential compound"), "public_place": gettext_lazy("public place"),
-                "metro": gettext_lazy("metro"), "bus_taxi": gettext_lazy("bus or taxi"),
-                "special_place": gettext_lazy("special place")}
 _CODE_STATUSES = {"green": gettext_lazy("green code"), "yellow": gettext_lazy("yellow code"), "red": gettext_lazy("red code")}
 SETTING_NAMES = {"venue.itinerary_check": gettext_lazy("Check itinerary marks"),
                  "venue.strict_clock": gettext_lazy("Refuse when the gate's clock is not trusted"),
@@ -65,8 +63,12 @@ def role_text(role: str | None) -> str:
 
 
 def venue_type_text(venue_type: str | None) -> str:
-    """A venue type (config.md) in words; an unknown one as it came."""
-    return str(_VENUE_TYPES.get(venue_type or "", venue_type or ""))
+    """A venue type (config.md) in words, the gate's own (gate.vocabulary), in the page's
+    language; an unknown one as it came."""
+    words = VENUE_TYPE_WORDS.get(venue_type or "")
+    if words is None:
+        return venue_type or ""
+    return words.name_zh if chinese() else words.name_en
 
 
 def code_status_text(status: str | None) -> str:
@@ -84,7 +86,7 @@ def setting_value_text(value: object) -> str:
     if isinstance(value, bool):
         return str(gettext_lazy("on") if value else gettext_lazy("off"))
     if isinstance(value, (list, tuple)):
-        return ", ".join(venue_type_text(str(v)) if v in _VENUE_TYPES else str(v) for v in value)
+        return ", ".join(venue_type_text(str(v)) if v in VENUE_TYPE_WORDS else str(v) for v in value)
     return str(value)
 
 

@@ -71,7 +71,7 @@ def test_what_is_in_words_with_local_times(console, client_as):
     assert "地铁" in chinese and "1764000000" not in chinese
     client.post("/console/i18n/setlang/", {"language": "en"})
     english = client.get("/console/audit").content.decode()
-    assert "published a bulletin" in english and "metro" in english
+    assert "published a bulletin" in english and "Metro station" in english
 
 
 def test_a_bad_day_or_a_huge_page_is_answered_not_a_500(console, client_as):
