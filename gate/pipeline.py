@@ -3,39 +3,48 @@
 The same path serves the kiosk (`gate run`), `gate replay` and the benchmarks. Its order is the
 product's promise: the record is committed durably before the relay is told anything, and a scan
 that cannot be recorded becomes `deny` / `store_unavailable` with the gate shut.
+
+The rooms around it each have one job: `gate.gateparts` (the parts and what the kiosk asks of
+them), `gate.acceptance` (a credential's rule set), `gate.scanrecord` (the record of a scan),
+`gate.vitals` (the metrics' figures) and `gate.assembly` (the parts opened from a configuration).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from gate.acceptance import Acceptance
+from gate.assembly import open_parts
 from gate.clock import GateTime, TimeFloor
+from gate.codes.formats import verify
 from gate.codes.result import VerifyResult
 from gate.codes.trust import TrustStore
-from gate.codes.formats import verify
 from gate.config import Config
-from gate.credentials.rules import RuleSet, RuleSetError, Verdict, judge, load_rule_set
+from gate.credentials.rules import Verdict
 from gate.directives.watch import BulletinWatch
-from gate.faults import fault, record_flags
+from gate.faults import record_flags
+from gate.gateparts import GateParts
 from gate.hardware.body import GateBody
 from gate.hardware.thermometer import Reading, Thermometer
 from gate.policy import Decision, decide, refuse
-from gate.record import Record, code_summary, iso_utc_ms, new_uuid7, subject_key
+from gate.record import Record, iso_utc_ms, new_uuid7, subject_key
+from gate.scanrecord import scan_record
 from gate.state.faults_now import list_faults
-from gate.state.paths import state_paths
 from gate.store import Store, StoreUnavailable
 from gate.store.holder import StoreHolder
-from gate.vocabulary import FAULT_SIGNAL
-from gate.voice import lines_for, prompt_folder
+from gate.vitals import Vitals
+from gate.voice import lines_for
+
+__all__ = ["Pipeline", "ScanOutcome", "Vitals", "open_pipeline"]
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ScanOutcome:
@@ -67,18 +76,7 @@ class ScanOutcome:
         }
 
 
-@dataclass(frozen=True)
-class Vitals:
-    """The decision path's figures for the metrics, as plain values."""
-
-    queue_depth: int | None
-    oldest_pending_age_s: float | None
-    trust_version: int | None
-    trust_age_s: float | None
-    clock_trusted: bool
-
-
-class Pipeline:
+class Pipeline(GateParts):
     """The decision path of one gate. Parts are passed in (hardware behind seams)."""
 
     def __init__(
@@ -103,33 +101,11 @@ class Pipeline:
         self.floor = floor
         self.clock = clock
         self.last: ScanOutcome | None = None
-        self._rule_sets: dict[str, RuleSet] = {}  # credentials.md: loaded on first use, by name
+        self.acceptance = Acceptance()  # credentials.md: rule sets loaded on first use, by name
         self._lock = threading.Lock()
         self._raise_floor_to_lists()
         self.attendant_button: Callable[[], bool] | None = None  # takes a press first (a venue card)
         self.attach_body(body)
-
-    @property
-    def store(self) -> Store | None:
-        """The record store while it is open, else None."""
-        return self.held.store
-
-    @store.setter
-    def store(self, store: Store | None) -> None:
-        self.held.store = store
-
-    @property
-    def store_path(self) -> Path | None:
-        return self.held.path
-
-    @store_path.setter
-    def store_path(self, path: Path | None) -> None:
-        self.held.path = path
-
-    @property
-    def store_failure(self) -> StoreUnavailable | None:
-        """Why the record store is shut, while it is."""
-        return self.held.failure
 
     # -- one scan ---------------------------------------------------------------------------
 
@@ -187,20 +163,8 @@ class Pipeline:
             return outcome
 
     def _acceptance(self, code: VerifyResult, config: Config, now: float) -> Verdict | None:
-        """The venue's CertLogic verdict on a valid credential (credentials.md), None for a code
-        with a colour. The rule set is `[credentials] rule_set` (a bulletin may name another), else
-        the venue type's own; one that cannot be loaded accepts nothing."""
-        if not code.valid or code.payload is None:
-            return None
-        name = config.credentials.rule_set or config.venue.type
-        rule_set = self._rule_sets.get(name)
-        if rule_set is None:
-            try:
-                rule_set = self._rule_sets[name] = load_rule_set(name)
-            except RuleSetError as exc:
-                log.error("credential refused: rule set %s cannot be used: %s", name, exc)
-                return Verdict(accepted=False, rule_id=None)
-        return judge(rule_set, code.payload, str(code.fields.get("cert_type")), now, config.credentials.country)
+        """The venue's CertLogic verdict on a valid credential (gate.acceptance), None for a code with a colour."""
+        return self.acceptance.verdict(code, config, now)
 
     def record_override(self, overridden: str | None) -> None:
         """The attendant let the last person through: record it before the relay moves.
@@ -255,11 +219,7 @@ class Pipeline:
             view["store_recovered"] = recovered
         return view
 
-    def store_recovered(self) -> int:
-        """Records recovered from a damaged store while its fault is kept (0: none)."""
-        return self.held.recovered()
-
-    # -- what the kiosk asks (it never reaches into the parts) -------------------------------
+    # -- what the kiosk asks (it never reaches into the parts; gate.gateparts has the rest) ----
 
     def attach_body(self, body: GateBody) -> None:
         """Make `body` the gate's body: its override button records through this path, and
@@ -271,73 +231,14 @@ class Pipeline:
     def _button_pressed(self) -> bool:
         return self.attendant_button() if self.attendant_button is not None else False
 
-    def measure(self) -> Reading:
-        """One reading of the thermometer now."""
-        return self.thermometer.read()
-
-    def idle(self) -> None:
-        """Lights out and silence between people."""
-        self.body.idle()
-
-    def show_fault_lights(self) -> None:
-        """The lights say the gate cannot scan (gate.vocabulary.FAULT_SIGNAL); the relay is not touched."""
-        if self.body.lights is not None:
-            self.body.lights.show(FAULT_SIGNAL.light, blink=FAULT_SIGNAL.blink)
-
     def gate_faults(self) -> list[str]:
         """Every fault code of the decision path (faults()) and of the body's parts."""
         return sorted(set(self.faults()) | set(self.body.faults))
-
-    def tick_clock(self) -> None:
-        """A running gate's periodic tick: a trusted clock's time becomes the floor."""
-        self.floor.tick()
-
-    def gate_now(self) -> float:
-        """The time the gate decides at now (never below the time floor)."""
-        return self.floor.at(self.clock()).now
-
-    def trust_list(self) -> Any:
-        """The trust list in force (gate.codes.trust.TrustList), or None."""
-        return self.trust.trust_list
-
-    def state_folder(self) -> Path | None:
-        """The folder of the gate's state files (beside the record store)."""
-        return Path(self.store_path).parent if self.store_path is not None else None
-
-    def vitals(self) -> "Vitals":
-        """The figures the metrics show: queue, lists, clock (each None when unknown)."""
-        depth = age = None
-        if self.store is not None:
-            try:
-                from gate.record import parse_iso_utc
-
-                oldest = self.store.oldest_pending_scanned_at()
-                age = max(0.0, time.time() - parse_iso_utc(oldest)) if oldest else 0.0
-                depth = self.store.queue_depth()
-            except Exception:  # noqa: BLE001  (figures must never take the loop down)
-                log.warning("queue figures unavailable", exc_info=True)
-        trust = self.trust.trust_list
-        return Vitals(
-            queue_depth=depth, oldest_pending_age_s=age,
-            trust_version=trust.version if trust is not None else None,
-            trust_age_s=max(0.0, time.time() - trust.issued_at) if trust is not None else None,
-            clock_trusted=self.floor.now().trusted)
-
-    # -- parts ------------------------------------------------------------------------------
-
-    def store_faults(self) -> list[str]:
-        """The store's gate.faults codes now (store_read_only, store_full, store_corrupt, ...)."""
-        return self.held.faults()
 
     def store_idle(self) -> list[str]:
         """From the kiosk's idle tick: retry a shut store, check an open one; its faults now."""
         with self._lock:
             return self.held.idle()
-
-    def _raise_floor_to_lists(self) -> None:
-        if self.trust.trust_list is not None:
-            self.floor.raise_to(self.trust.trust_list.issued_at)
-        self.floor.raise_to(self.trust.status_issued_at)
 
     def faults(self) -> list[str]:
         """The fault codes in force now: the lists and the clock (gate.state.faults_now.list_faults), and the
@@ -351,39 +252,8 @@ class Pipeline:
 
     def _record(self, code: VerifyResult, reading: Reading, decision: Decision, gate_time: GateTime,
                 faults: list[str], bulletin_version: int = 0) -> Record:
-        trust_list = self.trust.trust_list
-        raw = None
-        if reading.object_raw_c is not None or reading.ambient_c is not None:
-            raw = {"object_c": reading.object_raw_c, "ambient_c": reading.ambient_c}
-        return Record(
-            id=new_uuid7(gate_time.now),
-            device_id=self.config.device.id,
-            venue_id=self.config.venue.id,
-            venue_type=self.config.venue.type,
-            scanned_at=iso_utc_ms(gate_time.now),
-            clock_trusted=gate_time.trusted,
-            code=code_summary(code, decision.rule_id),
-            temperature_c=reading.temperature_c,
-            temperature_state=decision.temperature_state,
-            decision=decision.decision,
-            decision_reasons=list(decision.reasons),
-            rules_version=decision.rules_version,
-            trust_list_version=trust_list.version if trust_list else None,
-            trust_list_stale=trust_list is None or trust_list.is_stale(gate_time.now),
-            fire_release=self.body.fire_release_active,
-            temperature_raw=raw,
-            alert=decision.alert,
-            faults=list(faults),
-            bulletin_version=bulletin_version,
-        )
-
-    def close(self) -> None:
-        """Shut the gate and close every part; safe to call twice."""
-        self.body.close()
-        self.thermometer.close()
-        self.held.close()
-        self.trust.close()
-        self.floor.save()
+        return scan_record(self.config, self.trust.trust_list, self.body.fire_release_active, code, reading,
+                           decision, gate_time, faults, bulletin_version)
 
 
 def open_pipeline(
@@ -402,37 +272,10 @@ def open_pipeline(
     A record store that cannot be opened is not fatal: every scan then becomes
     `deny` / `store_unavailable` and says so. A trust folder without anchors is (TrustError).
     """
-    from gate.hardware.body import simulated_body
-    from gate.hardware.speaker import open_speaker
-    from gate.hardware.thermometer import open_thermometer
-
-    store_path = Path(db_path) if db_path is not None else config.store.path
-    trust_state, floor_path = state_paths(store_path)
-    failure: StoreUnavailable | None = None
-    try:
-        store: Store | None = Store(store_path)
-    except StoreUnavailable as exc:
-        log.error("%s; every scan will be refused until it is fixed", exc)
-        store, failure = None, exc
-    try:
-        trust = TrustStore(config.trust.dir, trust_state)
-    except (OSError, sqlite3.Error):  # state folder not writable (a read-only card): keep it in memory
-        trust = TrustStore(config.trust.dir, None)
-    for problem in trust.load_errors:
-        log.warning("trust folder: %s", problem)
-    options = dict(body_options or {})
-    if "speaker" not in options:
-        options["speaker"] = open_speaker(config.voice, prompt_folder(store_path), simulated=simulated_io)
-    body = simulated_body(config.io, **options) if simulated_io else GateBody(config.io, **options)
-    pipeline = Pipeline(
-        config,
-        trust=trust,
-        store=store,
-        body=body,
-        thermometer=thermometer or open_thermometer(config.temperature),
-        floor=TimeFloor(floor_path if persist_floor else None, clock=clock),
-        clock=clock,
-        store_path=store_path,
-    )
-    pipeline.held.failure = failure
+    parts = open_parts(config, db_path=db_path, simulated_io=simulated_io, thermometer=thermometer,
+                       persist_floor=persist_floor, clock=clock, body_options=body_options)
+    pipeline = Pipeline(config, trust=parts.trust, store=parts.store, body=parts.body,
+                        thermometer=parts.thermometer, floor=parts.floor, clock=clock,
+                        store_path=parts.store_path)
+    pipeline.held.failure = parts.failure
     return pipeline

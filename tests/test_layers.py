@@ -30,7 +30,8 @@ FLOORS: dict[str, int] = {
     "codes": 1, "credentials": 1, "directives": 1, "config": 1, "configfile": 1, "store": 1, "record": 1, "hardware": 1,
     "vision": 1, "voice": 1, "control": 1,
     # 2: one scan, the venue rules, where the state lives and which faults hold
-    "pipeline": 2, "policy": 2, "state": 2,
+    "pipeline": 2, "policy": 2, "state": 2, "gateparts": 2, "acceptance": 2, "scanrecord": 2, "vitals": 2,
+    "assembly": 2,
     # 3: the kiosk, sync, the doctor's checks, reload between scans
     "kiosk": 3, "reload": 3, "sync": 3, "health": 3,
     # 4: the screen, the technician's page, the collector, the demo and its footage
