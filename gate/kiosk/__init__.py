@@ -1,8 +1,11 @@
 """The kiosk: camera frames in, decisions out, for as long as the gate stands, in parts with one
 job each:
 
-- `loop` (`Kiosk`): the frame loop; a person's code to the decision path, a venue card to
-  `venue_cards`; asks the pipeline for what it needs through its methods.
+- `loop` (`Kiosk`): puts the parts below together, and the loop's tick between frames; asks the
+  pipeline for what it needs through its methods.
+- `frames` (`FrameLoop`): a live camera or footage, frame by frame; each new text to its handler.
+- `decisions` (`Decisions`): a person's code decided by the decision path, a venue card's step.
+- `servicing` (`FaultsAndService`): the kiosk's faults, the camera's state, service mode.
 - `capture`: the newest frame of a live camera (`LatestFrame`), the footage's clock.
 - `fault_board`: the fault codes in force and which the screen shows.
 - `screen`: `ScreenState` (a value, serialised once for gate/display) and its publisher.

@@ -6,6 +6,10 @@ gate moves; a venue card goes to `VenueCards` and never to the decision path. Ar
 has one owner: the faults board, the screen publisher, the live view, the housekeeping (systemd,
 metrics). The loop asks the pipeline for what it needs through its methods.
 
+`Kiosk` is put together from parts of one job each: `frames.FrameLoop` (frames in, texts out),
+`decisions.Decisions` (a person's scan, a venue card) and `servicing.FaultsAndService` (faults, the
+camera's state, service mode); this module keeps what holds them together and the loop's tick.
+
 A live camera is read by its own thread that keeps only the newest frame, so a slow decode never
 builds a queue of stale frames. Footage (a video file or an image folder) is read frame by frame
 on its own timeline, so a run over footage is a repeatable test of the whole appliance.
@@ -18,27 +22,26 @@ import threading
 import time
 from typing import Any, Callable
 
-from gate.codes.formats import CodeKind, kind_of
-from gate.config import ConfigError
-from gate.directives.card_flow import CONFIRM_S
-from gate.hardware.thermometer import Reading
-from gate.kiosk.capture import FootageClock, LatestFrame
+from gate.kiosk.capture import FootageClock
+from gate.kiosk.decisions import Decisions
 from gate.kiosk.fault_board import FaultBoard
+from gate.kiosk.frames import FrameLoop
 from gate.kiosk.housekeeping import STATUS_EVERY_S, Housekeeping
 from gate.kiosk.live_view import LiveView
 from gate.kiosk.screen import DECISION_SHOWN_S, Display, ScreenPublisher, ScreenState
-from gate.kiosk.service_mode import LEASE_S, ServiceMode
+from gate.kiosk.service_mode import ServiceMode
+from gate.kiosk.servicing import FaultsAndService
 from gate.kiosk.stats import KioskStats
 from gate.kiosk.venue_cards import VenueCards, used_cards_path
 from gate.pipeline import Pipeline, ScanOutcome
 from gate.sdnotify import Notifier
 from gate.vision.decode import Debouncer, QRDecoder
-from gate.vision.sources import Frame, FrameSource, SourceState
+from gate.vision.sources import Frame, FrameSource
 
 log = logging.getLogger("gate.kiosk")
 
 
-class Kiosk:
+class Kiosk(FrameLoop, Decisions, FaultsAndService):
     """The appliance's main loop over one frame source and one decision path."""
 
     def __init__(
@@ -89,205 +92,7 @@ class Kiosk:
     def notifier(self) -> Notifier:
         return self.housekeeping.notifier
 
-    # -- the loop ---------------------------------------------------------------------------
-
-    def run(self, stop: threading.Event | None = None) -> KioskStats:
-        """Run until `stop` is set or the footage ends; returns what was counted."""
-        stop = stop or threading.Event()
-        self.pipeline.idle()
-        self.board.changed()
-        self._shown_idle = self.idle_state()
-        self.screen.show(self._shown_idle)
-        if self.source.live:
-            self._run_live(stop)
-        else:
-            self._run_footage(stop)
-        self.notifier.stopping()
-        return self.stats
-
-    def _run_footage(self, stop: threading.Event) -> None:
-        started = time.monotonic()
-        while not stop.is_set():
-            frame = self.source.read()
-            if frame is None:
-                if self.source.state in (SourceState.ENDED, SourceState.CLOSED):
-                    return
-                continue
-            if self.until_t is not None and frame.t > self.until_t:
-                return
-            if self.realtime:
-                stop.wait(max(0.0, started + frame.t - time.monotonic()))
-            if self.footage_clock is not None:
-                self.footage_clock.t = frame.t
-            self.handle_frame(frame, time.monotonic())
-
-    def _run_live(self, stop: threading.Event) -> None:
-        capture = LatestFrame(self.source)
-        try:
-            while not stop.is_set():
-                if capture.source is not self.source:  # a reload opened a new camera
-                    capture.stop()
-                    capture = LatestFrame(self.source)
-                got = capture.get(timeout=0.5)
-                if self.metrics is not None:
-                    for _ in range(capture.dropped - self.stats.dropped):
-                        self.metrics.frame(dropped=True)
-                self.stats.dropped = capture.dropped
-                if got is None:
-                    # Alive while the source says it is reconnecting; a camera that claims to be
-                    # open but sends nothing gets no watchdog ping, and systemd restarts us.
-                    reconnecting = self.source.state in (SourceState.LOST, SourceState.RECONNECTING)
-                    self.tick(processing=reconnecting)
-                    continue
-                self.handle_frame(*got)
-        finally:
-            capture.stop()
-
-    # -- one frame --------------------------------------------------------------------------
-
-    def handle_frame(self, frame: Frame, arrived: float) -> list[ScanOutcome]:
-        """Decode one frame and act on every new text in it: a person's code is decided, a venue
-        card goes to the venue-card conversation."""
-        self.stats.frames += 1
-        if self.metrics is not None:
-            self.metrics.frame(dropped=False)
-        if not self._ready:
-            self._ready = True
-            self.stats.first_frame_at = time.monotonic()
-            self.notifier.ready("camera delivers frames")
-        self.board.clear("camera_lost")
-        self.last_frame = frame
-        self._between_scans()  # a confirmed card or a reload is in force before the next person
-        try:
-            texts = self.decoder.decode(frame.image)
-        # A decoder fault is a frame with nothing found: counted, logged, never a reason to open.
-        except Exception:  # noqa: BLE001
-            self.stats.decoder_errors += 1
-            if self.metrics is not None:
-                self.metrics.decoder_error()
-            log.exception("decoder fault on frame %d; frame skipped", frame.index)
-            texts = []
-        outcomes: list[ScanOutcome] = []
-        shown = False
-        with self.deciding:
-            for text in self.debouncer.new_scans(texts, frame.t):
-                if kind_of(text) is CodeKind.VENUE_CARD:
-                    self._venue_card(text)  # never a person's scan: no record, no relay
-                    shown = True
-                    continue
-                if self.service.on:  # out of service: no decision, no record, no relay
-                    self.stats.out_of_service += 1
-                    log.info("service mode: a code was shown and not decided")
-                    continue
-                outcome = self._scan(text, arrived)
-                if outcome is not None:
-                    outcomes.append(outcome)
-        if not outcomes and not shown:
-            self._idle_view(frame)
-        self.tick(processing=True)
-        return outcomes
-
-    def _scan(self, text: str, arrived: float) -> ScanOutcome | None:
-        measure_start = time.monotonic()
-        reading: Reading = self.pipeline.measure()
-        measured = time.monotonic() - measure_start
-        try:
-            outcome = self.pipeline.scan(text, reading=reading)
-        # The decision path records its own failures; anything else must not stop the appliance.
-        # The gate is already shut: nothing but a committed allow moves the relay.
-        except Exception:  # noqa: BLE001
-            self.stats.scan_errors += 1
-            log.exception("scan failed; the gate stays shut")
-            return None
-        elapsed = time.monotonic() - arrived - measured
-        self._last_scan = time.monotonic()
-        self.stats.decisions[outcome.decision.decision] += 1
-        self.stats.frame_to_decision_ms.append(elapsed * 1000)
-        self.stats.measure_ms.append(measured * 1000)
-        if reading.state == "sensor_fault":
-            self.board.set("thermometer_failing", f"thermometer: {reading.error or 'no reading'}")
-        else:
-            self.board.clear("thermometer_failing")
-        self.refresh_faults()
-        if self.metrics is not None:
-            self.metrics.scan(outcome.decision.decision, elapsed)
-        log.info("scan %s: %s %s (%.1f ms)", outcome.record.id, outcome.decision.decision,
-                 ",".join(outcome.decision.reasons), elapsed * 1000)
-        self.screen.show(ScreenState.for_decision(outcome), hold_until=self._now_on_timeline() + DECISION_SHOWN_S)
-        if self.on_outcome is not None:
-            self.on_outcome(outcome)
-        return outcome
-
-    # -- venue cards ------------------------------------------------------------------------
-
-    def _venue_card(self, text: str) -> None:
-        self.stats.venue_cards += 1
-        state = self.cards.shown(text)
-        waiting = state.card is not None and state.card.stage == "confirm"
-        hold = (state.card.seconds_left or CONFIRM_S) if waiting and state.card else DECISION_SHOWN_S
-        self.screen.show(state, hold_until=self._now_on_timeline() + hold)
-
-    def apply_settings(self, settings: dict[str, Any]) -> None:
-        """Write `settings` ("section.key" -> value) into the configuration file through the one
-        writer (gate.configfile) and put it in force now through the reloader. Raises, with one
-        line, when the file would not be valid (nothing written) or the reload refused it."""
-        from gate.configfile import edit_config
-
-        if self.reloader is None:
-            raise ConfigError("this gate runs without a configuration file to write")
-        written = edit_config(self.reloader.path, settings, startable=True)
-        if written.errors:
-            raise ConfigError(written.errors[0])
-        log.info("configuration %s changed by a venue card: %s", self.reloader.path,
-                 ", ".join(f"{k} {before!r} -> {after!r}" for k, (before, after) in written.changed.items())
-                 or "nothing")
-        generation = self.reloader.request()
-        done = self.reloader.apply_pending(self)
-        if done is None or done.generation < generation or not done.ok:
-            raise ConfigError("written but not put in force: " + (done.errors[0] if done and done.errors else "reload refused"))
-
-    # -- service mode -----------------------------------------------------------------------
-
-    def start_service(self, lease_s: float = LEASE_S) -> dict[str, Any]:
-        """Take the gate out of service (or renew the lease) for `lease_s` seconds: the scan in
-        hand is finished first; then the screen says so and no scan is decided. Its state."""
-        with self.deciding:  # the scan in hand is finished first
-            started = self.service.start(lease_s)
-        if started:
-            self._service_changed(True, "turned on from the setup page")
-        return self.service.state().to_json()
-
-    def end_service(self, why: str) -> dict[str, Any]:
-        """Put the gate back in service now, saying why (in the logs); its state."""
-        if self.service.end(why):
-            self._service_changed(False, why)
-        return self.service.state().to_json()
-
-    def _service_changed(self, on: bool, why: str) -> None:
-        if on:
-            self.board.set("in_service_mode", "out of service: the technician is working on the gate")
-        else:
-            self.board.clear("in_service_mode")
-        log.warning("service mode %s: %s", "on" if on else "off", why)
-        self.pipeline.idle()  # lights out: no decision's light stays on
-        self.screen.release()
-        self.refresh_faults()
-        self._shown_idle = self.idle_state()
-        self.screen.show(self._shown_idle)
-
     # -- around the loop --------------------------------------------------------------------
-
-    def camera_state(self, state: SourceState, detail: str) -> None:
-        """Source state callback: a lost camera shows on the screen and the lights, never opens."""
-        if state in (SourceState.LOST, SourceState.RECONNECTING):
-            self.board.set("camera_lost", f"camera {state.value}: {detail}")
-            self.pipeline.show_fault_lights()
-            self.refresh_faults()
-            self.notifier.status(f"camera {state.value}: {detail}")
-        elif state is SourceState.OPEN:
-            self.board.clear("camera_lost")
-            self.pipeline.idle()
-            self.refresh_faults()
 
     def _between_scans(self) -> None:
         step = self.cards.tick()
@@ -339,40 +144,3 @@ class Kiosk:
     def _now_on_timeline(self) -> float:
         return self.footage_clock.t if self.footage_clock is not None else time.monotonic()
 
-    # -- faults -----------------------------------------------------------------------------
-
-    def current_faults(self) -> list[str]:
-        """Every fault code in force now: the kiosk's own, the body's parts' (a missing sound card) and
-        the decision path's (lists, clock, store)."""
-        return self.board.current()
-
-    def refresh_faults(self) -> list[str]:
-        """Publish the faults in force to the screen when they changed; returns them."""
-        codes = self.board.changed()
-        if codes is not None:
-            self.screen.show(ScreenState.fault(codes))
-            return codes
-        return list(self.board.shown or [])
-
-    def set_fault(self, code: str, detail: str) -> None:
-        """Put the kiosk's own fault `code` in force, with one line of detail for the logs and status."""
-        self.board.set(code, detail)
-
-    def clear_fault(self, code: str) -> None:
-        """End the kiosk's own fault `code` (nothing happens when it is not in force)."""
-        self.board.clear(code)
-
-    @property
-    def faults(self) -> set[str]:
-        """The kiosk's own faults in force (camera_lost, thermometer_failing, config_rejected)."""
-        return self.board.own
-
-    @property
-    def fault_details(self) -> dict[str, str]:
-        return self.board.details
-
-    def status_line(self) -> str:
-        """One line for systemd's STATUS= and the logs."""
-        decisions = ", ".join(f"{k} {v}" for k, v in sorted(self.stats.decisions.items())) or "no scans yet"
-        faults = self.board.status_text()
-        return f"{self.stats.frames} frames, {decisions}" + (f"; FAULT {faults}" if faults else "")
