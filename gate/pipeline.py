@@ -256,24 +256,15 @@ class Pipeline(GateParts):
                            decision, gate_time, faults, bulletin_version)
 
 
-def open_pipeline(
-    config: Config,
-    *,
-    db_path: Path | None = None,
-    simulated_io: bool = False,
-    thermometer: Thermometer | None = None,
-    persist_floor: bool = True,
-    clock: Callable[[], float] = time.time,
-    body_options: dict[str, Any] | None = None,
-) -> Pipeline:
-    """Build a gate's decision path from its configuration.
+def open_pipeline(config: Config, *, clock: Callable[[], float] = time.time, **options: Any) -> Pipeline:
+    """Build a gate's decision path from its configuration; `options` as gate.assembly.open_parts
+    (`db_path`, `simulated_io`, `thermometer`, `persist_floor`, `body_options`).
 
     `simulated_io` drives the pins through gpiozero's MockFactory (replay, demo, tests).
     A record store that cannot be opened is not fatal: every scan then becomes
     `deny` / `store_unavailable` and says so. A trust folder without anchors is (TrustError).
     """
-    parts = open_parts(config, db_path=db_path, simulated_io=simulated_io, thermometer=thermometer,
-                       persist_floor=persist_floor, clock=clock, body_options=body_options)
+    parts = open_parts(config, clock=clock, **options)
     pipeline = Pipeline(config, trust=parts.trust, store=parts.store, body=parts.body,
                         thermometer=parts.thermometer, floor=parts.floor, clock=clock,
                         store_path=parts.store_path)

@@ -114,14 +114,8 @@ def drop_before(alias: str, cutoff: datetime) -> list[str]:
     Their record ids and alerts go with them. On SQLite the records are deleted by time.
     """
     cutoff = cutoff.astimezone(timezone.utc)
-    if connections[alias].vendor != "postgresql":
-        with transaction.atomic(using=alias):
-            old = Record.objects.using(alias).filter(scanned_at__lt=cutoff)
-            Alert.objects.using(alias).filter(record__in=old.values("id")).delete()
-            old.delete()
-        return []
     limit = partition_name(cutoff.year, cutoff.month)
-    return _drop(alias, lambda name: name < limit)
+    return _drop_records(alias, {"scanned_at__lt": cutoff}, lambda name: name < limit)
 
 
 def drop_after(alias: str, cutoff: datetime) -> list[str]:
@@ -131,14 +125,20 @@ def drop_after(alias: str, cutoff: datetime) -> list[str]:
     9999): no record can arrive there any more. On SQLite the records are deleted by time.
     """
     cutoff = cutoff.astimezone(timezone.utc)
-    if connections[alias].vendor != "postgresql":
-        with transaction.atomic(using=alias):
-            late = Record.objects.using(alias).filter(scanned_at__gt=cutoff)
-            Alert.objects.using(alias).filter(record__in=late.values("id")).delete()
-            late.delete()
-        return []
     limit = partition_name(cutoff.year, cutoff.month)
-    return _drop(alias, lambda name: name > limit)
+    return _drop_records(alias, {"scanned_at__gt": cutoff}, lambda name: name > limit)
+
+
+def _drop_records(alias: str, scanned: dict[str, datetime], doomed: Callable[[str], bool]) -> list[str]:
+    """On PostgreSQL the month partitions `doomed` names (`_drop`); on SQLite the records (and
+    their alerts) `scanned` selects, deleted in one transaction, and no names."""
+    if connections[alias].vendor == "postgresql":
+        return _drop(alias, doomed)
+    with transaction.atomic(using=alias):
+        gone = Record.objects.using(alias).filter(**scanned)
+        Alert.objects.using(alias).filter(record__in=gone.values("id")).delete()
+        gone.delete()
+    return []
 
 
 def _drop(alias: str, doomed: Callable[[str], bool]) -> list[str]:
